@@ -1,0 +1,115 @@
+"""A read-only, ordered view of a study's trials: what samplers and schedulers decide from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+
+import numpy as np
+
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["History", "dominates", "non_dominated_mask"]
+
+
+class History(Sequence[FrozenTrial]):
+    """Trials of one study ordered by number, plus the study's directions.
+
+    Values are turned into *losses* (lower is better, one column per objective) by
+    :meth:`losses`, so decision code never branches on the direction.
+    """
+
+    __slots__ = ("__dict__", "_trials", "directions")
+
+    def __init__(self, trials: Sequence[FrozenTrial], directions: Sequence[Direction]) -> None:
+        self._trials = tuple(trials)
+        self.directions = tuple(directions)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._trials[i]
+
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    def __iter__(self) -> Iterator[FrozenTrial]:
+        return iter(self._trials)
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+    def with_states(self, *states: TrialState) -> list[FrozenTrial]:
+        return [t for t in self._trials if t.state in states]
+
+    @cached_property
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self._trials if t.state is TrialState.COMPLETE]
+
+    @cached_property
+    def running(self) -> list[FrozenTrial]:
+        """Trials started but not finished: the pending points parallel-aware samplers avoid."""
+        return [t for t in self._trials if t.state is TrialState.RUNNING]
+
+    def loss(self, trial: FrozenTrial) -> tuple[float, ...]:
+        assert trial.values is not None
+        return tuple(d.sign * v for d, v in zip(self.directions, trial.values, strict=True))
+
+    def losses(self, trials: Sequence[FrozenTrial] | None = None) -> np.ndarray:
+        """``(n, n_objectives)`` losses of ``trials`` (default: complete trials)."""
+        trials = self.complete if trials is None else trials
+        if not trials:
+            return np.empty((0, self.n_objectives))
+        signs = np.array([d.sign for d in self.directions])
+        return np.array([t.values for t in trials], dtype=float) * signs
+
+    def best_trial(self) -> FrozenTrial | None:
+        """Best complete feasible trial of a single-objective study (lowest number on ties)."""
+        if self.is_multi_objective:
+            raise ValueError("best_trial is for single-objective studies; use best_trials.")
+        feasible = [t for t in self.complete if t.is_feasible]
+        if not feasible:
+            return None
+        sign = self.directions[0].sign
+        return min(feasible, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
+
+    def best_trials(self) -> list[FrozenTrial]:
+        """The feasible Pareto front (for one objective: every trial tied for best)."""
+        feasible = [t for t in self.complete if t.is_feasible]
+        if not feasible:
+            return []
+        mask = non_dominated_mask(self.losses(feasible))
+        return [t for t, keep in zip(feasible, mask, strict=True) if keep]
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether loss vector ``a`` Pareto-dominates ``b``."""
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def non_dominated_mask(losses: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept)."""
+    losses = np.asarray(losses, dtype=float)
+    n = len(losses)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort(losses.T[::-1])
+    keep = np.ones(n, dtype=bool)
+    sorted_l = losses[order]
+    front: list[int] = []
+    for i in range(n):
+        row = sorted_l[i]
+        dominated = False
+        for j in front:
+            other = sorted_l[j]
+            if np.all(other <= row) and np.any(other < row):
+                dominated = True
+                break
+        if dominated:
+            keep[order[i]] = False
+        else:
+            front.append(i)
+    return keep

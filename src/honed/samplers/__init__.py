@@ -1,0 +1,50 @@
+"""Samplers: what to try next. Each is a pure decision over a read-only history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.grid import GridSampler
+from honed.samplers.qmc import QMCSampler
+from honed.samplers.random import RandomSampler
+
+__all__ = [
+    "GridSampler",
+    "QMCSampler",
+    "RandomSampler",
+    "Sampler",
+    "get_sampler",
+    "intersection_space",
+    "register_sampler",
+]
+
+_REGISTRY: dict[str, str] = {
+    "random": "honed.samplers.random:RandomSampler",
+    "qmc": "honed.samplers.qmc:QMCSampler",
+    "sobol": "honed.samplers.qmc:QMCSampler",
+}
+
+
+def register_sampler(name: str, target: str) -> None:
+    """Make ``sampler=name`` resolve to ``target`` (``"module:ClassName"``)."""
+    _REGISTRY[name.lower()] = target
+
+
+def get_sampler(sampler: Sampler | str | None, seed: int | None = None, **kwargs: Any) -> Sampler:
+    """A sampler from an instance (returned as is), a name, or ``None`` (the default)."""
+    if isinstance(sampler, Sampler):
+        return sampler
+    if sampler is None:
+        sampler = "auto" if "auto" in _REGISTRY else "random"
+    if not isinstance(sampler, str):
+        raise TypeError(f"sampler must be a Sampler or a name, got {type(sampler).__name__}.")
+    key = sampler.lower()
+    if key not in _REGISTRY:
+        raise ValueError(
+            f"unknown sampler {sampler!r}; choose one of {sorted(_REGISTRY)} or pass an instance."
+        )
+    import importlib
+
+    module, _, cls = _REGISTRY[key].partition(":")
+    return getattr(importlib.import_module(module), cls)(seed=seed, **kwargs)

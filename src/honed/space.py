@@ -1,0 +1,580 @@
+"""Parameter kinds, their numeric encodings, and declarative search spaces.
+
+Every parameter kind maps to and from a *unit encoding*: a float in ``[0, 1]``. Samplers share
+these encodings instead of writing their own:
+
+* ``Float``: linear or log scale; a ``step`` snaps to the grid ``low, low + step, ..., high``.
+* ``Int``: each integer owns an equal slice of ``[0, 1]`` (on the log scale when ``log=True``),
+  so rounding a continuous proposal never favours the end points.
+* ``Choice``: index ``i`` of ``n`` owns ``[i / n, (i + 1) / n)``; samplers that need one-hot
+  vectors or indices use :meth:`Choice.index` and ``len(choice.choices)``.
+
+A declarative space is a mapping from names to distributions. A ``Choice`` may carry
+``branches``: one sub-space per choice, active only when that choice is taken. That is how
+tree-shaped (conditional) spaces are written declaratively.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias
+
+import numpy as np
+
+from honed.errors import SpaceError
+
+ParamValue: TypeAlias = float | int | str | bool | None
+
+__all__ = [
+    "Choice",
+    "Distribution",
+    "Float",
+    "Int",
+    "ParamValue",
+    "SearchSpace",
+    "distribution_from_json",
+    "load_space",
+]
+
+_CHOICE_TYPES = (str, int, float, bool, type(None))
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+class Distribution(ABC):
+    """A parameter's range. Immutable, hashable, JSON round-trippable."""
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this parameter."""
+
+    @abstractmethod
+    def to_unit(self, value: Any) -> float:
+        """Encode a valid value into ``[0, 1]``."""
+
+    @abstractmethod
+    def from_unit(self, u: float) -> ParamValue:
+        """Decode a point of ``[0, 1]`` (clipped) into a valid value."""
+
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable dict that :func:`distribution_from_json` reads back."""
+
+    @property
+    @abstractmethod
+    def is_single(self) -> bool:
+        """Whether the range holds exactly one value."""
+
+    @property
+    def is_numeric(self) -> bool:
+        return not isinstance(self, Choice)
+
+    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+        return np.array([self.to_unit(v) for v in values], dtype=float)
+
+    def from_unit_array(self, u: np.ndarray) -> list[ParamValue]:
+        return [self.from_unit(float(x)) for x in np.asarray(u, dtype=float).ravel()]
+
+    def check_value(self, name: str, value: Any) -> None:
+        if not self.contains(value):
+            raise SpaceError(f"value {value!r} of parameter {name!r} is outside its range {self}.")
+
+
+@dataclass(frozen=True)
+class Float(Distribution):
+    """A real-valued parameter in ``[low, high]``.
+
+    Args:
+        low: Lower bound, inclusive.
+        high: Upper bound, inclusive.
+        log: Sample on a log scale (``low`` must be positive).
+        step: Snap to ``low + k * step``; ``high - low`` must be a multiple of ``step``.
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+    kind: ClassVar[str] = "float"
+
+    def __post_init__(self) -> None:
+        for attr in ("low", "high"):
+            v = getattr(self, attr)
+            if not _is_number(v) or not math.isfinite(v):
+                raise SpaceError(f"Float {attr} must be a finite number, got {v!r}.")
+            object.__setattr__(self, attr, float(v))
+        if self.low > self.high:
+            raise SpaceError(
+                f"Float needs low <= high, got low={self.low} > high={self.high}; swap them."
+            )
+        if self.log and self.low <= 0:
+            raise SpaceError(
+                f"Float with log=True needs low > 0, got low={self.low}; "
+                "use a positive lower bound or log=False."
+            )
+        if self.step is not None:
+            if self.log:
+                raise SpaceError("Float cannot have both step and log=True; drop one of them.")
+            if not _is_number(self.step) or not self.step > 0:
+                raise SpaceError(f"Float step must be a positive number, got {self.step!r}.")
+            object.__setattr__(self, "step", float(self.step))
+            n = (self.high - self.low) / self.step
+            if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
+                fixed = self.low + math.floor(n + 1e-8) * self.step
+                raise SpaceError(
+                    f"Float range {self.high} - {self.low} is not a multiple of step "
+                    f"{self.step}; use high={fixed:g}."
+                )
+
+    def __str__(self) -> str:
+        extra = ", log=True" if self.log else (f", step={self.step:g}" if self.step else "")
+        return f"Float({self.low:g}, {self.high:g}{extra})"
+
+    @property
+    def is_single(self) -> bool:
+        return self.low == self.high
+
+    @property
+    def n_steps(self) -> int | None:
+        """Number of grid points when ``step`` is set."""
+        if self.step is None:
+            return None
+        return int(round((self.high - self.low) / self.step)) + 1
+
+    def contains(self, value: Any) -> bool:
+        if not _is_number(value) or not math.isfinite(value):
+            return False
+        if not self.low <= value <= self.high:
+            return False
+        if self.step is not None:
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) <= 1e-8 * max(1.0, abs(k))
+        return True
+
+    def to_unit(self, value: Any) -> float:
+        if self.is_single:
+            return 0.5
+        if self.step is not None:
+            n = self.n_steps
+            assert n is not None
+            k = round((float(value) - self.low) / self.step)
+            return (k + 0.5) / n
+        if self.log:
+            return (math.log(value) - math.log(self.low)) / (
+                math.log(self.high) - math.log(self.low)
+            )
+        return (float(value) - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.is_single:
+            return self.low
+        if self.step is not None:
+            n = self.n_steps
+            assert n is not None
+            k = min(int(u * n), n - 1)
+            return min(self.low + k * self.step, self.high)
+        if self.log:
+            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return min(max(x, self.low), self.high)
+
+    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        if self.is_single:
+            return np.full(v.shape, 0.5)
+        if self.step is not None:
+            n = self.n_steps
+            assert n is not None
+            return (np.round((v - self.low) / self.step) + 0.5) / n
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            return (np.log(v) - lo) / (hi - lo)
+        return (v - self.low) / (self.high - self.low)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
+        if self.log:
+            d["log"] = True
+        if self.step is not None:
+            d["step"] = self.step
+        return d
+
+
+@dataclass(frozen=True)
+class Int(Distribution):
+    """An integer parameter in ``[low, high]``.
+
+    Args:
+        low: Lower bound, inclusive.
+        high: Upper bound, inclusive.
+        log: Sample on a log scale (``low`` must be >= 1, ``step`` must be 1).
+        step: Only ``low + k * step`` are valid; ``high - low`` must be a multiple of ``step``.
+    """
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+    kind: ClassVar[str] = "int"
+
+    def __post_init__(self) -> None:
+        for attr in ("low", "high", "step"):
+            v = getattr(self, attr)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer):
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                else:
+                    raise SpaceError(f"Int {attr} must be an integer, got {v!r}.")
+            object.__setattr__(self, attr, int(v))
+        if self.low > self.high:
+            raise SpaceError(
+                f"Int needs low <= high, got low={self.low} > high={self.high}; swap them."
+            )
+        if self.step < 1:
+            raise SpaceError(f"Int step must be >= 1, got {self.step}.")
+        if self.log:
+            if self.low < 1:
+                raise SpaceError(
+                    f"Int with log=True needs low >= 1, got low={self.low}; use low=1 or log=False."
+                )
+            if self.step != 1:
+                raise SpaceError("Int cannot have both log=True and step > 1; drop one of them.")
+        if (self.high - self.low) % self.step:
+            fixed = self.low + (self.high - self.low) // self.step * self.step
+            raise SpaceError(
+                f"Int range {self.high} - {self.low} is not a multiple of step {self.step}; "
+                f"use high={fixed}."
+            )
+
+    def __str__(self) -> str:
+        extra = ", log=True" if self.log else (f", step={self.step}" if self.step != 1 else "")
+        return f"Int({self.low}, {self.high}{extra})"
+
+    @property
+    def is_single(self) -> bool:
+        return self.low == self.high
+
+    @property
+    def n_values(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            if not (isinstance(value, float | np.floating) and float(value).is_integer()):
+                return False
+        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+
+    def _log_edges(self) -> tuple[float, float]:
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def to_unit(self, value: Any) -> float:
+        if self.is_single:
+            return 0.5
+        if self.log:
+            lo, hi = self._log_edges()
+            return (math.log(value) - lo) / (hi - lo)
+        k = (int(value) - self.low) // self.step
+        return (k + 0.5) / self.n_values
+
+    def from_unit(self, u: float) -> int:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.is_single:
+            return self.low
+        if self.log:
+            lo, hi = self._log_edges()
+            x = int(round(math.exp(lo + u * (hi - lo))))
+            return min(max(x, self.low), self.high)
+        k = min(int(u * self.n_values), self.n_values - 1)
+        return self.low + k * self.step
+
+    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        if self.is_single:
+            return np.full(v.shape, 0.5)
+        if self.log:
+            lo, hi = self._log_edges()
+            return (np.log(v) - lo) / (hi - lo)
+        return (np.floor_divide(v - self.low, self.step) + 0.5) / self.n_values
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
+        if self.log:
+            d["log"] = True
+        if self.step != 1:
+            d["step"] = self.step
+        return d
+
+
+@dataclass(frozen=True)
+class Choice(Distribution):
+    """A categorical parameter: one of ``choices``.
+
+    Args:
+        choices: The options (str, int, float, bool or None). A dict maps each option to the
+            sub-space that is active only when that option is chosen (a tree-shaped space).
+    """
+
+    choices: tuple[ParamValue, ...]
+    branches: Mapping[ParamValue, Mapping[str, Any]] | None = field(
+        default=None, compare=False, hash=False, repr=False
+    )
+    kind: ClassVar[str] = "choice"
+
+    def __init__(
+        self,
+        choices: Iterable[ParamValue] | Mapping[ParamValue, Mapping[str, Any]],
+        branches: Mapping[ParamValue, Mapping[str, Any]] | None = None,
+    ) -> None:
+        if isinstance(choices, str | bytes) or not isinstance(choices, Iterable):
+            raise SpaceError(
+                f"Choice needs a list of options, got {choices!r}; write Choice([{choices!r}])."
+            )
+        if isinstance(choices, Mapping):
+            branches = {k: v for k, v in choices.items() if v}
+            choices = tuple(choices.keys())
+        opts = tuple(choices)
+        if not opts:
+            raise SpaceError("Choice needs at least one option, got an empty list.")
+        for c in opts:
+            if not isinstance(c, _CHOICE_TYPES) or (isinstance(c, float) and not math.isfinite(c)):
+                raise SpaceError(
+                    f"Choice options must be str, int, float, bool or None, got {c!r} "
+                    f"({type(c).__name__}); pass a name and map it to the object yourself."
+                )
+        keys = [(type(c).__name__, c) for c in opts]
+        if len(set(keys)) != len(keys):
+            dups = sorted({repr(c) for i, c in enumerate(opts) if keys.index(keys[i]) != i})
+            raise SpaceError(f"Choice options must be distinct, repeated: {', '.join(dups)}.")
+        if branches:
+            unknown = [k for k in branches if k not in opts]
+            if unknown:
+                raise SpaceError(f"Choice branches name options that do not exist: {unknown!r}.")
+        object.__setattr__(self, "choices", opts)
+        object.__setattr__(self, "branches", dict(branches) if branches else None)
+
+    def __str__(self) -> str:
+        return f"Choice({list(self.choices)!r})"
+
+    @property
+    def is_single(self) -> bool:
+        return len(self.choices) == 1
+
+    def index(self, value: Any) -> int:
+        """Position of ``value`` among the options (type-exact: ``1`` is not ``True``)."""
+        for i, c in enumerate(self.choices):
+            if c == value and type(c) is type(value):
+                return i
+            if _is_number(c) and _is_number(value) and c == value and not isinstance(c, bool):
+                return i
+        raise SpaceError(f"{value!r} is not one of the options {list(self.choices)!r}.")
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index(value)
+        except SpaceError:
+            return False
+        return True
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.choices)
+
+    def from_unit(self, u: float) -> ParamValue:
+        n = len(self.choices)
+        return self.choices[min(int(min(max(float(u), 0.0), 1.0) * n), n - 1)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "choice", "choices": list(self.choices)}
+
+
+_KINDS: dict[str, type[Distribution]] = {"float": Float, "int": Int, "choice": Choice}
+
+
+def distribution_from_json(d: Mapping[str, Any]) -> Distribution:
+    """Inverse of :meth:`Distribution.to_json`."""
+    d = dict(d)
+    kind = d.pop("type", None)
+    if kind not in _KINDS:
+        raise SpaceError(f"unknown parameter type {kind!r}; use one of {sorted(_KINDS)}.")
+    if kind == "choice":
+        return Choice(d["choices"])
+    return _KINDS[kind](**d)
+
+
+class SearchSpace(Mapping[str, Distribution]):
+    """An ordered, flat, immutable mapping of parameter names to distributions.
+
+    It encodes lists of parameter dicts to a matrix of unit encodings (NaN where a parameter is
+    absent, as in conditional spaces) and decodes matrices back.
+    """
+
+    __slots__ = ("_dists", "_names")
+
+    def __init__(self, distributions: Mapping[str, Distribution]) -> None:
+        for name, d in distributions.items():
+            _check_name(name)
+            if not isinstance(d, Distribution):
+                raise SpaceError(
+                    f"parameter {name!r} must be a honed.Float, honed.Int or honed.Choice, "
+                    f"got {d!r}."
+                )
+        self._dists = dict(distributions)
+        self._names = tuple(self._dists)
+
+    def __getitem__(self, name: str) -> Distribution:
+        return self._dists[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k!r}: {v}" for k, v in self._dists.items())
+        return f"SearchSpace({{{inner}}})"
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._dists.items()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._names
+
+    def encode(self, params: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Unit encodings of ``params``, shape ``(len(params), len(self))``; NaN when absent
+        or when a stored value lies outside this range."""
+        out = np.full((len(params), len(self._names)), np.nan)
+        for j, name in enumerate(self._names):
+            dist = self._dists[name]
+            for i, p in enumerate(params):
+                if name in p and dist.contains(p[name]):
+                    out[i, j] = dist.to_unit(p[name])
+        return out
+
+    def decode(self, unit: np.ndarray) -> list[dict[str, ParamValue]]:
+        """Parameter dicts from a ``(n, len(self))`` matrix of unit encodings."""
+        unit = np.atleast_2d(np.asarray(unit, dtype=float))
+        if unit.shape[1] != len(self._names):
+            raise ValueError(f"expected {len(self._names)} columns, got {unit.shape[1]}.")
+        cols = [self._dists[n].from_unit_array(unit[:, j]) for j, n in enumerate(self._names)]
+        return [dict(zip(self._names, row, strict=True)) for row in zip(*cols, strict=True)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: d.to_json() for name, d in self._dists.items()}
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise SpaceError(f"parameter names must be non-empty strings, got {name!r}.")
+
+
+def _parse_entry(name: str, spec: Any) -> Distribution:
+    if isinstance(spec, Distribution):
+        return spec
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        raise SpaceError(
+            f"parameter {name!r}: expected a honed.Float/Int/Choice or a mapping with a 'type' "
+            f"key (float, int or choice), got {spec!r}."
+        )
+    spec = dict(spec)
+    kind = spec.pop("type")
+    try:
+        if kind == "choice":
+            if "branches" in spec:
+                branches = spec.pop("branches")
+                if not isinstance(branches, Mapping):
+                    raise SpaceError("'branches' must map each option to a sub-space.")
+                return Choice({k: (v or {}) for k, v in branches.items()})
+            if "choices" not in spec:
+                raise SpaceError("a choice needs 'choices' (a list) or 'branches' (a mapping).")
+            return Choice(spec.pop("choices"), **spec)
+        if kind not in ("float", "int"):
+            raise SpaceError(f"unknown type {kind!r}; use float, int or choice.")
+        missing = [k for k in ("low", "high") if k not in spec]
+        if missing:
+            raise SpaceError(f"a {kind} needs {' and '.join(missing)}.")
+        return _KINDS[kind](**spec)
+    except SpaceError as e:
+        raise SpaceError(f"parameter {name!r}: {e}") from None
+    except TypeError as e:
+        raise SpaceError(f"parameter {name!r}: {e}") from None
+
+
+def normalize_space(space: Mapping[str, Any]) -> dict[str, Distribution]:
+    """Turn a user-given dict (distributions or JSON/YAML-style mappings, possibly with
+    branches) into a dict of distributions, checking that every name is unique across
+    branches."""
+    if not isinstance(space, Mapping):
+        raise SpaceError(
+            f"a search space must be a dict of parameters, got {type(space).__name__}."
+        )
+    seen: set[str] = set()
+
+    def walk(sub: Mapping[str, Any]) -> dict[str, Distribution]:
+        out: dict[str, Distribution] = {}
+        for name, spec in sub.items():
+            _check_name(name)
+            if name in seen:
+                raise SpaceError(
+                    f"parameter {name!r} appears twice in the space; names must be unique "
+                    "across all branches."
+                )
+            seen.add(name)
+            dist = _parse_entry(name, spec)
+            if isinstance(dist, Choice) and dist.branches:
+                dist = Choice({c: walk(dist.branches.get(c, {})) for c in dist.choices})
+            out[name] = dist
+        return out
+
+    return walk(space)
+
+
+def flatten_space(space: Mapping[str, Distribution]) -> SearchSpace:
+    """All parameters of a (possibly tree-shaped) normalized space, branches included."""
+    flat: dict[str, Distribution] = {}
+
+    def walk(sub: Mapping[str, Distribution]) -> None:
+        for name, dist in sub.items():
+            flat[name] = dist
+            if isinstance(dist, Choice) and dist.branches:
+                for b in dist.branches.values():
+                    walk(b)
+
+    walk(space)
+    return SearchSpace(flat)
+
+
+def load_space(source: str | Path | Mapping[str, Any]) -> dict[str, Distribution]:
+    """Load a declarative space from a dict, or a YAML/JSON file path.
+
+    File format, one entry per parameter::
+
+        lr: {type: float, low: 1.0e-5, high: 0.1, log: true}
+        depth: {type: int, low: 2, high: 12}
+        model:
+          type: choice
+          branches:
+            svm: {C: {type: float, low: 0.001, high: 1000, log: true}}
+            tree: {max_depth: {type: int, low: 1, high: 20}}
+    """
+    if isinstance(source, Mapping):
+        return normalize_space(source)
+    path = Path(source)
+    if not path.exists():
+        raise SpaceError(f"search space file {str(path)!r} does not exist.")
+    import yaml  # YAML is a superset of JSON, so one parser serves both
+
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, Mapping):
+        raise SpaceError(f"{path}: the file must hold a mapping of parameter names to specs.")
+    return normalize_space(data)

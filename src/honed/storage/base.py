@@ -1,0 +1,171 @@
+"""The storage contract every backend honors.
+
+Rules (the conformance tests in ``honed.testing`` check each of them):
+
+* Trial numbers are dense and unique per study, assigned atomically by :meth:`create_trial`.
+* A trial's state only moves forward (WAITING -> RUNNING -> COMPLETE / PRUNED / FAILED).
+  Once finished, a trial never changes again; every write to it raises
+  :class:`~honed.errors.TrialStateError`.
+* Each method is one transaction; readers see whole writes only.
+* Each finished trial gets a *finish sequence* number, increasing in commit order within a
+  study, so readers can fetch only what changed since their last read
+  (:meth:`get_trials_since`): finished trials never change, unfinished ones are re-read.
+
+Backends know nothing of samplers or schedulers.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from honed.errors import TrialStateError
+from honed.space import Distribution, ParamValue
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["Storage", "StudySummary", "check_state_change"]
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One row of ``honed studies``."""
+
+    study_id: int
+    name: str
+    directions: tuple[Direction, ...]
+    n_trials_by_state: Mapping[TrialState, int]
+    best_values: tuple[float, ...] | None
+    datetime_created: datetime | None
+    user_attrs: Mapping[str, Any]
+
+    @property
+    def n_trials(self) -> int:
+        return sum(self.n_trials_by_state.values())
+
+
+def check_state_change(trial_number: int, old: TrialState, new: TrialState) -> None:
+    if old.is_finished:
+        raise TrialStateError(
+            f"trial {trial_number} is already {old.name} and cannot change; "
+            "ask for a new trial instead."
+        )
+    if not old.can_move_to(new) and old != new:
+        raise TrialStateError(f"trial {trial_number} cannot move from {old.name} to {new.name}.")
+
+
+def check_values(values: Sequence[float] | None, n_objectives: int) -> None:
+    if values is None:
+        return
+    if len(values) != n_objectives:
+        raise ValueError(f"expected {n_objectives} objective value(s), got {len(values)}.")
+    for v in values:
+        if not math.isfinite(v):
+            raise ValueError(f"objective values must be finite, got {v!r}.")
+
+
+class Storage(ABC):
+    """Abstract base of storage backends. Every method is safe to call from several threads."""
+
+    # ---- studies ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        """Create a study and return its id; raises DuplicatedStudyError if the name exists."""
+
+    @abstractmethod
+    def get_study_id(self, name: str) -> int:
+        """Id of the study ``name``; raises StudyNotFoundError."""
+
+    @abstractmethod
+    def get_study_name(self, study_id: int) -> str: ...
+
+    @abstractmethod
+    def get_study_directions(self, study_id: int) -> tuple[Direction, ...]: ...
+
+    @abstractmethod
+    def list_studies(self) -> list[StudySummary]: ...
+
+    @abstractmethod
+    def delete_study(self, study_id: int) -> None: ...
+
+    @abstractmethod
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]: ...
+
+    # ---- trials ----------------------------------------------------------------------------
+    @abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState = TrialState.RUNNING,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Add a trial with the next number. ``state`` is RUNNING (asked) or WAITING
+        (enqueued, with the fixed ``params`` and, optionally, their distributions)."""
+
+    @abstractmethod
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        """Atomically move the oldest WAITING trial to RUNNING and return it; None if none.
+        Two callers never claim the same trial."""
+
+    @abstractmethod
+    def set_trial_params(
+        self,
+        trial_id: int,
+        params: Mapping[str, ParamValue],
+        distributions: Mapping[str, Distribution],
+    ) -> None:
+        """Add parameters to an unfinished trial (one transaction for all of them)."""
+
+    @abstractmethod
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None: ...
+
+    @abstractmethod
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def set_trial_constraints(self, trial_id: int, constraints: Sequence[float]) -> None: ...
+
+    @abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Move a RUNNING trial to a finished state with its values; returns the final record."""
+
+    @abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial: ...
+
+    @abstractmethod
+    def get_trials(
+        self, study_id: int, states: Sequence[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """Trials of a study ordered by number, optionally only those in ``states``."""
+
+    @abstractmethod
+    def get_trials_since(self, study_id: int, finish_seq: int) -> tuple[list[FrozenTrial], int]:
+        """Unfinished trials, plus finished trials whose finish sequence is above
+        ``finish_seq``; and the highest finish sequence of the study. Pass the returned
+        sequence next time to read only what changed."""
+
+    @abstractmethod
+    def count_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int: ...
+
+    def record_heartbeat(self, trial_id: int) -> None:  # noqa: B027 - optional for backends
+        """Mark a running trial as alive (used for stale-trial detection)."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends
+        """Release connections."""

@@ -1,0 +1,262 @@
+"""In-memory storage: fast, thread-safe, gone when the process ends."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateError
+from honed.space import Distribution, ParamValue
+from honed.storage.base import Storage, StudySummary, check_state_change, check_values
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["InMemoryStorage"]
+
+
+@dataclass
+class _Study:
+    study_id: int
+    name: str
+    directions: tuple[Direction, ...]
+    created: datetime
+    trials: list[FrozenTrial] = field(default_factory=list)
+    finish_seq: list[int] = field(default_factory=list)  # per trial number, 0 = unfinished
+    max_seq: int = 0
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+class InMemoryStorage(Storage):
+    """Keeps studies in this process. Threads share it; processes do not (use SQLite)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[int, _Study] = {}
+        self._by_name: dict[str, int] = {}
+        self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._next_study_id = 0
+        self._next_trial_id = 0
+
+    # ---- studies ---------------------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        with self._lock:
+            if name in self._by_name:
+                raise DuplicatedStudyError(
+                    f"a study named {name!r} already exists; pass load_if_exists=True to reuse it."
+                )
+            sid = self._next_study_id
+            self._next_study_id += 1
+            self._studies[sid] = _Study(sid, name, tuple(directions), datetime.now(UTC))
+            self._by_name[name] = sid
+            return sid
+
+    def _study(self, study_id: int) -> _Study:
+        try:
+            return self._studies[study_id]
+        except KeyError:
+            raise StudyNotFoundError(f"no study with id {study_id}.") from None
+
+    def get_study_id(self, name: str) -> int:
+        with self._lock:
+            if name not in self._by_name:
+                raise StudyNotFoundError(f"no study named {name!r} in this storage.")
+            return self._by_name[name]
+
+    def get_study_name(self, study_id: int) -> str:
+        with self._lock:
+            return self._study(study_id).name
+
+    def get_study_directions(self, study_id: int) -> tuple[Direction, ...]:
+        with self._lock:
+            return self._study(study_id).directions
+
+    def list_studies(self) -> list[StudySummary]:
+        from honed.history import History
+
+        with self._lock:
+            out = []
+            for s in self._studies.values():
+                counts = {st: 0 for st in TrialState}
+                for t in s.trials:
+                    counts[t.state] += 1
+                best = None
+                if len(s.directions) == 1:
+                    bt = History(s.trials, s.directions).best_trial()
+                    best = bt.values if bt else None
+                out.append(
+                    StudySummary(
+                        s.study_id,
+                        s.name,
+                        s.directions,
+                        counts,
+                        best,
+                        s.created,
+                        dict(s.user_attrs),
+                    )
+                )
+            return out
+
+    def delete_study(self, study_id: int) -> None:
+        with self._lock:
+            s = self._study(study_id)
+            for t in s.trials:
+                self._trial_index.pop(t.trial_id, None)
+            del self._by_name[s.name]
+            del self._studies[study_id]
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            self._study(study_id).user_attrs[key] = copy.deepcopy(value)
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._study(study_id).user_attrs)
+
+    # ---- trials ----------------------------------------------------------------------------
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState = TrialState.RUNNING,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if state not in (TrialState.RUNNING, TrialState.WAITING):
+            raise ValueError(f"a new trial is RUNNING or WAITING, not {state.name}.")
+        with self._lock:
+            s = self._study(study_id)
+            tid = self._next_trial_id
+            self._next_trial_id += 1
+            t = FrozenTrial(
+                number=len(s.trials),
+                state=state,
+                params=dict(params or {}),
+                distributions=dict(distributions or {}),
+                system_attrs=dict(system_attrs or {}),
+                datetime_start=datetime.now(UTC) if state is TrialState.RUNNING else None,
+                trial_id=tid,
+            )
+            s.trials.append(t)
+            s.finish_seq.append(0)
+            self._trial_index[tid] = (study_id, t.number)
+            return t
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        with self._lock:
+            s = self._study(study_id)
+            for t in s.trials:
+                if t.state is TrialState.WAITING:
+                    new = replace(t, state=TrialState.RUNNING, datetime_start=datetime.now(UTC))
+                    s.trials[t.number] = new
+                    return new
+            return None
+
+    def _locate(self, trial_id: int) -> tuple[_Study, FrozenTrial]:
+        try:
+            sid, number = self._trial_index[trial_id]
+        except KeyError:
+            raise KeyError(f"no trial with id {trial_id}.") from None
+        s = self._studies[sid]
+        return s, s.trials[number]
+
+    def _update(self, trial_id: int, **changes: Any) -> FrozenTrial:
+        with self._lock:
+            s, t = self._locate(trial_id)
+            if t.state.is_finished:
+                raise TrialStateError(
+                    f"trial {t.number} is already {t.state.name} and cannot change."
+                )
+            new = replace(t, **changes)
+            s.trials[t.number] = new
+            return new
+
+    def set_trial_params(
+        self,
+        trial_id: int,
+        params: Mapping[str, ParamValue],
+        distributions: Mapping[str, Distribution],
+    ) -> None:
+        with self._lock:
+            _, t = self._locate(trial_id)
+            self._update(
+                trial_id,
+                params={**t.params, **params},
+                distributions={**t.distributions, **distributions},
+            )
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        with self._lock:
+            _, t = self._locate(trial_id)
+            self._update(
+                trial_id, intermediate_values={**t.intermediate_values, int(step): float(value)}
+            )
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            _, t = self._locate(trial_id)
+            self._update(trial_id, user_attrs={**t.user_attrs, key: copy.deepcopy(value)})
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            _, t = self._locate(trial_id)
+            self._update(trial_id, system_attrs={**t.system_attrs, key: copy.deepcopy(value)})
+
+    def set_trial_constraints(self, trial_id: int, constraints: Sequence[float]) -> None:
+        self._update(trial_id, constraints=tuple(float(c) for c in constraints))
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if not state.is_finished:
+            raise ValueError(f"finish_trial needs a finished state, not {state.name}.")
+        with self._lock:
+            s, t = self._locate(trial_id)
+            check_state_change(t.number, t.state, state)
+            if state is TrialState.COMPLETE:
+                check_values(values, len(s.directions))
+            s.max_seq += 1
+            s.finish_seq[t.number] = s.max_seq
+            new = replace(
+                t,
+                state=state,
+                values=None if values is None else tuple(float(v) for v in values),
+                system_attrs={**t.system_attrs, **(system_attrs or {})},
+                datetime_start=t.datetime_start or datetime.now(UTC),
+                datetime_complete=datetime.now(UTC),
+            )
+            s.trials[t.number] = new
+            return new
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        with self._lock:
+            return self._locate(trial_id)[1]
+
+    def get_trials(
+        self, study_id: int, states: Sequence[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            trials = list(self._study(study_id).trials)
+        if states is not None:
+            wanted = set(states)
+            trials = [t for t in trials if t.state in wanted]
+        return trials
+
+    def get_trials_since(self, study_id: int, finish_seq: int) -> tuple[list[FrozenTrial], int]:
+        with self._lock:
+            s = self._study(study_id)
+            out = [
+                t
+                for t, seq in zip(s.trials, s.finish_seq, strict=True)
+                if seq == 0 or seq > finish_seq
+            ]
+            return out, s.max_seq
+
+    def count_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
+        return len(self.get_trials(study_id, states))

@@ -1,0 +1,750 @@
+"""SQL storage on SQLAlchemy Core: SQLite (the embedded default) and, through the same code,
+other databases SQLAlchemy speaks (PostgreSQL).
+
+SQLite notes. Many processes share one file: the database runs in WAL mode (readers never
+block the writer), every write transaction starts with ``BEGIN IMMEDIATE`` (it takes the write
+lock up front, so two writers never deadlock upgrading a read lock), and a generous busy
+timeout plus a retry loop absorb contention instead of surfacing "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from honed.errors import (
+    DuplicatedStudyError,
+    SchemaVersionError,
+    StorageError,
+    StudyNotFoundError,
+    TrialStateError,
+)
+from honed.space import Distribution, ParamValue, distribution_from_json
+from honed.storage.base import Storage, StudySummary, check_state_change, check_values
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["SCHEMA_VERSION", "SQLStorage"]
+
+SCHEMA_VERSION = 1
+_T = TypeVar("_T")
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "honed_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+studies_table = sa.Table(
+    "studies",
+    metadata,
+    sa.Column("study_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(512), nullable=False, unique=True),
+    sa.Column("directions", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("next_number", sa.Integer, nullable=False, default=0),
+    sa.Column("finish_seq", sa.Integer, nullable=False, default=0),
+    sa.Column("user_attrs", sa.Text, nullable=False, default="{}"),
+)
+
+trials_table = sa.Table(
+    "trials",
+    metadata,
+    sa.Column("trial_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("studies.study_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.Integer, nullable=False),
+    sa.Column("values_json", sa.Text, nullable=True),
+    sa.Column("constraints_json", sa.Text, nullable=True),
+    sa.Column("params_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("distributions_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("user_attrs_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("system_attrs_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("completed_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("finish_seq", sa.Integer, nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_trials_study_number"),
+    sa.Index("ix_trials_study_state", "study_id", "state"),
+    sa.Index("ix_trials_study_finish_seq", "study_id", "finish_seq"),
+)
+
+intermediate_table = sa.Table(
+    "trial_intermediate_values",
+    metadata,
+    sa.Column(
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("trials.trial_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Float, nullable=True),
+)
+
+_UNFINISHED = (int(TrialState.WAITING), int(TrialState.RUNNING))
+
+
+def _dumps(x: Any) -> str:
+    return json.dumps(x, separators=(",", ":"), allow_nan=False)
+
+
+@lru_cache(maxsize=4096)
+def _parse_distributions(text: str) -> dict[str, Distribution]:
+    return {k: distribution_from_json(v) for k, v in json.loads(text).items()}
+
+
+def _ts(x: float | None) -> datetime | None:
+    return None if x is None else datetime.fromtimestamp(x, UTC)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        s in text
+        for s in (
+            "database is locked",
+            "database table is locked",
+            "deadlock detected",
+            "could not serialize",
+            "server closed the connection",
+            "connection reset",
+        )
+    )
+
+
+class SQLStorage(Storage):
+    """Storage in a SQL database given by a SQLAlchemy URL.
+
+    Args:
+        url: ``sqlite:///path/to/file.db`` (created if missing) or, with the ``postgres``
+            extra, ``postgresql+psycopg://user:pass@host/db``.
+        engine_kwargs: Passed to :func:`sqlalchemy.create_engine`.
+    """
+
+    def __init__(self, url: str, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self._engine_kwargs = dict(engine_kwargs or {})
+        self._engine = self._create_engine()
+        self._read_engine = self._engine.execution_options(honed_read=True)
+        self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
+        self._cache_lock = threading.Lock()
+        self._init_schema()
+
+    # Storages travel to worker processes by URL: connections must never cross a fork.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url, "engine_kwargs": self._engine_kwargs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"], state["engine_kwargs"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._engine.dialect.name == "sqlite"
+
+    def _create_engine(self) -> Engine:
+        try:
+            url = sa.engine.make_url(self.url)
+        except sa.exc.ArgumentError as e:
+            raise StorageError(
+                f"cannot parse storage URL {self.url!r}: {e}. "
+                "Use e.g. 'sqlite:///honed.db' or 'postgresql+psycopg://user@host/db'."
+            ) from None
+        kwargs = dict(self._engine_kwargs)
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                raise StorageError(
+                    "an in-memory SQLite database cannot be shared; use storage=None for "
+                    "in-memory studies or give a file, e.g. 'sqlite:///honed.db'."
+                )
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("timeout", 60.0)
+            connect_args.setdefault("check_same_thread", False)
+            engine = sa.create_engine(url, **kwargs)
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=60000")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                read = conn.get_execution_options().get("honed_read", False)
+                conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        try:
+            return sa.create_engine(url, **kwargs)
+        except ModuleNotFoundError as e:
+            raise StorageError(
+                f"the driver for {url.get_backend_name()!r} is not installed ({e.name}); "
+                "for PostgreSQL run: pip install 'honed[postgres]'."
+            ) from None
+
+    # ---- transactions ----------------------------------------------------------------------
+    def _retry(self, fn: Callable[[], _T]) -> _T:
+        delay = 0.01
+        for attempt in range(12):
+            try:
+                return fn()
+            except OperationalError as e:
+                if not _is_transient(e) or attempt == 11:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
+
+    def _write(self, fn: Callable[[Connection], _T]) -> _T:
+        def run() -> _T:
+            with self._engine.begin() as conn:
+                return fn(conn)
+
+        return self._retry(run)
+
+    def _read(self, fn: Callable[[Connection], _T]) -> _T:
+        def run() -> _T:
+            with self._read_engine.begin() as conn:
+                return fn(conn)
+
+        return self._retry(run)
+
+    def _init_schema(self) -> None:
+        def init(conn: Connection) -> None:
+            metadata.create_all(conn, checkfirst=True)
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(
+                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+                return
+            found = int(row[0])
+            if found != SCHEMA_VERSION:
+                newer = found > SCHEMA_VERSION
+                raise SchemaVersionError(
+                    f"the database {self!r} has honed schema version {found}, but this honed "
+                    f"reads version {SCHEMA_VERSION}. "
+                    + (
+                        "It was written by a newer honed: upgrade with `pip install -U honed`."
+                        if newer
+                        else "It was written by an older honed: open it with that version "
+                        "and `honed export` the studies, or point honed at a new database."
+                    )
+                )
+
+        try:
+            self._write(init)
+        except OperationalError as e:
+            raise StorageError(f"cannot open storage {self!r}: {e.orig}") from None
+
+    # ---- studies ---------------------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        def run(conn: Connection) -> int:
+            res = conn.execute(
+                studies_table.insert().values(
+                    name=name,
+                    directions=_dumps([d.value for d in directions]),
+                    created_at=time.time(),
+                    next_number=0,
+                    finish_seq=0,
+                    user_attrs="{}",
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+        try:
+            return self._write(run)
+        except IntegrityError:
+            raise DuplicatedStudyError(
+                f"a study named {name!r} already exists; pass load_if_exists=True to reuse it."
+            ) from None
+
+    def get_study_id(self, name: str) -> int:
+        row = self._read(
+            lambda c: c.execute(
+                sa.select(studies_table.c.study_id).where(studies_table.c.name == name)
+            ).first()
+        )
+        if row is None:
+            raise StudyNotFoundError(f"no study named {name!r} in {self!r}.")
+        return int(row[0])
+
+    def _study_info(self, study_id: int) -> tuple[str, tuple[Direction, ...]]:
+        with self._cache_lock:
+            if study_id in self._study_cache:
+                return self._study_cache[study_id]
+        row = self._read(
+            lambda c: c.execute(
+                sa.select(studies_table.c.name, studies_table.c.directions).where(
+                    studies_table.c.study_id == study_id
+                )
+            ).first()
+        )
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+        info = (row[0], tuple(Direction(d) for d in json.loads(row[1])))
+        with self._cache_lock:
+            self._study_cache[study_id] = info
+        return info
+
+    def get_study_name(self, study_id: int) -> str:
+        return self._study_info(study_id)[0]
+
+    def get_study_directions(self, study_id: int) -> tuple[Direction, ...]:
+        return self._study_info(study_id)[1]
+
+    def list_studies(self) -> list[StudySummary]:
+        def run(conn: Connection) -> list[StudySummary]:
+            studies = conn.execute(
+                sa.select(studies_table).order_by(studies_table.c.study_id)
+            ).all()
+            counts: dict[int, dict[TrialState, int]] = {}
+            for sid, state, n in conn.execute(
+                sa.select(trials_table.c.study_id, trials_table.c.state, sa.func.count()).group_by(
+                    trials_table.c.study_id, trials_table.c.state
+                )
+            ):
+                counts.setdefault(sid, {})[TrialState(state)] = n
+            out = []
+            for s in studies:
+                directions = tuple(Direction(d) for d in json.loads(s.directions))
+                best = None
+                if len(directions) == 1:
+                    best = self._best_values(conn, s.study_id, directions[0])
+                by_state = {st: counts.get(s.study_id, {}).get(st, 0) for st in TrialState}
+                out.append(
+                    StudySummary(
+                        s.study_id,
+                        s.name,
+                        directions,
+                        by_state,
+                        best,
+                        _ts(s.created_at),
+                        json.loads(s.user_attrs),
+                    )
+                )
+            return out
+
+        return self._read(run)
+
+    def _best_values(
+        self, conn: Connection, study_id: int, direction: Direction
+    ) -> tuple[float, ...] | None:
+        # Values live in JSON, so pick the best in Python over complete trials only.
+        rows = conn.execute(
+            sa.select(trials_table.c.values_json, trials_table.c.constraints_json).where(
+                trials_table.c.study_id == study_id,
+                trials_table.c.state == int(TrialState.COMPLETE),
+            )
+        )
+        best: float | None = None
+        for values_json, constraints_json in rows:
+            if constraints_json and any(c > 0 for c in json.loads(constraints_json)):
+                continue
+            v = json.loads(values_json)[0]
+            if best is None or direction.sign * v < direction.sign * best:
+                best = v
+        return None if best is None else (best,)
+
+    def delete_study(self, study_id: int) -> None:
+        def run(conn: Connection) -> None:
+            ids = sa.select(trials_table.c.trial_id).where(trials_table.c.study_id == study_id)
+            conn.execute(intermediate_table.delete().where(intermediate_table.c.trial_id.in_(ids)))
+            conn.execute(trials_table.delete().where(trials_table.c.study_id == study_id))
+            res = conn.execute(studies_table.delete().where(studies_table.c.study_id == study_id))
+            if res.rowcount == 0:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+
+        self._write(run)
+        with self._cache_lock:
+            self._study_cache.pop(study_id, None)
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        def run(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(studies_table.c.user_attrs)
+                .where(studies_table.c.study_id == study_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+            attrs = json.loads(row[0])
+            attrs[key] = value
+            conn.execute(
+                studies_table.update()
+                .where(studies_table.c.study_id == study_id)
+                .values(user_attrs=_dumps(attrs))
+            )
+
+        self._write(run)
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        row = self._read(
+            lambda c: c.execute(
+                sa.select(studies_table.c.user_attrs).where(studies_table.c.study_id == study_id)
+            ).first()
+        )
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+        return json.loads(row[0])
+
+    # ---- trials ----------------------------------------------------------------------------
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState = TrialState.RUNNING,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if state not in (TrialState.RUNNING, TrialState.WAITING):
+            raise ValueError(f"a new trial is RUNNING or WAITING, not {state.name}.")
+        params = dict(params or {})
+        distributions = dict(distributions or {})
+        system_attrs = dict(system_attrs or {})
+        params_json = _dumps(params)
+        dists_json = _dumps({k: d.to_json() for k, d in distributions.items()})
+        attrs_json = _dumps(system_attrs)
+
+        def run(conn: Connection) -> tuple[int, int, float | None]:
+            row = conn.execute(
+                sa.select(studies_table.c.next_number)
+                .where(studies_table.c.study_id == study_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+            number = int(row[0])
+            conn.execute(
+                studies_table.update()
+                .where(studies_table.c.study_id == study_id)
+                .values(next_number=number + 1)
+            )
+            now = time.time() if state is TrialState.RUNNING else None
+            res = conn.execute(
+                trials_table.insert().values(
+                    study_id=study_id,
+                    number=number,
+                    state=int(state),
+                    params_json=params_json,
+                    distributions_json=dists_json,
+                    user_attrs_json="{}",
+                    system_attrs_json=attrs_json,
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+            return int(res.inserted_primary_key[0]), number, now  # type: ignore[index]
+
+        trial_id, number, started = self._write(run)
+        return FrozenTrial(
+            number=number,
+            state=state,
+            params=params,
+            distributions=distributions,
+            system_attrs=system_attrs,
+            datetime_start=_ts(started),
+            trial_id=trial_id,
+        )
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        def run(conn: Connection) -> int | None:
+            while True:
+                row = conn.execute(
+                    sa.select(trials_table.c.trial_id)
+                    .where(
+                        trials_table.c.study_id == study_id,
+                        trials_table.c.state == int(TrialState.WAITING),
+                    )
+                    .order_by(trials_table.c.number)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    return None
+                now = time.time()
+                res = conn.execute(
+                    trials_table.update()
+                    .where(
+                        trials_table.c.trial_id == row[0],
+                        trials_table.c.state == int(TrialState.WAITING),
+                    )
+                    .values(state=int(TrialState.RUNNING), started_at=now, heartbeat_at=now)
+                )
+                if res.rowcount == 1:  # someone else may have claimed it between the two
+                    return int(row[0])
+
+        trial_id = self._write(run)
+        return None if trial_id is None else self.get_trial(trial_id)
+
+    def _modify(self, trial_id: int, fn: Callable[[Connection, Any], dict[str, Any]]) -> None:
+        """Read-check-write an unfinished trial's row in one transaction."""
+
+        def run(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(trials_table).where(trials_table.c.trial_id == trial_id).with_for_update()
+            ).first()
+            if row is None:
+                raise KeyError(f"no trial with id {trial_id}.")
+            if TrialState(row.state).is_finished:
+                raise TrialStateError(
+                    f"trial {row.number} is already {TrialState(row.state).name} and cannot change."
+                )
+            values = fn(conn, row)
+            if values:
+                conn.execute(
+                    trials_table.update()
+                    .where(trials_table.c.trial_id == trial_id)
+                    .values(**values)
+                )
+
+        self._write(run)
+
+    def set_trial_params(
+        self,
+        trial_id: int,
+        params: Mapping[str, ParamValue],
+        distributions: Mapping[str, Distribution],
+    ) -> None:
+        if not params:
+            return
+
+        def fn(conn: Connection, row: Any) -> dict[str, Any]:
+            p = json.loads(row.params_json)
+            d = json.loads(row.distributions_json)
+            p.update(params)
+            d.update({k: v.to_json() for k, v in distributions.items()})
+            return {"params_json": _dumps(p), "distributions_json": _dumps(d)}
+
+        self._modify(trial_id, fn)
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        stored = None if value != value else float(value)  # NaN is stored as NULL
+
+        def fn(conn: Connection, row: Any) -> dict[str, Any]:
+            where = (intermediate_table.c.trial_id == trial_id) & (
+                intermediate_table.c.step == step
+            )
+            res = conn.execute(intermediate_table.update().where(where).values(value=stored))
+            if res.rowcount == 0:
+                conn.execute(
+                    intermediate_table.insert().values(
+                        trial_id=trial_id, step=int(step), value=stored
+                    )
+                )
+            return {"heartbeat_at": time.time()}
+
+        self._modify(trial_id, fn)
+
+    def _set_attr(self, trial_id: int, column: str, key: str, value: Any) -> None:
+        encoded = json.loads(_dumps(value))  # fail early on values JSON cannot hold
+
+        def fn(conn: Connection, row: Any) -> dict[str, Any]:
+            attrs = json.loads(getattr(row, column))
+            attrs[key] = encoded
+            return {column: _dumps(attrs)}
+
+        self._modify(trial_id, fn)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self._set_attr(trial_id, "user_attrs_json", key, value)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self._set_attr(trial_id, "system_attrs_json", key, value)
+
+    def set_trial_constraints(self, trial_id: int, constraints: Sequence[float]) -> None:
+        text = _dumps([float(c) for c in constraints])
+        self._modify(trial_id, lambda conn, row: {"constraints_json": text})
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if not state.is_finished:
+            raise ValueError(f"finish_trial needs a finished state, not {state.name}.")
+        values_json = None if values is None else _dumps([float(v) for v in values])
+
+        def run(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(
+                    trials_table.c.study_id,
+                    trials_table.c.number,
+                    trials_table.c.state,
+                    trials_table.c.system_attrs_json,
+                )
+                .where(trials_table.c.trial_id == trial_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise KeyError(f"no trial with id {trial_id}.")
+            check_state_change(row.number, TrialState(row.state), state)
+            if state is TrialState.COMPLETE:
+                check_values(values, len(self.get_study_directions(row.study_id)))
+            seq_row = conn.execute(
+                sa.select(studies_table.c.finish_seq)
+                .where(studies_table.c.study_id == row.study_id)
+                .with_for_update()
+            ).first()
+            assert seq_row is not None
+            seq = int(seq_row[0]) + 1
+            conn.execute(
+                studies_table.update()
+                .where(studies_table.c.study_id == row.study_id)
+                .values(finish_seq=seq)
+            )
+            attrs = json.loads(row.system_attrs_json)
+            attrs.update(system_attrs or {})
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.trial_id == trial_id)
+                .values(
+                    state=int(state),
+                    values_json=values_json,
+                    system_attrs_json=_dumps(attrs),
+                    completed_at=time.time(),
+                    finish_seq=seq,
+                )
+            )
+
+        self._write(run)
+        return self.get_trial(trial_id)
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        self._write(
+            lambda c: c.execute(
+                trials_table.update()
+                .where(
+                    trials_table.c.trial_id == trial_id,
+                    trials_table.c.state == int(TrialState.RUNNING),
+                )
+                .values(heartbeat_at=time.time())
+            )
+        )
+
+    # ---- reading trials --------------------------------------------------------------------
+    def _rows_to_trials(self, conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:
+        if not rows:
+            return []
+        ids = [r.trial_id for r in rows]
+        inter: dict[int, dict[int, float]] = {}
+        for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = ids[i : i + 900]
+            for tid, step, value in conn.execute(
+                sa.select(
+                    intermediate_table.c.trial_id,
+                    intermediate_table.c.step,
+                    intermediate_table.c.value,
+                )
+                .where(intermediate_table.c.trial_id.in_(chunk))
+                .order_by(intermediate_table.c.trial_id, intermediate_table.c.step)
+            ):
+                inter.setdefault(tid, {})[step] = float("nan") if value is None else value
+        out = []
+        for r in rows:
+            out.append(
+                FrozenTrial(
+                    number=r.number,
+                    state=TrialState(r.state),
+                    params=json.loads(r.params_json),
+                    distributions=_parse_distributions(r.distributions_json),
+                    values=None if r.values_json is None else tuple(json.loads(r.values_json)),
+                    intermediate_values=inter.get(r.trial_id, {}),
+                    constraints=None
+                    if r.constraints_json is None
+                    else tuple(json.loads(r.constraints_json)),
+                    user_attrs=json.loads(r.user_attrs_json),
+                    system_attrs=json.loads(r.system_attrs_json),
+                    datetime_start=_ts(r.started_at),
+                    datetime_complete=_ts(r.completed_at),
+                    trial_id=r.trial_id,
+                )
+            )
+        return out
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        def run(conn: Connection) -> list[FrozenTrial]:
+            rows = conn.execute(
+                sa.select(trials_table).where(trials_table.c.trial_id == trial_id)
+            ).all()
+            return self._rows_to_trials(conn, rows)
+
+        trials = self._read(run)
+        if not trials:
+            raise KeyError(f"no trial with id {trial_id}.")
+        return trials[0]
+
+    def get_trials(
+        self, study_id: int, states: Sequence[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        def run(conn: Connection) -> list[FrozenTrial]:
+            q = sa.select(trials_table).where(trials_table.c.study_id == study_id)
+            if states is not None:
+                q = q.where(trials_table.c.state.in_([int(s) for s in states]))
+            return self._rows_to_trials(conn, conn.execute(q.order_by(trials_table.c.number)).all())
+
+        return self._read(run)
+
+    def get_trials_since(self, study_id: int, finish_seq: int) -> tuple[list[FrozenTrial], int]:
+        def run(conn: Connection) -> tuple[list[FrozenTrial], int]:
+            row = conn.execute(
+                sa.select(studies_table.c.finish_seq).where(studies_table.c.study_id == study_id)
+            ).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+            q = (
+                sa.select(trials_table)
+                .where(
+                    trials_table.c.study_id == study_id,
+                    sa.or_(
+                        trials_table.c.state.in_(_UNFINISHED),
+                        trials_table.c.finish_seq > finish_seq,
+                    ),
+                )
+                .order_by(trials_table.c.number)
+            )
+            return self._rows_to_trials(conn, conn.execute(q).all()), int(row[0])
+
+        return self._read(run)
+
+    def count_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
+        def run(conn: Connection) -> int:
+            q = sa.select(sa.func.count()).where(trials_table.c.study_id == study_id)
+            if states is not None:
+                q = q.where(trials_table.c.state.in_([int(s) for s in states]))
+            return int(conn.execute(q).scalar_one())
+
+        return self._read(run)
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,387 @@
+"""``study.optimize``: run trials one by one, in threads, or in worker processes that share the
+study's storage. Workers coordinate through storage and a shared trial counter, never by
+passing trials to each other."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import pickle
+import queue
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from honed.errors import TrialPruned
+from honed.storage.memory import InMemoryStorage
+from honed.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from honed.study._study import Objective, Study
+
+logger = logging.getLogger("honed")
+
+__all__ = ["run_optimize", "run_trial"]
+
+
+def run_trial(
+    study: Study, objective: Objective, catch: tuple[type[BaseException], ...]
+) -> FrozenTrial:
+    """Ask, evaluate, tell. Every outcome is recorded before anything propagates."""
+    trial = study.ask()
+    try:
+        result = objective(trial)
+    except TrialPruned:
+        return study.tell(trial, state=TrialState.PRUNED)
+    except BaseException as e:
+        reason = f"{type(e).__name__}: {e}"
+        frozen = study.tell(
+            trial,
+            state=TrialState.FAILED,
+            fail_reason=reason,
+            _extra_attrs={"traceback": traceback.format_exc(limit=20)},
+        )
+        if isinstance(e, Exception) and isinstance(e, catch):
+            logger.warning("trial %d failed: %s", trial.number, reason)
+            return frozen
+        raise
+    frozen = study.tell(trial, result)
+    if frozen.state is TrialState.FAILED:
+        logger.warning("trial %d failed: %s", trial.number, frozen.fail_reason)
+    return frozen
+
+
+@dataclass
+class _Plan:
+    n_trials: int | None
+    deadline: float | None
+    catch: tuple[type[BaseException], ...]
+
+
+def _worker_loop(
+    study: Study,
+    objective: Objective,
+    plan: _Plan,
+    counter: Any,
+    stop: Any,
+    report: Callable[[tuple[Any, ...]], None],
+) -> None:
+    """Claim a trial slot, run it, report it; until the budget, the clock or a stop says no."""
+    exhausted = getattr(study.sampler, "is_exhausted", None)
+    while not stop.is_set() and not study._stop_flag.is_set():
+        if plan.deadline is not None and time.time() >= plan.deadline:
+            break
+        with counter.get_lock():
+            if plan.n_trials is not None and counter.value >= plan.n_trials:
+                break
+            counter.value += 1
+        if exhausted is not None and exhausted(study._history()):
+            report(("exhausted",))
+            break
+        try:
+            frozen = run_trial(study, objective, plan.catch)
+        except KeyboardInterrupt:
+            stop.set()
+            raise
+        except BaseException as e:
+            stop.set()
+            report(("error", _picklable(e), traceback.format_exc()))
+            return
+        report(("trial", frozen.trial_id))
+
+
+def _picklable(e: BaseException) -> BaseException | None:
+    try:
+        pickle.loads(pickle.dumps(e))
+    except Exception:
+        return None
+    return e
+
+
+class _ThreadCounter:
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def get_lock(self) -> threading.Lock:
+        return self._lock
+
+
+def _process_main(
+    study: Study,
+    objective: Objective,
+    plan: _Plan,
+    counter: Any,
+    stop: Any,
+    messages: Any,
+    seed: int | None,
+) -> None:
+    from honed.study._study import Study as StudyCls
+
+    logging.basicConfig(level=logging.WARNING)
+    # A fresh connection: database handles must not cross a fork.
+    storage = pickle.loads(pickle.dumps(study._storage))
+    worker_study = StudyCls(study.name, storage, study.sampler, study.scheduler)
+    worker_study.sampler.reseed(seed)
+    try:
+        _worker_loop(worker_study, objective, plan, counter, stop, messages.put)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        storage.close()
+
+
+def _worker_seeds(seed: int | None, n: int) -> list[int | None]:
+    if seed is None:
+        return [None] * n
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def run_optimize(
+    study: Study,
+    objective: Objective,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    show_progress: bool,
+    executor: str,
+) -> None:
+    if not callable(objective):
+        raise TypeError(f"objective must be callable, got {type(objective).__name__}.")
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+    ):
+        raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}.")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}.")
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive int or -1 (one per CPU), got {n_jobs!r}.")
+    if executor not in ("auto", "process", "thread"):
+        raise ValueError(f"executor must be 'auto', 'process' or 'thread', got {executor!r}.")
+    if not isinstance(catch, tuple):
+        catch = tuple(catch) if isinstance(catch, list) else (catch,)
+    in_memory = isinstance(study._storage, InMemoryStorage)
+    if executor == "process" and in_memory:
+        raise ValueError(
+            "executor='process' needs a storage the worker processes can share; pass "
+            "storage='sqlite:///honed.db' (or a PostgreSQL URL) to create_study."
+        )
+    use_processes = n_jobs > 1 and (executor == "process" or (executor == "auto" and not in_memory))
+    if n_jobs > 1 and executor == "auto" and in_memory:
+        warnings.warn(
+            "n_jobs > 1 with in-memory storage runs trials in threads, which CPU-bound "
+            "objectives share one core through; give create_study a storage such as "
+            "'sqlite:///honed.db' to run them in processes.",
+            stacklevel=3,
+        )
+    plan = _Plan(n_trials, None if timeout is None else time.time() + timeout, catch)
+    study._stop_flag.clear()
+    progress = _Progress(study, n_trials, timeout, show_progress)
+    try:
+        if n_jobs == 1:
+            _run_inline(study, objective, plan, callbacks, progress)
+        elif use_processes:
+            _run_processes(study, objective, plan, n_jobs, callbacks, progress)
+        else:
+            _run_threads(study, objective, plan, n_jobs, callbacks, progress)
+    finally:
+        progress.close()
+
+
+def _finish_message(
+    study: Study,
+    msg: tuple[Any, ...],
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    progress: _Progress,
+) -> None:
+    if msg[0] == "trial":
+        frozen = study._storage.get_trial(msg[1])
+        progress.advance(frozen)
+        for cb in callbacks:
+            cb(study, frozen)
+    elif msg[0] == "error":
+        exc, text = msg[1], msg[2]
+        if exc is not None:
+            raise exc
+        raise RuntimeError(f"a worker's objective raised:\n{text}")
+
+
+def _run_inline(
+    study: Study,
+    objective: Objective,
+    plan: _Plan,
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    progress: _Progress,
+) -> None:
+    counter = _ThreadCounter()
+    stop = threading.Event()
+    exhausted = getattr(study.sampler, "is_exhausted", None)
+    while not stop.is_set() and not study._stop_flag.is_set():
+        if plan.deadline is not None and time.time() >= plan.deadline:
+            break
+        if plan.n_trials is not None and counter.value >= plan.n_trials:
+            break
+        counter.value += 1
+        if exhausted is not None and exhausted(study._history()):
+            break
+        frozen = run_trial(study, objective, plan.catch)
+        progress.advance(frozen)
+        for cb in callbacks:
+            cb(study, frozen)
+
+
+def _run_threads(
+    study: Study,
+    objective: Objective,
+    plan: _Plan,
+    n_jobs: int,
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    progress: _Progress,
+) -> None:
+    counter = _ThreadCounter()
+    stop = threading.Event()
+    messages: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    threads = [
+        threading.Thread(
+            target=_worker_loop,
+            args=(study, objective, plan, counter, stop, messages.put),
+            name=f"honed-worker-{i}",
+            daemon=True,
+        )
+        for i in range(n_jobs)
+    ]
+    for t in threads:
+        t.start()
+    _drain(study, messages, lambda: any(t.is_alive() for t in threads), stop, callbacks, progress)
+    for t in threads:
+        t.join()
+
+
+def _drain(
+    study: Study,
+    messages: Any,
+    alive: Callable[[], bool],
+    stop: Any,
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    progress: _Progress,
+) -> None:
+    """Turn worker messages into progress and callbacks until every worker is gone."""
+    try:
+        while True:
+            try:
+                msg = messages.get(timeout=0.1)
+            except queue.Empty:
+                if not alive():
+                    break
+                if study._stop_flag.is_set():
+                    stop.set()
+                continue
+            _finish_message(study, msg, callbacks, progress)
+        while True:  # whatever arrived after the last worker ended
+            try:
+                msg = messages.get_nowait()
+            except queue.Empty:
+                break
+            _finish_message(study, msg, callbacks, progress)
+    except BaseException:
+        stop.set()
+        raise
+
+
+def _run_processes(
+    study: Study,
+    objective: Objective,
+    plan: _Plan,
+    n_jobs: int,
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
+    progress: _Progress,
+) -> None:
+    methods = mp.get_all_start_methods()
+    # fork runs objectives defined in __main__, closures and lambdas as users write them.
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    counter = ctx.Value("q", 0)
+    stop = ctx.Event()
+    messages = ctx.Queue()
+    study._storage.close()  # no open connection may be inherited by a child
+    seeds = _worker_seeds(study.sampler.seed, n_jobs)
+    procs = [
+        ctx.Process(
+            target=_process_main,
+            args=(study, objective, plan, counter, stop, messages, seeds[i]),
+            name=f"honed-worker-{i}",
+            daemon=True,
+        )
+        for i in range(n_jobs)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: we own none
+        for p in procs:
+            p.start()
+    try:
+        _drain(study, messages, lambda: any(p.is_alive() for p in procs), stop, callbacks, progress)
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        messages.close()
+
+
+class _Progress:
+    """A rich progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, study: Study, n_trials: int | None, timeout: float | None, enabled: bool):
+        self._bar: Any = None
+        self._study = study
+        self._best: float | None = None
+        if not enabled or not sys.stderr.isatty() or (n_trials is None and timeout is None):
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}" if n_trials else ""),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[best]}"),
+            transient=False,
+        )
+        self._task = self._bar.add_task(study.name, total=n_trials or timeout, best="")
+        self._by_time = n_trials is None
+        self._start = time.time()
+        self._bar.start()
+
+    def advance(self, frozen: FrozenTrial) -> None:
+        if self._bar is None:
+            return
+        best = ""
+        if not self._study.is_multi_objective and frozen.state is TrialState.COMPLETE:
+            v = frozen.values[0]  # type: ignore[index]
+            sign = self._study.direction.sign
+            if self._best is None or sign * v < sign * self._best:
+                self._best = v
+        if self._best is not None:
+            best = f"best {self._best:.6g}"
+        if self._by_time:
+            self._bar.update(self._task, completed=time.time() - self._start, best=best)
+        else:
+            self._bar.update(self._task, advance=1, best=best)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,386 @@
+"""The study: the trial lifecycle (ask, tell, optimize), the one place that talks to both
+storage and samplers."""
+
+from __future__ import annotations
+
+import math
+import threading
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from honed.errors import DuplicatedStudyError, StudyError
+from honed.history import History
+from honed.samplers import Sampler, get_sampler
+from honed.schedulers.base import Scheduler
+from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
+from honed.storage import Storage, get_storage
+from honed.study._trial import Trial
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["Study", "create_study", "delete_study", "load_study"]
+
+Objective = Callable[[Trial], float | Sequence[float]]
+
+
+class Study:
+    """A named set of trials in a storage, with the sampler that proposes them.
+
+    Create one with :func:`honed.create_study` or :func:`honed.load_study`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        storage: Storage,
+        sampler: Sampler,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.name = name
+        self._storage = storage
+        self.sampler = sampler
+        self.scheduler = scheduler
+        self._study_id = storage.get_study_id(name)
+        self.directions = storage.get_study_directions(self._study_id)
+        self._cache: dict[int, FrozenTrial] = {}
+        self._cache_seq = 0
+        self._cache_lock = threading.Lock()
+        self._stop_flag = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
+
+    # ---- reading ---------------------------------------------------------------------------
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    @property
+    def direction(self) -> Direction:
+        if len(self.directions) != 1:
+            raise StudyError("this study has several objectives; use .directions.")
+        return self.directions[0]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+    def _history(self) -> History:
+        """All trials, read incrementally: finished trials never change, so only unfinished
+        ones and those finished since the last read come from storage."""
+        with self._cache_lock:
+            changed, seq = self._storage.get_trials_since(self._study_id, self._cache_seq)
+            for t in changed:
+                self._cache[t.number] = t
+            self._cache_seq = seq
+            trials = [self._cache[n] for n in sorted(self._cache)]
+        return History(trials, self.directions)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial, ordered by number, as immutable records."""
+        return list(self._history())
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        if states is None:
+            return self.trials
+        wanted = set(states)
+        return [t for t in self._history() if t.state in wanted]
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The best complete (and feasible) trial of a single-objective study."""
+        if self.is_multi_objective:
+            raise StudyError(
+                "best_trial is for single-objective studies; this one has "
+                f"{len(self.directions)} objectives, so use best_trials (the Pareto front)."
+            )
+        best = self._history().best_trial()
+        if best is None:
+            raise StudyError(f"study {self.name!r} has no complete feasible trial yet.")
+        return best
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_params(self) -> dict[str, ParamValue]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The feasible Pareto front (for one objective: every trial tied for the best)."""
+        return self._history().best_trials()
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return self._storage.get_study_user_attrs(self._study_id)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._storage.set_study_user_attr(self._study_id, key, value)
+
+    # ---- ask and tell ----------------------------------------------------------------------
+    def enqueue(self, params: Mapping[str, ParamValue], *, skip_if_exists: bool = False) -> None:
+        """Try ``params`` in a coming trial before any sampled configuration. Parameters the
+        objective asks for but ``params`` lacks are sampled as usual."""
+        if not isinstance(params, Mapping):
+            raise TypeError(f"enqueue needs a dict of parameter values, got {params!r}.")
+        if skip_if_exists:
+            for t in self._history():
+                if all(t.params.get(k, object()) == v for k, v in params.items()):
+                    return
+        self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=dict(params))
+
+    def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
+        """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
+        branches allowed) its parameters are sampled now and are in ``trial.params``."""
+        tree = normalize_space(space) if space is not None else None
+        history = self._history()
+        frozen = None
+        if any(t.state is TrialState.WAITING for t in history):
+            frozen = self._storage.claim_waiting_trial(self._study_id)
+        if frozen is None:
+            frozen = self._storage.create_trial(self._study_id)
+        trial = Trial(self, frozen)
+        declared = flatten_space(tree) if tree is not None else None
+        snapshot = trial._snapshot()
+        relative_space = self.sampler.infer_relative_space(history, snapshot, declared)
+        relative: dict[str, ParamValue] = {}
+        if len(relative_space):
+            relative = self.sampler.sample_relative(history, snapshot, relative_space)
+        trial._relative = relative
+        if tree is not None:
+            trial._buffered = {}
+            try:
+                _walk(trial, tree)
+            except BaseException:
+                self._storage.finish_trial(
+                    frozen.trial_id,
+                    TrialState.FAILED,
+                    system_attrs={
+                        "fail_reason": "sampling failed: " + traceback.format_exc(limit=3)
+                    },
+                )
+                raise
+            buffered, trial._buffered = trial._buffered, None
+            self._storage.set_trial_params(
+                frozen.trial_id, buffered, {k: trial._distributions[k] for k in buffered}
+            )
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | int,
+        values: float | Sequence[float] | None = None,
+        state: TrialState | None = None,
+        *,
+        fail_reason: str | None = None,
+        _extra_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its objective value(s), or as PRUNED or FAILED.
+
+        A value that is NaN, infinite or not a number fails the trial with a reason, as does a
+        wrong count of values; the study goes on. Returns the finished record.
+        """
+        trial_id = self._trial_id_of(trial)
+        attrs: dict[str, Any] = dict(_extra_attrs or {})
+        if state is None:
+            state = TrialState.COMPLETE if values is not None else TrialState.FAILED
+            if values is None:
+                attrs["fail_reason"] = fail_reason or "tell() was given no value."
+        stored: list[float] | None = None
+        if state is TrialState.COMPLETE:
+            stored, problem = self._check_values(values)
+            if problem is not None:
+                warnings.warn(f"trial {self._number_of(trial)} failed: {problem}", stacklevel=2)
+                state, stored = TrialState.FAILED, None
+                attrs["fail_reason"] = problem
+        elif state is TrialState.PRUNED:
+            if values is not None:
+                stored, problem = self._check_values(values)
+            elif not self.is_multi_objective:
+                last = self._storage.get_trial(trial_id).intermediate_values
+                finite = [v for _, v in sorted(last.items()) if math.isfinite(v)]
+                stored = [finite[-1]] if finite else None
+        elif state is TrialState.FAILED:
+            attrs["fail_reason"] = fail_reason or attrs.get("fail_reason") or "failed"
+        else:
+            raise ValueError(f"tell() needs COMPLETE, PRUNED or FAILED, not {state.name}.")
+        return self._storage.finish_trial(trial_id, state, stored, system_attrs=attrs)
+
+    def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
+        n = len(self.directions)
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            values = [values]
+        if len(values) != n:
+            return None, (
+                f"the objective returned {len(values)} value(s) but the study has {n} "
+                f"direction(s): {list(values)!r}."
+            )
+        out = []
+        for v in values:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                return None, f"the objective returned {v!r} ({type(v).__name__}), not a number."
+            if not math.isfinite(f):
+                return None, f"the objective returned {f}, which is not a finite number."
+            out.append(f)
+        return out, None
+
+    def _trial_id_of(self, trial: Trial | int) -> int:
+        if isinstance(trial, Trial):
+            return trial._trial_id
+        if isinstance(trial, int):
+            for t in self._history():
+                if t.number == trial:
+                    return t.trial_id
+            raise ValueError(f"study {self.name!r} has no trial number {trial}.")
+        raise TypeError(f"tell() needs a Trial or a trial number, got {type(trial).__name__}.")
+
+    @staticmethod
+    def _number_of(trial: Trial | int) -> int:
+        return trial.number if isinstance(trial, Trial) else trial
+
+    # ---- optimize --------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
+        show_progress: bool = True,
+        executor: str = "auto",
+    ) -> None:
+        """Run ``objective`` on new trials until ``n_trials`` more have run or ``timeout``
+        seconds have passed (or ``study.stop()`` is called, or a grid is exhausted).
+
+        Args:
+            objective: Takes a :class:`Trial`, returns a number (a list of numbers for a
+                multi-objective study).
+            n_trials: How many trials to run in this call; ``None`` for no limit.
+            timeout: Stop starting trials after this many seconds.
+            n_jobs: Workers running trials at once; ``-1`` for one per CPU.
+            catch: Exceptions of the objective recorded as a failed trial without stopping
+                the study. Pass ``()`` to stop at the first error.
+            callbacks: Called with ``(study, finished_trial)`` after each trial, in this
+                process.
+            show_progress: Show a progress bar when the output is a terminal.
+            executor: ``"process"`` (real parallelism, needs a SQL storage so workers share
+                it), ``"thread"``, or ``"auto"`` (processes when the storage allows it).
+        """
+        from honed.study._optimize import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=list(callbacks or []),
+            show_progress=show_progress,
+            executor=executor,
+        )
+
+    def stop(self) -> None:
+        """Ask a running ``optimize`` to start no new trial."""
+        self._stop_flag.set()
+
+
+def _walk(trial: Trial, tree: Mapping[str, Distribution]) -> None:
+    for name, dist in tree.items():
+        value = trial.suggest(name, _strip(dist))
+        if isinstance(dist, Choice) and dist.branches:
+            branch = dist.branches.get(value)
+            if branch:
+                _walk(trial, branch)
+
+
+def _strip(dist: Distribution) -> Distribution:
+    return Choice(dist.choices) if isinstance(dist, Choice) and dist.branches else dist
+
+
+def _parse_directions(
+    direction: str | Direction | None, directions: Sequence[str | Direction] | None
+) -> tuple[Direction, ...]:
+    if direction is not None and directions is not None:
+        raise ValueError("give direction= or directions=, not both.")
+    if directions is not None:
+        if isinstance(directions, str) or not directions:
+            raise ValueError(
+                f"directions must be a non-empty list such as ['minimize', 'maximize'], got "
+                f"{directions!r}."
+            )
+        return tuple(Direction.parse(d) for d in directions)
+    return (Direction.parse(direction or "minimize"),)
+
+
+def create_study(
+    name: str | None = None,
+    storage: str | Path | Storage | None = None,
+    direction: str | Direction | None = None,
+    directions: Sequence[str | Direction] | None = None,
+    sampler: Sampler | str | None = None,
+    scheduler: Scheduler | None = None,
+    load_if_exists: bool = False,
+    seed: int | None = None,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists=True``).
+
+    Args:
+        name: Unique within the storage; a random name when ``None``.
+        storage: ``None`` for in memory, ``"sqlite:///honed.db"``, a path to a ``.db`` file,
+            ``"postgresql://..."``, or a :class:`~honed.storage.Storage`.
+        direction: ``"minimize"`` (default) or ``"maximize"``.
+        directions: One direction per objective, for multi-objective studies.
+        sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"qmc"``, ...).
+        scheduler: Early-stopping scheduler consulted at each ``trial.report``.
+        load_if_exists: Load the study if the name exists instead of raising.
+        seed: Seed for a sampler given by name.
+    """
+    dirs = _parse_directions(direction, directions)
+    store = get_storage(storage)
+    if name is None:
+        name = f"study-{uuid.uuid4().hex[:10]}"
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
+    try:
+        store.create_study(name, dirs)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise
+        existing = store.get_study_directions(store.get_study_id(name))
+        if existing != dirs and (direction is not None or directions is not None):
+            raise StudyError(
+                f"study {name!r} exists with directions {[d.value for d in existing]}, not "
+                f"{[d.value for d in dirs]}; use another name or the same directions."
+            ) from None
+    return Study(name, store, get_sampler(sampler, seed=seed), scheduler)
+
+
+def load_study(
+    name: str,
+    storage: str | Path | Storage,
+    sampler: Sampler | str | None = None,
+    scheduler: Scheduler | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`."""
+    store = get_storage(storage)
+    store.get_study_id(name)
+    return Study(name, store, get_sampler(sampler, seed=seed), scheduler)
+
+
+def delete_study(name: str, storage: str | Path | Storage) -> None:
+    """Delete a study and all its trials."""
+    store = get_storage(storage)
+    store.delete_study(store.get_study_id(name))

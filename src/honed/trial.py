@@ -1,0 +1,129 @@
+"""The immutable trial record and trial states: the bottom of the stack, beside ``space``."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from honed.space import Distribution, ParamValue
+
+__all__ = ["Direction", "FrozenTrial", "TrialState"]
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+
+class Direction(enum.Enum):
+    """Whether an objective is minimized or maximized."""
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    @property
+    def sign(self) -> float:
+        """Multiply a value by this to get a loss (lower is better)."""
+        return 1.0 if self is Direction.MINIMIZE else -1.0
+
+    @classmethod
+    def parse(cls, value: str | Direction) -> Direction:
+        if isinstance(value, Direction):
+            return value
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            raise ValueError(
+                f"direction must be 'minimize' or 'maximize', got {value!r}."
+            ) from None
+
+
+class TrialState(enum.IntEnum):
+    """Life of a trial. States only move forward: WAITING -> RUNNING -> a finished state."""
+
+    WAITING = 0
+    RUNNING = 1
+    COMPLETE = 2
+    PRUNED = 3
+    FAILED = 4
+
+    @property
+    def is_finished(self) -> bool:
+        return self >= TrialState.COMPLETE
+
+    def can_move_to(self, new: TrialState) -> bool:
+        return new > self and not self.is_finished
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenTrial:
+    """A read-only snapshot of one trial.
+
+    Attributes:
+        number: 0-based, dense and unique within the study.
+        state: Where the trial is in its life.
+        params: Parameter values, in the order they were sampled.
+        distributions: The range each parameter was sampled from.
+        values: Objective values (one per direction) when complete; the last reported value
+            when pruned; ``None`` otherwise.
+        intermediate_values: ``step -> value`` from ``trial.report``.
+        constraints: Constraint values; the trial is feasible when all are ``<= 0``.
+        user_attrs: Whatever the objective stored with ``trial.set_user_attr``.
+        system_attrs: honed's own bookkeeping (``fail_reason``, ``retry_of``, ...).
+    """
+
+    number: int
+    state: TrialState
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    distributions: Mapping[str, Distribution] = field(default_factory=dict)
+    values: tuple[float, ...] | None = None
+    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    constraints: tuple[float, ...] | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    datetime_start: datetime | None = None
+    datetime_complete: datetime | None = None
+    trial_id: int = -1
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value; raises for multi-objective trials."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise ValueError(
+                f"trial {self.number} has {len(self.values)} objective values; use .values."
+            )
+        return self.values[0]
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or ``None`` while unfinished."""
+        if self.datetime_start is None or self.datetime_complete is None:
+            return None
+        return (self.datetime_complete - self.datetime_start).total_seconds()
+
+    @property
+    def is_feasible(self) -> bool:
+        return self.constraints is None or all(c <= 0 for c in self.constraints)
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def fail_reason(self) -> str | None:
+        return self.system_attrs.get("fail_reason")
+
+    def __repr__(self) -> str:
+        vals = "" if self.values is None else f", values={list(self.values)}"
+        return f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, params={dict(self.params)})"
+
+
+def is_finite_number(x: object) -> bool:
+    try:
+        return not isinstance(x, bool) and math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
