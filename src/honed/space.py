@@ -269,9 +269,10 @@ class Int(Distribution):
         return (self.high - self.low) // self.step + 1
 
     def contains(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            if not (isinstance(value, float | np.floating) and float(value).is_integer()):
-                return False
+        is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
+        is_whole_float = isinstance(value, float | np.floating) and float(value).is_integer()
+        if not (is_int or is_whole_float):
+            return False
         return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
 
     def _log_edges(self) -> tuple[float, float]:

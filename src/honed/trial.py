@@ -119,7 +119,10 @@ class FrozenTrial:
 
     def __repr__(self) -> str:
         vals = "" if self.values is None else f", values={list(self.values)}"
-        return f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, params={dict(self.params)})"
+        return (
+            f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, "
+            f"params={dict(self.params)})"
+        )
 
 
 def is_finite_number(x: object) -> bool:
