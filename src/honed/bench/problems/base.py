@@ -1,0 +1,45 @@
+"""What a benchmark problem is: a declarative space, an evaluation, and what is known of its
+optimum (for normalized regret) or, for multi-objective problems, a hypervolume reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A black-box problem every optimizer sees the same way.
+
+    Attributes:
+        name: Unique, e.g. ``"branin"`` or ``"sklearn-svm-digits"``.
+        suite: ``"synthetic"``, ``"sklearn"``, ``"conditional"``, ``"multiobjective"`` or
+            ``"multifidelity"``.
+        space: Declarative honed space (``honed.Float/Int/Choice``; ``Choice`` branches for
+            conditional problems). Peers get the same space translated by their adapter.
+        evaluate: ``params -> value`` (a tuple of values for multi-objective problems). Must be
+            deterministic given params, picklable (a module-level function or functools.partial),
+            and cheap enough to run thousands of times.
+        directions: One ``"minimize"``/``"maximize"`` per objective.
+        optimum: Best attainable value when known (synthetic functions), or a best-known
+            estimate; used for normalized regret.
+        reference_point: For multi-objective problems, the hypervolume reference point in the
+            problem's own directions.
+        tags: Free-form labels (dimension, data set, ...).
+    """
+
+    name: str
+    suite: str
+    space: Mapping[str, Any]
+    evaluate: Callable[[dict[str, Any]], float | Sequence[float]]
+    directions: tuple[str, ...] = ("minimize",)
+    optimum: float | None = None
+    reference_point: tuple[float, ...] | None = None
+    tags: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
