@@ -1,0 +1,235 @@
+"""A Gaussian-process regressor in numpy/scipy: Matérn-5/2 with one lengthscale per input.
+
+Inputs are unit encodings (``honed.space``). Numeric columns enter the distance as
+``(x - x')^2 / l^2``; categorical columns (the unit code of an option) as ``[x != x'] / l^2``,
+an overlap (Hamming) kernel with one lengthscale per parameter.
+
+Hyperparameters (log lengthscales, log signal variance, log noise variance) are fitted by
+maximum a posteriori with analytic gradients and L-BFGS-B. The lengthscale prior is the
+dimension-scaled log-normal of Hvarfner et al. (2024), which keeps vanilla BO sound as the
+dimension grows; the outputs are expected to be standardized by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.linalg import cho_solve, solve_triangular
+from scipy.optimize import minimize
+
+__all__ = ["GP", "fit_gp"]
+
+_SQRT5 = math.sqrt(5.0)
+_LOG_2PI = math.log(2.0 * math.pi)
+
+# Bounds of the hyperparameters (log scale). Noise is a variance on standardized outputs.
+_LOG_LS_BOUNDS = (math.log(5e-3), math.log(1e3))
+_LOG_SIG_BOUNDS = (math.log(5e-2), math.log(20.0))
+_LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
+
+
+def _pairwise_d2(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """Per-dimension squared distances, shape ``(len(a), len(b), d)``."""
+    diff = a[:, None, :] - b[None, :, :]
+    d2 = diff * diff
+    if is_cat.any():
+        d2[..., is_cat] = (np.abs(diff[..., is_cat]) > 1e-9).astype(float)
+    return d2
+
+
+def _matern(r2: np.ndarray, sig2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel values and their derivative with respect to ``r^2``."""
+    r = np.sqrt(np.maximum(r2, 0.0))
+    e = np.exp(-_SQRT5 * r)
+    k = sig2 * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e
+    dk_dr2 = -(5.0 / 6.0) * sig2 * (1.0 + _SQRT5 * r) * e
+    return k, dk_dr2
+
+
+def _cholesky(k: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor, adding jitter (growing tenfold) until it succeeds."""
+    n = len(k)
+    scale = float(np.mean(np.diag(k))) if n else 1.0
+    jitter = 0.0
+    for _ in range(10):
+        try:
+            return np.linalg.cholesky(k + jitter * np.eye(n) if jitter else k)
+        except np.linalg.LinAlgError:
+            jitter = 1e-9 * scale if jitter == 0.0 else jitter * 10.0
+    # Last resort: an eigen-decomposition clipped to positive values.
+    w, v = np.linalg.eigh(k)
+    w = np.maximum(w, 1e-6 * scale)
+    return np.linalg.cholesky((v * w) @ v.T + 1e-9 * scale * np.eye(n))
+
+
+class GP:
+    """A fitted GP posterior over ``(X, y)`` with fixed hyperparameters.
+
+    Args:
+        x: ``(n, d)`` inputs in the unit cube.
+        y: ``(n,)`` outputs, standardized.
+        is_cat: ``(d,)`` boolean mask of categorical columns.
+        theta: ``log lengthscales (d), log signal variance, log noise variance``.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray):
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        self.is_cat = np.asarray(is_cat, dtype=bool)
+        self.theta = np.asarray(theta, dtype=float)
+        d = self.x.shape[1]
+        self.inv_ls2 = np.exp(-2.0 * self.theta[:d])
+        self.sig2 = float(np.exp(self.theta[d]))
+        self.noise = float(np.exp(self.theta[d + 1]))
+        r2 = _pairwise_d2(self.x, self.x, self.is_cat) @ self.inv_ls2
+        k, _ = _matern(r2, self.sig2)
+        k[np.diag_indices_from(k)] += self.noise
+        self.chol = _cholesky(k)
+        self.alpha = cho_solve((self.chol, True), self.y)
+
+    def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> GP:
+        """The same hyperparameters conditioned on extra points (used for fantasies)."""
+        return GP(
+            np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.is_cat, self.theta
+        )
+
+    def predict(self, xq: np.ndarray, grad: bool = False):
+        """Posterior mean and variance at ``xq`` ``(m, d)``; with ``grad``, also their
+        gradients ``(m, d)`` (zero along categorical columns)."""
+        xq = np.atleast_2d(xq)
+        diff = xq[:, None, :] - self.x[None, :, :]
+        d2 = diff * diff
+        cat = self.is_cat
+        if cat.any():
+            d2[..., cat] = (np.abs(diff[..., cat]) > 1e-9).astype(float)
+        r2 = d2 @ self.inv_ls2
+        kx, dk_dr2 = _matern(r2, self.sig2)
+        mean = kx @ self.alpha
+        v = solve_triangular(self.chol, kx.T, lower=True, check_finite=False)  # (n, m)
+        var = np.maximum(self.sig2 - np.einsum("ij,ij->j", v, v), 1e-12)
+        if not grad:
+            return mean, var
+        # d k(x, X_j) / d x_i = dk/dr2 * 2 (x_i - X_ji) / l_i^2 on numeric columns.
+        dk = dk_dr2[:, :, None] * 2.0 * diff * self.inv_ls2  # (m, n, d)
+        if cat.any():
+            dk[..., cat] = 0.0
+        dmean = np.einsum("mnd,n->md", dk, self.alpha)
+        kinv_k = solve_triangular(self.chol.T, v, lower=False, check_finite=False)  # (n, m)
+        dvar = -2.0 * np.einsum("mnd,nm->md", dk, kinv_k)
+        return mean, var, dmean, dvar
+
+
+def _log_prior(theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
+    """Log prior density (up to a constant) and its gradient."""
+    g = np.zeros_like(theta)
+    # Lengthscales: LogNormal(sqrt(2) + log(d) / 2, sqrt(3)) (Hvarfner et al., 2024).
+    mu_ls, s_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), math.sqrt(3.0)
+    z = (theta[:d] - mu_ls) / s_ls
+    lp = -0.5 * float(z @ z)
+    g[:d] = -z / s_ls
+    # Signal variance: LogNormal(0, 1) around the standardized output variance.
+    lp += -0.5 * theta[d] ** 2
+    g[d] = -theta[d]
+    # Noise variance: LogNormal(-6, 2); deterministic objectives push it to the floor.
+    zn = (theta[d + 1] + 6.0) / 2.0
+    lp += -0.5 * zn * zn
+    g[d + 1] = -zn / 2.0
+    return lp, g
+
+
+def _neg_log_posterior(
+    theta: np.ndarray, d2: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    n, _, d = d2.shape
+    inv_ls2 = np.exp(-2.0 * theta[:d])
+    sig2 = math.exp(theta[d])
+    noise = math.exp(theta[d + 1])
+    r2 = d2 @ inv_ls2
+    k, dk_dr2 = _matern(r2, sig2)
+    kn = k.copy()
+    kn[np.diag_indices_from(kn)] += noise
+    try:
+        chol = np.linalg.cholesky(kn)
+    except np.linalg.LinAlgError:
+        return 1e10, np.zeros_like(theta)
+    alpha = cho_solve((chol, True), y, check_finite=False)
+    nll = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * _LOG_2PI
+    kinv = cho_solve((chol, True), np.eye(n), check_finite=False)
+    w = np.outer(alpha, alpha) - kinv  # d nll / d theta = -0.5 * sum(w * dK/dtheta)
+    g = np.empty_like(theta)
+    m = w * dk_dr2
+    # dK/dlog l_i = dk/dr2 * (-2 d2_i / l_i^2)
+    g[:d] = np.einsum("jk,jki->i", m, d2) * inv_ls2
+    g[d] = -0.5 * float(np.sum(w * k))
+    g[d + 1] = -0.5 * noise * float(np.trace(w))
+    lp, glp = _log_prior(theta, d)
+    return nll - lp, g - glp
+
+
+def default_theta(d: int) -> np.ndarray:
+    """The prior's mode: where a fit starts when nothing better is known."""
+    mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1)) - 3.0  # mode of the log-normal
+    theta = np.empty(d + 2)
+    theta[:d] = np.clip(mu_ls, *_LOG_LS_BOUNDS)
+    theta[d] = 0.0
+    theta[d + 1] = math.log(1e-4)
+    return theta
+
+
+def fit_gp(
+    x: np.ndarray,
+    y: np.ndarray,
+    is_cat: np.ndarray,
+    rng: np.random.Generator,
+    warm_start: np.ndarray | None = None,
+    n_restarts: int = 2,
+    max_fit_points: int = 300,
+    maxiter: int = 200,
+) -> GP:
+    """MAP hyperparameters by L-BFGS-B from the warm start (if any), the prior's mode and
+    ``n_restarts - 1`` draws from the prior; conditioned on all points.
+
+    With more than ``max_fit_points`` points the hyperparameters are fitted on a subset (the
+    best quarter plus a random rest), which keeps refits cheap at large budgets.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, d = x.shape
+    if n > max_fit_points:
+        n_best = max_fit_points // 4
+        order = np.argsort(y)
+        rest = rng.choice(order[n_best:], max_fit_points - n_best, replace=False)
+        idx = np.concatenate([order[:n_best], rest])
+        xf, yf = x[idx], y[idx]
+    else:
+        xf, yf = x, y
+    d2 = _pairwise_d2(xf, xf, is_cat)
+    bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SIG_BOUNDS, _LOG_NOISE_BOUNDS]
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    starts = []
+    if warm_start is not None and len(warm_start) == d + 2:
+        starts.append(np.clip(warm_start, lo, hi))
+    starts.append(default_theta(d))
+    mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
+    for _ in range(max(n_restarts - len(starts), 0)):
+        t = default_theta(d)
+        t[:d] = mu_ls + math.sqrt(3.0) * rng.standard_normal(d) * 0.5 - 1.5
+        starts.append(np.clip(t, lo, hi))
+    best_theta, best_f = starts[0], math.inf
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for t0 in starts:
+            res = minimize(
+                _neg_log_posterior,
+                t0,
+                args=(d2, yf),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": maxiter},
+            )
+            f = float(res.fun)
+            if np.isfinite(f) and f < best_f and np.all(np.isfinite(res.x)):
+                best_f, best_theta = f, res.x
+    return GP(x, y, is_cat, best_theta)

@@ -1,0 +1,272 @@
+"""GP-BO as a honed sampler: a pure decision over (space, history)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from honed.history import History
+from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.gp._acquisition import LogEI, optimize_acquisition
+from honed.samplers.gp._model import GP, fit_gp
+from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
+from honed.trial import FrozenTrial
+
+__all__ = ["GPSampler"]
+
+# Codes given to parameters that are inactive in a trial (a branch not taken). Numeric ones sit
+# mid-range, categorical ones get a code no option has, so "inactive" is its own category.
+_INACTIVE_NUM = 0.5
+_INACTIVE_CAT = -1.0
+
+
+class GPSampler(Sampler):
+    """Bayesian optimization with a Gaussian process and log expected improvement.
+
+    The model is a Matérn-5/2 GP with one lengthscale per parameter (an overlap kernel for
+    categorical parameters), fitted by MAP under a dimension-scaled lengthscale prior. Outputs
+    are standardized and warped by a Yeo-Johnson power transform, which tames heavy tails and
+    outliers. The next point maximizes log EI (times the probability of feasibility when trials
+    report constraints), found by scoring quasi-random and local candidates and polishing the
+    best with L-BFGS-B.
+
+    * **Parallel workers**: running trials are pending points; the model is conditioned on its
+      own predictions there (kriging believer), so workers spread out instead of colliding.
+    * **Constraints**: one GP per constraint value (feasible when ``<= 0``).
+    * **Multiple objectives**: ParEGO, i.e. a random augmented Chebyshev scalarization of the
+      normalized losses per trial, modelled by one GP.
+    * **Conditional spaces** (``study.ask(space)`` with branches): inactive parameters get a
+      fixed code, so one model covers the tree. Define-by-run parameters outside the shared
+      space are sampled uniformly at random.
+    * **Failed trials** are ignored; integer and stepped parameters are modelled on their unit
+      encoding and rounded by decoding.
+
+    Args:
+        seed: Seed for the startup design and the optimizer's randomness.
+        n_startup_trials: Quasi-random (Sobol) trials before the model is used; default
+            ``min(10, d + 3)`` clipped below at 5 for a space of dimension ``d``.
+        output_warping: ``"yeo-johnson"`` (default) or ``"standardize"`` only.
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        n_startup_trials: int | None = None,
+        output_warping: str = "yeo-johnson",
+    ) -> None:
+        super().__init__(seed)
+        if n_startup_trials is not None and (
+            isinstance(n_startup_trials, bool) or int(n_startup_trials) < 1
+        ):
+            raise ValueError(
+                f"n_startup_trials must be a positive integer, got {n_startup_trials!r}."
+            )
+        if output_warping not in ("yeo-johnson", "standardize"):
+            raise ValueError(
+                f"output_warping must be 'yeo-johnson' or 'standardize', got {output_warping!r}."
+            )
+        self._n_startup = None if n_startup_trials is None else int(n_startup_trials)
+        self._warping = output_warping
+        self._scramble_seed = int(np.random.default_rng(seed).integers(2**31))
+        # Hyperparameters of the last fit per (space, output), used as a warm start.
+        self._theta_cache: dict[tuple, np.ndarray] = {}
+
+    def reseed(self, seed: int | None) -> None:
+        # The Sobol scramble stays shared so parallel workers walk one startup sequence.
+        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+
+    # -- the sampler interface ---------------------------------------------------------------
+
+    def infer_relative_space(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        declared_space: Mapping[str, Distribution] | None = None,
+    ) -> SearchSpace:
+        space = declared_space if declared_space is not None else intersection_space(history)
+        return SearchSpace({k: d for k, d in space.items() if not d.is_single})
+
+    def sample_independent(
+        self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> ParamValue:
+        return distribution.from_unit(self._rng.random())
+
+    def sample_relative(
+        self, history: History, trial: FrozenTrial, space: SearchSpace
+    ) -> dict[str, ParamValue]:
+        if not len(space):
+            return {}
+        d = len(space)
+        n_startup = self._n_startup or max(5, min(10, d + 3))
+        complete = [t for t in history.complete if t.values is not None]
+        if len(complete) < n_startup:
+            return self._startup(trial, space)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            u = self._propose(history, trial, space, complete)
+        return space.decode(u[None, :])[0]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _startup(self, trial: FrozenTrial, space: SearchSpace) -> dict[str, ParamValue]:
+        engine = qmc.Sobol(len(space), scramble=True, seed=self._scramble_seed)
+        if trial.number:
+            engine.fast_forward(trial.number)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            point = engine.random(1)
+        return space.decode(point)[0]
+
+    def _propose(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        space: SearchSpace,
+        complete: list[FrozenTrial],
+    ) -> np.ndarray:
+        enc = _Encoder(space)
+        x = enc.encode([t.params for t in complete])
+        losses = history.losses(complete)
+        y = _scalarize(losses, self._rng) if losses.shape[1] > 1 else losses[:, 0]
+        y = _warp(y, self._warping)
+
+        key = (hash(space), "objective")
+        gp = fit_gp(x, y, enc.is_cat, self._rng, warm_start=self._theta_cache.get(key))
+        self._theta_cache[key] = gp.theta
+
+        # Constraints: only when every complete trial reports the same number of them.
+        cons: list[tuple[GP, float]] = []
+        feasible = np.ones(len(complete), dtype=bool)
+        ncon = {len(t.constraints) if t.constraints is not None else -1 for t in complete}
+        if len(ncon) == 1 and (nc := ncon.pop()) > 0:
+            c = np.array([t.constraints for t in complete], dtype=float)
+            c = np.where(np.isfinite(c), c, np.nanmax(np.where(np.isfinite(c), c, -np.inf)))
+            feasible = np.all(c <= 0, axis=1)
+            for j in range(nc):
+                cj = c[:, j]
+                mu, sd = float(cj.mean()), float(cj.std())
+                sd = sd if sd > 1e-12 else 1.0
+                ckey = (hash(space), f"constraint{j}")
+                cgp = fit_gp(
+                    x, (cj - mu) / sd, enc.is_cat, self._rng, warm_start=self._theta_cache.get(ckey)
+                )
+                self._theta_cache[ckey] = cgp.theta
+                cons.append((cgp, -mu / sd))
+
+        # Pending trials (other workers): condition on the model's own predictions there.
+        pending = [
+            t
+            for t in history.running
+            if t.number != trial.number and any(k in t.params for k in space)
+        ]
+        model = gp
+        if pending:
+            xp = enc.encode([t.params for t in pending])
+            mp, _ = gp.predict(xp)
+            model = gp.condition_on(xp, mp)
+            cons = [(m.condition_on(xp, m.predict(xp)[0]), thr) for m, thr in cons]
+
+        mean_obs, _ = gp.predict(x)
+        if feasible.any():
+            best = float(np.min(mean_obs[feasible]))
+            ranked = np.argsort(np.where(feasible, mean_obs, np.inf))
+        else:
+            # No feasible point yet: EI against the worst point leaves the feasibility term
+            # in charge, which is what we want until something feasible turns up.
+            best = float(np.max(mean_obs))
+            ranked = np.argsort(mean_obs)
+        anchors = x[ranked[:5]]
+        acq = LogEI(model, best, cons)
+        u, _ = optimize_acquisition(acq, enc.is_cat, enc.n_options, self._rng, anchors, fix=enc.fix)
+        return enc.snap(u)
+
+
+def _scalarize(losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ParEGO: augmented Chebyshev scalarization with a random weight vector."""
+    lo = losses.min(axis=0)
+    span = losses.max(axis=0) - lo
+    span = np.where(span > 0, span, 1.0)
+    f = (losses - lo) / span
+    w = rng.dirichlet(np.ones(losses.shape[1]))
+    wf = f * w
+    return wf.max(axis=1) + 0.05 * wf.sum(axis=1)
+
+
+def _warp(y: np.ndarray, how: str) -> np.ndarray:
+    """Standardize (and power-transform) losses; finite in, finite out."""
+    y = np.asarray(y, dtype=float).copy()
+    finite = np.isfinite(y)
+    if not finite.all():
+        y[~finite] = np.max(y[finite]) if finite.any() else 0.0
+    sd = y.std()
+    if sd < 1e-12 * max(1.0, abs(y.mean())) or sd == 0:
+        return np.zeros_like(y)
+    y = (y - y.mean()) / sd
+    if how == "yeo-johnson" and len(y) >= 3:
+        try:
+            yt, _ = stats.yeojohnson(y)
+        except (ValueError, FloatingPointError, OverflowError):
+            yt = y
+        if np.all(np.isfinite(yt)) and yt.std() > 1e-12:
+            y = (yt - yt.mean()) / yt.std()
+    return y
+
+
+class _Encoder:
+    """Unit encodings for the model: inactive parameters coded, integers snapped."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        names = list(space.names)
+        dists = [space[n] for n in names]
+        self.is_cat = np.array([isinstance(dd, Choice) for dd in dists])
+        self.n_options = np.array(
+            [len(dd.choices) if isinstance(dd, Choice) else 1 for dd in dists], dtype=int
+        )
+        # Parent of each parameter of a conditional space: (column of the choice, option code).
+        self.parents: list[tuple[int, float] | None] = [None] * len(names)
+        col = {n: j for j, n in enumerate(names)}
+        for j, dd in enumerate(dists):
+            if isinstance(dd, Choice) and dd.branches:
+                for opt, branch in dd.branches.items():
+                    for child in branch:
+                        if child in col:
+                            self.parents[col[child]] = (j, dd.to_unit(opt))
+        self.conditional = any(p is not None for p in self.parents)
+        self.inactive = np.where(self.is_cat, _INACTIVE_CAT, _INACTIVE_NUM)
+
+    def encode(self, params: list[Mapping[str, ParamValue]]) -> np.ndarray:
+        x = self.space.encode(params)
+        return np.where(np.isnan(x), self.inactive, x)
+
+    def active(self, x: np.ndarray) -> np.ndarray:
+        act = np.ones(x.shape, dtype=bool)
+        # Parents come before children in a flattened tree, so one pass in order suffices.
+        for j, p in enumerate(self.parents):
+            if p is not None:
+                pj, code = p
+                act[:, j] = act[:, pj] & (np.abs(x[:, pj] - code) < 1e-9)
+        return act
+
+    def fix(self, x: np.ndarray) -> np.ndarray:
+        if not self.conditional:
+            return x
+        act = self.active(x)
+        return np.where(act, x, self.inactive)
+
+    def snap(self, u: np.ndarray) -> np.ndarray:
+        """Snap integer/stepped columns to their encoding of the decoded value."""
+        out = u.copy()
+        for j, name in enumerate(self.space.names):
+            dd = self.space[name]
+            if isinstance(dd, Int) or (isinstance(dd, Float) and dd.step is not None):
+                out[j] = dd.to_unit(dd.from_unit(float(u[j])))
+            elif isinstance(dd, Choice) and u[j] < 0:
+                out[j] = 0.5 / len(dd.choices)
+        return np.clip(out, 0.0, 1.0)
