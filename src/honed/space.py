@@ -47,6 +47,12 @@ def _is_number(x: object) -> bool:
     return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
 
 
+def _check_log_flag(kind: str, log: object) -> None:
+    # A string such as "false" from a config file is truthy; refuse it rather than guess.
+    if not isinstance(log, bool | np.bool_):
+        raise SpaceError(f"{kind} log must be True or False, got {log!r}.")
+
+
 class Distribution(ABC):
     """A parameter's range. Immutable, hashable, JSON round-trippable."""
 
@@ -111,6 +117,7 @@ class Float(Distribution):
             if not _is_number(v) or not math.isfinite(v):
                 raise SpaceError(f"Float {attr} must be a finite number, got {v!r}.")
             object.__setattr__(self, attr, float(v))
+        _check_log_flag("Float", self.log)
         if self.low > self.high:
             raise SpaceError(
                 f"Float needs low <= high, got low={self.low} > high={self.high}; swap them."
@@ -131,7 +138,7 @@ class Float(Distribution):
                 fixed = self.low + math.floor(n + 1e-8) * self.step
                 raise SpaceError(
                     f"Float range {self.high} - {self.low} is not a multiple of step "
-                    f"{self.step}; use high={fixed:g}."
+                    f"{self.step}; use high={fixed:.12g}."
                 )
 
     def __str__(self) -> str:
@@ -148,6 +155,12 @@ class Float(Distribution):
         if self.step is None:
             return None
         return int(round((self.high - self.low) / self.step)) + 1
+
+    def _snap(self, x: float) -> float:
+        """Drop the binary noise of ``low + k * step`` (0.30000000000000004 -> 0.3), keeping
+        14 significant digits relative to the range's magnitude."""
+        scale = max(abs(self.low), abs(self.high), self.step or 0.0)
+        return round(x, 14 - math.floor(math.log10(scale))) if scale > 0 else x
 
     def contains(self, value: Any) -> bool:
         if not _is_number(value) or not math.isfinite(value):
@@ -181,7 +194,7 @@ class Float(Distribution):
             n = self.n_steps
             assert n is not None
             k = min(int(u * n), n - 1)
-            return min(self.low + k * self.step, self.high)
+            return min(self._snap(self.low + k * self.step), self.high)
         if self.log:
             x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
@@ -236,6 +249,7 @@ class Int(Distribution):
                 else:
                     raise SpaceError(f"Int {attr} must be an integer, got {v!r}.")
             object.__setattr__(self, attr, int(v))
+        _check_log_flag("Int", self.log)
         if self.low > self.high:
             raise SpaceError(
                 f"Int needs low <= high, got low={self.low} > high={self.high}; swap them."
@@ -366,17 +380,34 @@ class Choice(Distribution):
     def __str__(self) -> str:
         return f"Choice({list(self.choices)!r})"
 
+    # Type-aware identity: plain tuple equality says (0, 1) == (False, True) and 1 == 1.0,
+    # which would let a trial re-ask a name with a different set of options unnoticed.
+    def _key(self) -> tuple[tuple[str, ParamValue], ...]:
+        return tuple((type(c).__name__, c) for c in self.choices)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Choice):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     @property
     def is_single(self) -> bool:
         return len(self.choices) == 1
 
     def index(self, value: Any) -> int:
         """Position of ``value`` among the options (type-exact: ``1`` is not ``True``)."""
+        # Exact type first, so Choice([1, 1.0]).index(1.0) is 1; then numeric equality, so a
+        # numpy integer or a float read back from JSON finds its option.
         for i, c in enumerate(self.choices):
-            if c == value and type(c) is type(value):
+            if type(c) is type(value) and c == value:
                 return i
-            if _is_number(c) and _is_number(value) and c == value and not isinstance(c, bool):
-                return i
+        if _is_number(value):
+            for i, c in enumerate(self.choices):
+                if _is_number(c) and c == value:
+                    return i
         raise SpaceError(f"{value!r} is not one of the options {list(self.choices)!r}.")
 
     def contains(self, value: Any) -> bool:

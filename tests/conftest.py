@@ -1,0 +1,28 @@
+"""Shared fixtures. Keep this small and generic; topic-specific fixtures live in their test file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from honed.storage import InMemoryStorage, Storage
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def storage(request: pytest.FixtureRequest, tmp_path) -> Iterator[Storage]:
+    """A fresh storage: in memory, or a real SQLite file under ``tmp_path``."""
+    if request.param == "memory":
+        s: Storage = InMemoryStorage()
+    else:
+        from honed.storage.sql import SQLStorage
+
+        s = SQLStorage(f"sqlite:///{tmp_path / 'honed.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """URL of a not-yet-created SQLite file under ``tmp_path``."""
+    return f"sqlite:///{tmp_path / 'honed.db'}"
