@@ -1,0 +1,8 @@
+"""Analysis of finished studies: hypervolume, Pareto fronts, parameter importance.
+
+Kept light: submodules with heavy dependencies are imported where they are used.
+"""
+
+from honed.analysis.hypervolume import hypervolume, hypervolume_contributions, pareto_mask
+
+__all__ = ["hypervolume", "hypervolume_contributions", "pareto_mask"]
