@@ -23,6 +23,7 @@ _REGISTRY: dict[str, str] = {
     "random": "honed.samplers.random:RandomSampler",
     "qmc": "honed.samplers.qmc:QMCSampler",
     "sobol": "honed.samplers.qmc:QMCSampler",
+    "tpe": "honed.samplers.tpe:TPESampler",
     "gp": "honed.samplers.gp:GPSampler",
 }
 

@@ -1,0 +1,283 @@
+"""The TPE sampler: Parzen estimators of good and bad trials, and the point that best tells
+them apart."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from honed.history import History
+from honed.samplers.base import Sampler
+from honed.samplers.tpe._cache import Observations
+from honed.samplers.tpe._parzen import Parzen, dims_of
+from honed.samplers.tpe._split import n_below, split
+from honed.space import Distribution, ParamValue, SearchSpace
+from honed.trial import FrozenTrial
+
+__all__ = ["TPESampler"]
+
+_SOBOL_DIMS = 64  # startup points cover the first 64 parameters of a trial; the rest are random
+_BANDWIDTHS = ("neighbour", "scott")
+
+
+def _check_number(name: str, value: Any, low: float, *, integer: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if integer:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or not value >= low:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"TPESampler {name} must be {kind} >= {low}, got {value!r}.")
+
+
+class TPESampler(Sampler):
+    """Tree-structured Parzen estimator.
+
+    After a quasi-random (scrambled Sobol) start, each proposal splits the finished trials
+    into the best ``gamma`` share and the rest, fits a Parzen estimator ``l`` to the first and
+    ``g`` to the second over honed's unit encodings, draws ``n_ei_candidates`` points from
+    ``l`` and keeps the one with the largest ``l / g``.
+
+    * **Multivariate and tree-shaped spaces.** Parameters that always appear together in
+      finished trials form a group, modelled jointly (product kernels); a conditional branch
+      is its own group, fitted only on the trials that took that branch. Parameters never
+      seen before are sampled by a univariate TPE (or at random when nothing is known).
+    * **Parallel workers.** Running trials count as bad observations (a constant liar), so
+      concurrent proposals spread out instead of piling on the same point.
+    * **Constraints.** Feasible trials rank before infeasible ones; infeasible ones rank by
+      total violation.
+    * **Several objectives.** Trials rank by non-domination, ties at the cut broken by
+      hypervolume contribution.
+
+    The decision depends only on the seed, the history and the trial's number: finished
+    trials are encoded once and cached, but the cache is checked against every history and
+    results equal a cold recomputation.
+
+    Args:
+        seed: Seed; the same seed and history give the same proposals.
+        n_startup_trials: Complete trials to collect from Sobol points before modelling.
+        n_ei_candidates: Points drawn from ``l`` per proposal.
+        gamma: Share of trials that are "good" (``ceil(gamma * n)``).
+        max_below: Cap on the number of good trials (single objective).
+        prior_weight: Weight of the prior component of each estimator.
+        multivariate: Model co-occurring parameters jointly; ``False`` models each alone.
+        constant_liar: Treat running trials as bad observations.
+        bandwidth: ``"scott"`` (per-dimension bandwidth from the data's spread) or
+            ``"neighbour"`` (per-point gap to the neighbouring observations).
+        bandwidth_factor: Multiplies the bandwidths.
+        min_bandwidth: Absolute floor on numeric bandwidths in the unit encoding (besides
+            the usual floor ``1 / min(100, n + 2)``).
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: float = 0.1,
+        max_below: int = 25,
+        prior_weight: float = 1.0,
+        multivariate: bool = True,
+        constant_liar: bool = True,
+        bandwidth: str = "neighbour",
+        bandwidth_factor: float = 1.0,
+        min_bandwidth: float = 0.0,
+    ) -> None:
+        _check_number("n_startup_trials", n_startup_trials, 0, integer=True)
+        _check_number("n_ei_candidates", n_ei_candidates, 1, integer=True)
+        _check_number("max_below", max_below, 1, integer=True)
+        _check_number("prior_weight", prior_weight, 0.0)
+        _check_number("bandwidth_factor", bandwidth_factor, 0.0)
+        _check_number("min_bandwidth", min_bandwidth, 0.0)
+        if not (isinstance(gamma, int | float) and 0 < gamma <= 1):
+            raise ValueError(f"TPESampler gamma must be in (0, 1], got {gamma!r}.")
+        if bandwidth not in _BANDWIDTHS:
+            raise ValueError(
+                f"TPESampler bandwidth must be one of {list(_BANDWIDTHS)}, got {bandwidth!r}."
+            )
+        if prior_weight == 0 and bandwidth_factor == 0:
+            raise ValueError("TPESampler needs prior_weight > 0 or bandwidth_factor > 0.")
+        super().__init__(seed)
+        self._n_startup = n_startup_trials
+        self._n_ei = n_ei_candidates
+        self._gamma = float(gamma)
+        self._max_below = max_below
+        self._prior_weight = float(prior_weight)
+        self._multivariate = bool(multivariate)
+        self._constant_liar = bool(constant_liar)
+        self._parzen_kw = {
+            "prior_weight": float(prior_weight),
+            "bandwidth": bandwidth,
+            "bw_factor": float(bandwidth_factor),
+            "min_bw": float(min_bandwidth),
+        }
+        self._entropy = self._draw_entropy(seed)
+        # The Sobol scramble stays fixed on reseed so all workers walk one sequence.
+        self._scramble_seed = int(np.random.default_rng(self._entropy).integers(2**31))
+        self._sobol: np.ndarray | None = None
+        self._obs = Observations()
+        self._lock = threading.RLock()
+
+    @staticmethod
+    def _draw_entropy(seed: int | None) -> int:
+        if seed is None:
+            return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+        return int(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self._entropy = self._draw_entropy(seed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_obs"] = Observations()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"TPESampler(seed={self._seed}, multivariate={self._multivariate})"
+
+    # ---- the Sampler interface -----------------------------------------------------------
+    def infer_relative_space(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        declared_space: Mapping[str, Distribution] | None = None,
+    ) -> SearchSpace:
+        if not self._multivariate:
+            return SearchSpace({})
+        with self._lock:
+            self._obs.update(history)
+            if self._obs.n_complete < self._n_startup:
+                return SearchSpace({})
+            dists = dict(declared_space or {})
+            for name, d in self._obs.dists.items():
+                dists.setdefault(name, d)
+        return SearchSpace({k: d for k, d in dists.items() if not d.is_single})
+
+    def sample_relative(
+        self, history: History, trial: FrozenTrial, space: SearchSpace
+    ) -> dict[str, ParamValue]:
+        if not len(space):
+            return {}
+        with self._lock:
+            self._obs.update(history)
+            if self._obs.n_complete < self._n_startup:
+                return {}
+            cols = {name: self._obs.column(name, d) for name, d in space.items()}
+            groups: dict[bytes, list[str]] = {}
+            for name, col in cols.items():
+                present = ~np.isnan(col)
+                if present.any():
+                    groups.setdefault(present.tobytes(), []).append(name)
+            rng = self._rng_for(trial.number, 0)
+            out: dict[str, ParamValue] = {}
+            for names in groups.values():
+                out.update(self._sample_group(history, trial, names, space, cols, rng))
+        return out
+
+    def sample_independent(
+        self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> ParamValue:
+        with self._lock:
+            self._obs.update(history)
+            if self._obs.n_complete < self._n_startup:
+                return self._startup_value(trial, distribution)
+            rng = self._rng_for(trial.number, 1 + zlib.crc32(name.encode()))
+            col = self._obs.column(name, distribution)
+            if np.isnan(col).all():
+                return distribution.from_unit(rng.random())
+            space = SearchSpace({name: distribution})
+            return self._sample_group(history, trial, [name], space, {name: col}, rng)[name]
+
+    # ---- internals -----------------------------------------------------------------------
+    def _rng_for(self, number: int, salt: int) -> np.random.Generator:
+        return np.random.default_rng([self._entropy, number, salt])
+
+    def _startup_value(self, trial: FrozenTrial, dist: Distribution) -> ParamValue:
+        """Coordinate ``len(trial.params)`` of Sobol point ``trial.number``: early trials fill
+        the space evenly, and workers never share a point."""
+        pos = len(trial.params)
+        if pos >= _SOBOL_DIMS:
+            return dist.from_unit(self._rng_for(trial.number, 2 + pos).random())
+        need = trial.number + 1
+        if self._sobol is None or len(self._sobol) < need:
+            n = max(32, 1 << (need - 1).bit_length())
+            engine = qmc.Sobol(_SOBOL_DIMS, scramble=True, seed=self._scramble_seed)
+            self._sobol = engine.random_base2(n.bit_length() - 1)
+        return dist.from_unit(float(self._sobol[trial.number, pos]))
+
+    def _pending(
+        self, history: History, trial: FrozenTrial, names: list[str], space: SearchSpace
+    ) -> np.ndarray:
+        """Encodings of running trials (other than ``trial``) that hold all of ``names``."""
+        rows = []
+        for t in history.running:
+            if t.number == trial.number:
+                continue
+            row = []
+            for name in names:
+                v = t.params.get(name)
+                d = space[name]
+                if name not in t.params or not d.contains(v):
+                    break
+                row.append(d.to_unit(v))
+            else:
+                rows.append(row)
+        return np.array(rows, dtype=float).reshape(len(rows), len(names))
+
+    def _sample_group(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        names: list[str],
+        space: SearchSpace,
+        cols: Mapping[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> dict[str, ParamValue]:
+        rows = np.flatnonzero(~np.isnan(cols[names[0]]))
+        x = np.column_stack([cols[n][rows] for n in names])
+        a = self._obs.arrays(history)
+        mo = history.n_objectives > 1
+        cap = len(rows) if mo else self._max_below
+        k = n_below(len(rows), self._gamma, cap)
+        below, above = split(
+            a["losses"][rows],
+            a["violation"][rows],
+            a["pruned"][rows],
+            a["last_step"][rows],
+            a["last_loss"][rows],
+            k,
+        )
+        xb, xa = x[below], x[above]
+        wa = _ramp(len(above))
+        if self._constant_liar:
+            pend = self._pending(history, trial, names, space)
+            if len(pend):
+                xa = np.vstack([xa, pend])
+                wa = np.append(wa, np.ones(len(pend)))
+        dists = [space[n] for n in names]
+        dims = dims_of(dists)
+        good = Parzen(xb, np.ones(len(xb)), dims, **self._parzen_kw)
+        bad = Parzen(xa, wa, dims, **self._parzen_kw)
+        cand = good.sample(rng, self._n_ei)
+        score = good.log_pdf(cand) - bad.log_pdf(cand)
+        best = cand[int(np.argmax(score))]
+        return {n: d.from_unit(float(u)) for n, d, u in zip(names, dists, best, strict=True)}
+
+
+def _ramp(n: int) -> np.ndarray:
+    """Weights of the bad trials in number order: the newest 25 count fully, older ones fade
+    linearly (the landscape they saw is the same, but the good region has moved on)."""
+    if n < 25:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, n - 25), np.ones(25)])

@@ -1,0 +1,178 @@
+"""Splitting finished trials into the good ("below") and the rest ("above").
+
+Order of merit, best first:
+
+1. complete feasible trials, by loss (single objective) or by non-domination rank with ties
+   at the boundary front broken by hypervolume contribution (multi-objective);
+2. complete infeasible trials, by total constraint violation;
+3. pruned trials, the deeper the better, then by their last reported loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["hv_contributions", "n_below", "nondomination_ranks", "split"]
+
+
+def n_below(n: int, gamma: float, cap: int) -> int:
+    """How many of ``n`` trials are "good": ``ceil(gamma * n)``, at most ``cap``, at least 1."""
+    if n <= 0:
+        return 0
+    return max(1, min(math.ceil(gamma * n), cap))
+
+
+def nondomination_ranks(losses: np.ndarray) -> np.ndarray:
+    """Front index of each row (0 = non-dominated), by peeling fronts of a domination matrix."""
+    n = len(losses)
+    ranks = np.full(n, -1)
+    if n == 0:
+        return ranks
+    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
+    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
+    dom = le & lt  # dom[i, j]: i dominates j
+    counts = dom.sum(axis=0)
+    rank = 0
+    left = np.ones(n, dtype=bool)
+    while left.any():
+        front = left & (counts == 0)
+        ranks[front] = rank
+        left &= ~front
+        counts = counts - dom[front].sum(axis=0)
+        counts[~left] = -1
+        rank += 1
+    return ranks
+
+
+def _hv(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by ``points`` (losses) inside the box bounded by ``ref``; exact,
+    by slicing along the last objective (fine for the small fronts TPE splits)."""
+    pts = points[np.all(points < ref, axis=1)]
+    if len(pts) == 0:
+        return 0.0
+    m = pts.shape[1]
+    if m == 1:
+        return float(ref[0] - pts[:, 0].min())
+    if m == 2:
+        pts = pts[np.argsort(pts[:, 0], kind="stable")]
+        area, best_y = 0.0, ref[1]
+        for x, y in pts:
+            if y < best_y:
+                area += (ref[0] - x) * (best_y - y)
+                best_y = y
+        return float(area)
+    order = np.argsort(pts[:, -1], kind="stable")
+    pts = pts[order]
+    vol = 0.0
+    for i in range(len(pts)):
+        upper = pts[i + 1, -1] if i + 1 < len(pts) else ref[-1]
+        depth = upper - pts[i, -1]
+        if depth > 0:
+            vol += depth * _hv(pts[: i + 1, :-1], ref[:-1])
+    return float(vol)
+
+
+def hv_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point (its volume no other point covers).
+    The points must be mutually non-dominated (one front)."""
+    if points.shape[1] == 2:
+        # On a 2-D front sorted by the first loss, the second loss descends: each point owns
+        # the rectangle up to its two neighbours.
+        order = np.lexsort((points[:, 1], points[:, 0]))
+        p = points[order]
+        x_next = np.append(p[1:, 0], ref[0])
+        y_prev = np.insert(p[:-1, 1], 0, ref[1])
+        c = np.maximum(x_next - p[:, 0], 0.0) * np.maximum(y_prev - p[:, 1], 0.0)
+        out = np.empty(len(p))
+        out[order] = c
+        return out
+    total = _hv(points, ref)
+    idx = np.arange(len(points))
+    return np.array([total - _hv(points[idx != i], ref) for i in idx])
+
+
+def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
+    """Greedily keep ``k`` rows of a front that keep the most hypervolume: drop the smallest
+    contributor, recompute, repeat (contributions change as neighbours leave)."""
+    keep = np.arange(len(losses))
+    if losses.shape[1] > 2 and len(keep) > 40:
+        # exact greedy is cubic here; one pass of contributions is a fair approximation
+        return keep[np.argsort(-hv_contributions(losses, ref), kind="stable")[:k]]
+    while len(keep) > k:
+        contrib = hv_contributions(losses[keep], ref)
+        keep = np.delete(keep, int(np.argmin(contrib)))  # lowest index on ties: deterministic
+    return keep
+
+
+def split(
+    losses: np.ndarray,
+    violation: np.ndarray,
+    pruned: np.ndarray,
+    last_step: np.ndarray,
+    last_loss: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``k`` best rows and of the rest (both in row order).
+
+    Args:
+        losses: ``(n, m)`` losses of complete rows (anything for pruned rows).
+        violation: ``(n,)`` total constraint violation, 0 when feasible.
+        pruned: ``(n,)`` whether the row is a pruned trial.
+        last_step: ``(n,)`` last reported step of pruned rows (-1 when none).
+        last_loss: ``(n,)`` last reported loss of pruned rows.
+        k: How many rows are "below".
+    """
+    n = len(losses)
+    rows = np.arange(n)
+    feasible = ~pruned & (violation <= 0)
+    infeasible = ~pruned & (violation > 0)
+    chosen: list[np.ndarray] = []
+    left = k
+    f_idx = rows[feasible]
+    if len(f_idx) and left:
+        lf = np.nan_to_num(losses[f_idx], nan=np.inf, posinf=np.inf)
+        if lf.shape[1] == 1:
+            take = f_idx[np.argsort(lf[:, 0], kind="stable")[:left]]
+        else:
+            take = _mo_best(lf, left, f_idx)
+        chosen.append(take)
+        left -= len(take)
+    if left:
+        i_idx = rows[infeasible]
+        take = i_idx[np.argsort(violation[i_idx], kind="stable")[:left]]
+        chosen.append(take)
+        left -= len(take)
+    if left:
+        p_idx = rows[pruned]
+        order = np.lexsort((np.nan_to_num(last_loss[p_idx], nan=np.inf), -last_step[p_idx]))
+        take = p_idx[order[:left]]
+        chosen.append(take)
+    below = np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=int)
+    mask = np.zeros(n, dtype=bool)
+    mask[below] = True
+    return below, rows[~mask]
+
+
+def _mo_best(lf: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
+    if len(lf) <= k:
+        return idx
+    ranks = nondomination_ranks(np.where(np.isfinite(lf), lf, np.finfo(float).max))
+    out: list[np.ndarray] = []
+    left = k
+    for r in range(int(ranks.max()) + 1):
+        front = np.flatnonzero(ranks == r)
+        if len(front) <= left:
+            out.append(front)
+            left -= len(front)
+        else:
+            finite = lf[np.all(np.isfinite(lf), axis=1)]
+            hi, lo = finite.max(axis=0), finite.min(axis=0)
+            ref = hi + np.maximum(0.1 * (hi - lo), 1e-9)
+            pts = np.minimum(lf[front], ref)
+            out.append(front[_select_by_hv(pts, left, ref)])
+            left = 0
+        if left == 0:
+            break
+    return idx[np.concatenate(out)]
