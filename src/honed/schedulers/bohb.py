@@ -1,0 +1,126 @@
+"""Model-based Hyperband (BOHB-style): a sampler that learns from every rung.
+
+:class:`MultiFidelitySampler` wraps any sampler (TPE, GP, ...). Before each proposal it shows
+the wrapped sampler a *rung view* of the history: at the highest rung that at least
+``min_points`` trials reached, every such trial appears COMPLETE with its rung value as final
+value, and trials still running stay as pending points. Early stopping then no longer starves
+the model: stopped trials count at the rungs they reached, as in BOHB (Falkner et al., 2018).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from honed.history import History
+from honed.samplers.base import Sampler
+from honed.schedulers._util import check_positive_int, first_at_or_after
+from honed.schedulers.asha import Hyperband, SuccessiveHalving, rung_resources
+from honed.space import Distribution, ParamValue, SearchSpace
+from honed.trial import FrozenTrial, TrialState
+
+__all__ = ["MultiFidelitySampler", "bohb", "rung_view"]
+
+
+def rung_view(
+    history: History, levels: Sequence[int], min_points: int
+) -> tuple[History, int | None]:
+    """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
+    that level (``None`` when no level has enough: the history is returned unchanged).
+
+    A complete trial counts at the top level with its final value even without reports.
+    """
+    if history.is_multi_objective or not levels:
+        return history, None
+    top = max(levels)
+    for level in sorted(set(levels), reverse=True):
+        seen: list[FrozenTrial] = []
+        pending: list[FrozenTrial] = []
+        for t in history:
+            v = first_at_or_after(t.intermediate_values, level)
+            if v is None and level == top and t.state is TrialState.COMPLETE:
+                v = t.values[0] if t.values else None
+            if v is not None and t.state is not TrialState.FAILED:
+                seen.append(replace(t, state=TrialState.COMPLETE, values=(v,)))
+            elif t.state in (TrialState.RUNNING, TrialState.WAITING):
+                pending.append(t)
+        if len(seen) >= min_points:
+            trials = sorted(seen + pending, key=lambda t: t.number)
+            return History(trials, history.directions), level
+    return history, None
+
+
+class MultiFidelitySampler(Sampler):
+    """Wrap ``base`` so that it models results at the highest well-filled rung.
+
+    Args:
+        base: The model-based sampler (TPE, GP, ...).
+        levels: Resource levels to model (the rungs plus the full resource), or a
+            :class:`~honed.schedulers.SuccessiveHalving` / ``Hyperband`` to take them from.
+        min_points: Trials a level needs before the model uses it.
+    """
+
+    def __init__(
+        self,
+        base: Sampler,
+        levels: Sequence[int] | SuccessiveHalving,
+        min_points: int = 10,
+    ) -> None:
+        if not isinstance(base, Sampler):
+            raise TypeError(f"base must be a honed Sampler, got {type(base).__name__}.")
+        super().__init__(base.seed)
+        self.base = base
+        if isinstance(levels, SuccessiveHalving):
+            sched = levels
+            levels = rung_resources(sched.min_resource, sched.reduction_factor, sched.max_resource)
+            if sched.max_resource is not None:
+                levels.append(sched.max_resource)
+        levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
+        if not levels:
+            raise ValueError("levels must name at least one resource level, e.g. [1, 3, 9, 27].")
+        self.levels = sorted(set(levels))
+        self.min_points = check_positive_int("min_points", min_points, 1)
+
+    def __repr__(self) -> str:
+        return f"MultiFidelitySampler({self.base!r}, levels={self.levels})"
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self.base.reseed(seed)
+
+    def _view(self, history: History) -> History:
+        return rung_view(history, self.levels, self.min_points)[0]
+
+    def infer_relative_space(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        declared_space: Mapping[str, Distribution] | None = None,
+    ) -> SearchSpace:
+        return self.base.infer_relative_space(self._view(history), trial, declared_space)
+
+    def sample_relative(
+        self, history: History, trial: FrozenTrial, space: SearchSpace
+    ) -> dict[str, ParamValue]:
+        return self.base.sample_relative(self._view(history), trial, space)
+
+    def sample_independent(
+        self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> ParamValue:
+        return self.base.sample_independent(self._view(history), trial, name, distribution)
+
+
+def bohb(
+    base: Sampler,
+    min_resource: int = 1,
+    max_resource: int = 81,
+    reduction_factor: int = 3,
+    min_points: int = 10,
+) -> tuple[MultiFidelitySampler, Hyperband]:
+    """A (sampler, scheduler) pair: Hyperband stopping and ``base`` modeling every rung.
+
+    ``sampler, scheduler = honed.schedulers.bohb(TPESampler()); create_study(sampler=sampler,
+    scheduler=scheduler)``.
+    """
+    scheduler = Hyperband(min_resource, max_resource, reduction_factor)
+    return MultiFidelitySampler(base, scheduler, min_points), scheduler
