@@ -27,7 +27,7 @@ from honed.errors import TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["Storage", "StudySummary", "check_state_change"]
+__all__ = ["Storage", "StudySummary", "check_state_change", "retry_attrs"]
 
 
 @dataclass(frozen=True)
@@ -167,5 +167,35 @@ class Storage(ABC):
     def record_heartbeat(self, trial_id: int) -> None:  # noqa: B027 - optional for backends
         """Mark a running trial as alive (used for stale-trial detection)."""
 
+    def fail_stale_trials(
+        self, study_id: int, grace_period: float, retries: int = 0
+    ) -> list[FrozenTrial]:
+        """Fail the RUNNING trials whose last sign of life (start, heartbeat, report) is more
+        than ``grace_period`` seconds old: their worker is gone.
+
+        One transaction, and a conditional update, so each stale trial is failed by exactly
+        one caller however many workers look at once; returns the trials *this* call failed.
+        A failed trial whose ``attempt`` (system attr, 0 for a first attempt) is below
+        ``retries`` gets a WAITING copy with the same parameters in the same transaction
+        (see :func:`retry_attrs`), so a retry is never lost nor made twice.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not detect stale trials.")
+
     def close(self) -> None:  # noqa: B027 - optional for backends
         """Release connections."""
+
+
+def retry_attrs(trial: FrozenTrial, retries: int) -> dict[str, Any] | None:
+    """System attrs of the next attempt of ``trial``, or None when its retries are used up.
+
+    ``attempt`` counts from 0, ``retry_of`` is the number of the attempt just failed and
+    ``first_attempt`` the number of attempt 0, so every attempt of a configuration links to
+    the one before and to the first."""
+    attempt = int(trial.system_attrs.get("attempt", 0))
+    if attempt >= retries:
+        return None
+    return {
+        "retry_of": trial.number,
+        "attempt": attempt + 1,
+        "first_attempt": int(trial.system_attrs.get("first_attempt", trial.number)),
+    }

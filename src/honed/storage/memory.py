@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -11,7 +12,13 @@ from typing import Any
 
 from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateError
 from honed.space import Distribution, ParamValue
-from honed.storage.base import Storage, StudySummary, check_state_change, check_values
+from honed.storage.base import (
+    Storage,
+    StudySummary,
+    check_state_change,
+    check_values,
+    retry_attrs,
+)
 from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -39,6 +46,7 @@ class InMemoryStorage(Storage):
         self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
         self._next_study_id = 0
         self._next_trial_id = 0
+        self._heartbeats: dict[int, float] = {}  # trial_id -> time of the last heartbeat
 
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
@@ -233,6 +241,39 @@ class InMemoryStorage(Storage):
             )
             s.trials[t.number] = new
             return new
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        with self._lock:
+            self._heartbeats[trial_id] = time.time()
+
+    def fail_stale_trials(
+        self, study_id: int, grace_period: float, retries: int = 0
+    ) -> list[FrozenTrial]:
+        now = time.time()
+        failed = []
+        with self._lock:
+            s = self._study(study_id)
+            for t in list(s.trials):
+                if t.state is not TrialState.RUNNING:
+                    continue
+                alive = [t.datetime_start.timestamp()] if t.datetime_start else []
+                if t.trial_id in self._heartbeats:
+                    alive.append(self._heartbeats[t.trial_id])
+                if alive and now - max(alive) <= grace_period:
+                    continue
+                reason = f"stale: no heartbeat for more than {grace_period:g} s."
+                failed.append(
+                    self.finish_trial(
+                        t.trial_id, TrialState.FAILED, system_attrs={"fail_reason": reason}
+                    )
+                )
+                self._heartbeats.pop(t.trial_id, None)
+                retry = retry_attrs(failed[-1], retries)
+                if retry is not None:
+                    self.create_trial(
+                        study_id, TrialState.WAITING, t.params, t.distributions, retry
+                    )
+        return failed
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:

@@ -31,7 +31,13 @@ from honed.errors import (
     TrialStateError,
 )
 from honed.space import Distribution, ParamValue, distribution_from_json
-from honed.storage.base import Storage, StudySummary, check_state_change, check_values
+from honed.storage.base import (
+    Storage,
+    StudySummary,
+    check_state_change,
+    check_values,
+    retry_attrs,
+)
 from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLStorage"]
@@ -116,7 +122,18 @@ def _ts(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(x, UTC)
 
 
+# SQLSTATE classes and codes worth retrying: the transaction lost a race (serialization
+# failure, deadlock, lock timeout) or the connection broke (class 08, server shutting down).
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300")
+
+
 def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True  # the pool threw the connection away; a fresh one may work
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(code, str) and (code.startswith("08") or code in _TRANSIENT_SQLSTATES):
+        return True
     text = str(exc).lower()
     return any(
         s in text
@@ -127,6 +144,8 @@ def _is_transient(exc: BaseException) -> bool:
             "could not serialize",
             "server closed the connection",
             "connection reset",
+            "terminating connection",
+            "connection is closed",
         )
     )
 
@@ -214,7 +233,7 @@ class SQLStorage(Storage):
         for attempt in range(12):
             try:
                 return fn()
-            except OperationalError as e:
+            except sa.exc.DBAPIError as e:  # OperationalError, InterfaceError, ...
                 if not _is_transient(e) or attempt == 11:
                     raise
                 time.sleep(delay * (1 + random.random()))
@@ -651,6 +670,87 @@ class SQLStorage(Storage):
                 .values(heartbeat_at=time.time())
             )
         )
+
+    def fail_stale_trials(
+        self, study_id: int, grace_period: float, retries: int = 0
+    ) -> list[FrozenTrial]:
+        def run(conn: Connection) -> list[int]:
+            cutoff = time.time() - grace_period
+            stale = (
+                trials_table.c.study_id == study_id,
+                trials_table.c.state == int(TrialState.RUNNING),
+                trials_table.c.heartbeat_at < cutoff,
+            )
+            # The (study_id, state) index finds the few RUNNING rows; no table scan. On
+            # PostgreSQL the rows stay locked until commit, and rows a finishing worker holds
+            # are skipped: that trial is alive. SQLite's BEGIN IMMEDIATE already serializes.
+            rows = conn.execute(
+                sa.select(
+                    trials_table.c.trial_id,
+                    trials_table.c.number,
+                    trials_table.c.params_json,
+                    trials_table.c.distributions_json,
+                    trials_table.c.system_attrs_json,
+                    trials_table.c.heartbeat_at,
+                )
+                .where(*stale)
+                .order_by(trials_table.c.number)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return []
+            # Study row last, as finish_trial does: one lock order, no deadlock.
+            study = conn.execute(
+                sa.select(studies_table.c.finish_seq, studies_table.c.next_number)
+                .where(studies_table.c.study_id == study_id)
+                .with_for_update()
+            ).one()
+            seq, number = int(study.finish_seq), int(study.next_number)
+            now = time.time()
+            failed: list[int] = []
+            for r in rows:
+                attrs = json.loads(r.system_attrs_json)
+                attrs["fail_reason"] = (
+                    f"stale: no heartbeat for {now - (r.heartbeat_at or now):.1f} s "
+                    f"(grace period {grace_period:g} s); its worker is gone."
+                )
+                res = conn.execute(
+                    trials_table.update()
+                    .where(trials_table.c.trial_id == r.trial_id, *stale)
+                    .values(
+                        state=int(TrialState.FAILED),
+                        system_attrs_json=_dumps(attrs),
+                        completed_at=now,
+                        finish_seq=seq + 1,
+                    )
+                )
+                if res.rowcount != 1:  # it finished or beat in the meantime
+                    continue
+                seq += 1
+                failed.append(int(r.trial_id))
+                shell = FrozenTrial(number=r.number, state=TrialState.FAILED, system_attrs=attrs)
+                retry = retry_attrs(shell, retries)
+                if retry is not None:
+                    conn.execute(
+                        trials_table.insert().values(
+                            study_id=study_id,
+                            number=number,
+                            state=int(TrialState.WAITING),
+                            params_json=r.params_json,
+                            distributions_json=r.distributions_json,
+                            user_attrs_json="{}",
+                            system_attrs_json=_dumps(retry),
+                        )
+                    )
+                    number += 1
+            conn.execute(
+                studies_table.update()
+                .where(studies_table.c.study_id == study_id)
+                .values(finish_seq=seq, next_number=number)
+            )
+            return failed
+
+        return [self.get_trial(tid) for tid in self._write(run)]
 
     # ---- reading trials --------------------------------------------------------------------
     def _rows_to_trials(self, conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from honed.errors import TrialPruned
+from honed.errors import TrialPruned, TrialStateError
 from honed.storage.memory import InMemoryStorage
+from honed.study._heartbeat import beating
 from honed.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -35,25 +36,33 @@ __all__ = ["run_optimize", "run_trial"]
 def run_trial(
     study: Study, objective: Objective, catch: tuple[type[BaseException], ...]
 ) -> FrozenTrial:
-    """Ask, evaluate, tell. Every outcome is recorded before anything propagates."""
+    """Ask, evaluate, tell. Every outcome is recorded before anything propagates.
+
+    With heartbeats on, a daemon thread proves the trial alive while the objective runs. If
+    the trial was failed as stale meanwhile (the worker stalled past the grace period), its
+    late result is dropped with a warning: another attempt may already be running."""
     trial = study.ask()
     try:
-        result = objective(trial)
+        with beating(study._storage, trial._trial_id, study.faults.heartbeat_interval):
+            result = objective(trial)
     except TrialPruned:
-        return study.tell(trial, state=TrialState.PRUNED)
+        return _tell_alive(study, trial, state=TrialState.PRUNED)
     except BaseException as e:
         reason = f"{type(e).__name__}: {e}"
-        frozen = study.tell(
+        frozen = _tell_alive(
+            study,
             trial,
             state=TrialState.FAILED,
             fail_reason=reason,
             _extra_attrs={"traceback": traceback.format_exc(limit=20)},
         )
+        if frozen.state is TrialState.FAILED and study.faults.retry_failed:
+            study._retry(frozen)
         if isinstance(e, Exception) and isinstance(e, catch):
             logger.warning("trial %d failed: %s", trial.number, reason)
             return frozen
         raise
-    frozen = study.tell(trial, result)
+    frozen = _tell_alive(study, trial, result)
     if frozen.state is TrialState.FAILED:
         logger.warning("trial %d failed: %s", trial.number, frozen.fail_reason)
     return frozen
@@ -98,6 +107,23 @@ def _worker_loop(
         report(("trial", frozen.trial_id))
 
 
+def _tell_alive(study: Study, trial: Any, *args: Any, **kwargs: Any) -> FrozenTrial:
+    """``study.tell``, except that a trial already failed as stale is returned as stored."""
+    try:
+        return study.tell(trial, *args, **kwargs)
+    except TrialStateError:
+        frozen = study._storage.get_trial(trial._trial_id)
+        if not frozen.state.is_finished:
+            raise
+        logger.warning(
+            "trial %d was already %s (%s); its late result is dropped.",
+            frozen.number,
+            frozen.state.name,
+            frozen.fail_reason or "finished elsewhere",
+        )
+        return frozen
+
+
 def _picklable(e: BaseException) -> BaseException | None:
     try:
         pickle.loads(pickle.dumps(e))
@@ -129,7 +155,7 @@ def _process_main(
     logging.basicConfig(level=logging.WARNING)
     # A fresh connection: database handles must not cross a fork.
     storage = pickle.loads(pickle.dumps(study._storage))
-    worker_study = StudyCls(study.name, storage, study.sampler, study.scheduler)
+    worker_study = StudyCls(study.name, storage, study.sampler, study.scheduler, study.faults)
     worker_study.sampler.reseed(seed)
     try:
         _worker_loop(worker_study, objective, plan, counter, stop, messages.put)

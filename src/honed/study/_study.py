@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import traceback
 import uuid
 import warnings
@@ -18,6 +19,8 @@ from honed.samplers import Sampler, get_sampler
 from honed.schedulers.base import Scheduler
 from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
 from honed.storage import Storage, get_storage
+from honed.storage.base import retry_attrs
+from honed.study._heartbeat import FaultPolicy
 from honed.study._trial import Trial
 from honed.trial import Direction, FrozenTrial, TrialState
 
@@ -38,6 +41,7 @@ class Study:
         storage: Storage,
         sampler: Sampler,
         scheduler: Scheduler | None = None,
+        faults: FaultPolicy | None = None,
     ) -> None:
         self.name = name
         self._storage = storage
@@ -49,6 +53,8 @@ class Study:
         self._cache_seq = 0
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
+        self.faults = faults or FaultPolicy()
+        self._last_stale_check = 0.0
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -141,6 +147,7 @@ class Study:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
         branches allowed) its parameters are sampled now and are in ``trial.params``."""
         tree = normalize_space(space) if space is not None else None
+        self._check_stale()
         history = self._history()
         frozen = None
         if any(t.state is TrialState.WAITING for t in history):
@@ -173,6 +180,37 @@ class Study:
                 frozen.trial_id, buffered, {k: trial._distributions[k] for k in buffered}
             )
         return trial
+
+    def fail_stale_trials(self) -> list[FrozenTrial]:
+        """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending
+        heartbeats more than ``grace_period`` seconds ago. ``ask`` does this at most once per
+        heartbeat interval; call it to check now. Needs ``heartbeat_interval``."""
+        policy = self.faults
+        if policy.grace_period is None:
+            raise StudyError(
+                "stale trials are detected by heartbeats; create or load the study with "
+                "heartbeat_interval=... (and optionally grace_period=...)."
+            )
+        self._last_stale_check = time.monotonic()
+        return self._storage.fail_stale_trials(self._study_id, policy.grace_period, policy.retries)
+
+    def _check_stale(self) -> None:
+        interval = self.faults.heartbeat_interval
+        if interval is not None and time.monotonic() - self._last_stale_check >= interval:
+            self.fail_stale_trials()
+
+    def _retry(self, frozen: FrozenTrial) -> FrozenTrial | None:
+        """Enqueue the next attempt of a failed trial if the policy allows one."""
+        attrs = retry_attrs(frozen, self.faults.retries)
+        if attrs is None:
+            return None
+        return self._storage.create_trial(
+            self._study_id,
+            state=TrialState.WAITING,
+            params=frozen.params,
+            distributions=frozen.distributions,
+            system_attrs=attrs,
+        )
 
     def tell(
         self,
@@ -333,6 +371,10 @@ def create_study(
     scheduler: Scheduler | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
+    heartbeat_interval: float | None = None,
+    grace_period: float | None = None,
+    retries: int = 0,
+    retry_failed: bool = False,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -346,7 +388,14 @@ def create_study(
         scheduler: Early-stopping scheduler consulted at each ``trial.report``.
         load_if_exists: Load the study if the name exists instead of raising.
         seed: Seed for a sampler given by name.
+        heartbeat_interval: Running trials send a heartbeat every this many seconds, and a
+            trial silent for ``grace_period`` seconds is failed as stale (its worker died).
+            ``None`` (default): no heartbeats. Every worker of a study should use the same.
+        grace_period: Seconds of silence before a trial is stale; 4 heartbeats by default.
+        retries: Re-run a configuration whose trial went stale up to this many times.
+        retry_failed: Also retry trials whose objective raised an exception.
     """
+    faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
     dirs = _parse_directions(direction, directions)
     store = get_storage(storage)
     if name is None:
@@ -364,7 +413,7 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
-    return Study(name, store, get_sampler(sampler, seed=seed), scheduler)
+    return Study(name, store, get_sampler(sampler, seed=seed), scheduler, faults)
 
 
 def load_study(
@@ -373,11 +422,17 @@ def load_study(
     sampler: Sampler | str | None = None,
     scheduler: Scheduler | None = None,
     seed: int | None = None,
+    heartbeat_interval: float | None = None,
+    grace_period: float | None = None,
+    retries: int = 0,
+    retry_failed: bool = False,
 ) -> Study:
-    """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`."""
+    """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The fault
+    settings are those of :func:`create_study`."""
+    faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
     store = get_storage(storage)
     store.get_study_id(name)
-    return Study(name, store, get_sampler(sampler, seed=seed), scheduler)
+    return Study(name, store, get_sampler(sampler, seed=seed), scheduler, faults)
 
 
 def delete_study(name: str, storage: str | Path | Storage) -> None:

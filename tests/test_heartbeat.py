@@ -1,0 +1,202 @@
+"""Heartbeats, stale trials and retries on every storage backend."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import threading
+import time
+
+import pytest
+
+import honed
+from honed.storage.base import retry_attrs
+from honed.study._heartbeat import FaultPolicy
+from honed.trial import FrozenTrial, TrialState
+from tests._pg import pg_server, pg_url  # noqa: F401 - fixtures
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def storage_url(request: pytest.FixtureRequest, tmp_path) -> str | None:
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hb.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+_OPENED: list[honed.storage.Storage] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_storages():
+    yield
+    while _OPENED:
+        _OPENED.pop().close()  # PostgreSQL connections must not be left to the GC
+
+
+def _make(storage, **kw) -> honed.Study:
+    if storage is None:
+        storage = honed.storage.InMemoryStorage()
+    storage = honed.storage.get_storage(storage)
+    _OPENED.append(storage)
+    return honed.create_study("hb", storage=storage, load_if_exists=True, **kw)
+
+
+def test_stale_trial_is_failed_once_and_retried_with_same_params(storage_url):
+    study = _make(storage_url, heartbeat_interval=0.1, grace_period=0.3, retries=1)
+    t = study.ask()
+    x = t.float("x", 0, 1)
+    k = t.choice("k", ["a", "b"])
+    # The worker "dies": no tell, no heartbeat.
+    time.sleep(0.45)
+    failed = study.fail_stale_trials()
+    assert [f.number for f in failed] == [t.number]
+    assert failed[0].state is TrialState.FAILED
+    assert failed[0].fail_reason.startswith("stale")
+    assert study.fail_stale_trials() == []  # nobody fails it twice
+
+    waiting = study.get_trials([TrialState.WAITING])
+    assert len(waiting) == 1
+    assert dict(waiting[0].params) == {"x": x, "k": k}
+    assert waiting[0].system_attrs == {"retry_of": t.number, "attempt": 1, "first_attempt": 0}
+
+    # The next ask claims the retry and the define-by-run objective gets the same values.
+    t2 = study.ask()
+    assert t2.number == waiting[0].number
+    assert t2.float("x", 0, 1) == x and t2.choice("k", ["a", "b"]) == k
+    study.tell(t2, 1.0)
+    # t3 is a new configuration (attempt 0): it earns one retry, which t4 claims; when that
+    # attempt goes stale too, its retries are used up and nothing is enqueued.
+    t3 = study.ask()
+    t3.float("x", 0, 1)
+    time.sleep(0.45)
+    assert len(study.fail_stale_trials()) == 1
+    t4 = study.ask()
+    assert t4._frozen.system_attrs["retry_of"] == t3.number
+    time.sleep(0.45)
+    assert [f.number for f in study.fail_stale_trials()] == [t4.number]
+    states = [tr.state for tr in study.trials]
+    assert states == [TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED, TrialState.FAILED]
+
+
+def test_heartbeats_keep_a_long_trial_alive(storage_url):
+    study = _make(storage_url, heartbeat_interval=0.1, grace_period=0.4)
+    watcher_failed: list[FrozenTrial] = []
+    done = threading.Event()
+
+    def watch() -> None:  # another worker looking for stale trials the whole time
+        other = _make(study.storage, heartbeat_interval=0.1, grace_period=0.4)
+        while not done.is_set():
+            watcher_failed.extend(other.fail_stale_trials())
+            time.sleep(0.05)
+
+    w = threading.Thread(target=watch)
+    w.start()
+    try:
+        study.optimize(lambda t: time.sleep(1.2) or t.float("x", 0, 1), n_trials=1)
+    finally:
+        done.set()
+        w.join()
+    assert watcher_failed == []
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+
+
+def test_a_stalled_worker_late_result_is_dropped(storage_url, caplog):
+    study = _make(storage_url, heartbeat_interval=0.05, grace_period=0.2)
+
+    def objective(trial: honed.Trial) -> float:
+        # Simulate a stall the heartbeat thread cannot cover: another worker fails us first.
+        time.sleep(0.3)
+        study.storage.fail_stale_trials(study._study_id, -1.0)
+        return 1.0
+
+    with caplog.at_level(logging.WARNING, logger="honed"):
+        study.optimize(objective, n_trials=1)
+    (t,) = study.trials
+    assert t.state is TrialState.FAILED and t.fail_reason.startswith("stale")
+    assert "late result is dropped" in caplog.text
+
+
+def test_raising_trials_are_retried_when_asked(storage_url):
+    study = _make(storage_url, retries=2, retry_failed=True)
+    seen: list[float] = []
+
+    def objective(trial: honed.Trial) -> float:
+        x = trial.float("x", 0, 1)
+        seen.append(x)
+        if len(seen) <= 2:
+            raise RuntimeError("flaky")
+        return x
+
+    study.optimize(objective, n_trials=3)
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE]
+    assert seen == [seen[0]] * 3  # the same configuration, three attempts
+    assert trials[2].system_attrs["attempt"] == 2
+    assert trials[2].system_attrs["retry_of"] == 1
+    assert trials[2].system_attrs["first_attempt"] == 0
+
+
+def test_raising_trials_are_not_retried_by_default(storage_url):
+    study = _make(storage_url, retries=2)
+    study.optimize(lambda t: 1 / 0, n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAILED] * 2
+
+
+def _race(url: str, barrier, out) -> None:
+    study = honed.load_study("hb", storage=url, heartbeat_interval=0.1, grace_period=0.2, retries=1)
+    barrier.wait()
+    out.put([t.number for t in study.fail_stale_trials()])
+    study.storage.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'race.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    study = _make(url, heartbeat_interval=0.1, grace_period=0.2, retries=1)
+    for _ in range(30):
+        study.ask().float("x", 0, 1)
+    time.sleep(0.3)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(url, barrier, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    failed = sorted(n for r in results for n in r)
+    assert failed == list(range(30))
+    waiting = study.get_trials([TrialState.WAITING])
+    assert sorted(t.system_attrs["retry_of"] for t in waiting) == list(range(30))
+    numbers = [t.number for t in study.trials]
+    assert numbers == list(range(60))
+
+
+def test_policy_validation():
+    with pytest.raises(ValueError, match="heartbeat_interval"):
+        FaultPolicy.build(0, None, 0, False)
+    with pytest.raises(ValueError, match="grace_period needs heartbeat_interval"):
+        FaultPolicy.build(None, 5, 0, False)
+    with pytest.raises(ValueError, match="above heartbeat_interval"):
+        FaultPolicy.build(10, 5, 0, False)
+    with pytest.raises(ValueError, match="retries"):
+        FaultPolicy.build(None, None, -1, False)
+    assert FaultPolicy.build(2, None, 0, False).grace_period == 8.0
+    with pytest.raises(honed.StudyError, match="heartbeat_interval"):
+        honed.create_study().fail_stale_trials()
+
+
+def test_retry_attrs_chain():
+    first = FrozenTrial(number=3, state=TrialState.FAILED)
+    a1 = retry_attrs(first, 2)
+    assert a1 == {"retry_of": 3, "attempt": 1, "first_attempt": 3}
+    second = FrozenTrial(number=9, state=TrialState.FAILED, system_attrs=a1)
+    assert retry_attrs(second, 2) == {"retry_of": 9, "attempt": 2, "first_attempt": 3}
+    third = FrozenTrial(number=12, state=TrialState.FAILED, system_attrs=retry_attrs(second, 2))
+    assert retry_attrs(third, 2) is None
