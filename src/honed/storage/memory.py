@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,6 +22,12 @@ from honed.storage.base import (
 from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = ["InMemoryStorage"]
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy through JSON, so attributes behave exactly as in the SQL storage
+    (tuples come back as lists; sets, NaN and arbitrary objects are refused)."""
+    return json.loads(json.dumps(value, allow_nan=False))
 
 
 @dataclass
@@ -117,11 +123,11 @@ class InMemoryStorage(Storage):
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         with self._lock:
-            self._study(study_id).user_attrs[key] = copy.deepcopy(value)
+            self._study(study_id).user_attrs[key] = _json_copy(value)
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         with self._lock:
-            return copy.deepcopy(self._study(study_id).user_attrs)
+            return _json_copy(self._study(study_id).user_attrs)
 
     # ---- trials ----------------------------------------------------------------------------
     def create_trial(
@@ -205,12 +211,12 @@ class InMemoryStorage(Storage):
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
             _, t = self._locate(trial_id)
-            self._update(trial_id, user_attrs={**t.user_attrs, key: copy.deepcopy(value)})
+            self._update(trial_id, user_attrs={**t.user_attrs, key: _json_copy(value)})
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
             _, t = self._locate(trial_id)
-            self._update(trial_id, system_attrs={**t.system_attrs, key: copy.deepcopy(value)})
+            self._update(trial_id, system_attrs={**t.system_attrs, key: _json_copy(value)})
 
     def set_trial_constraints(self, trial_id: int, constraints: Sequence[float]) -> None:
         self._update(trial_id, constraints=tuple(float(c) for c in constraints))

@@ -226,6 +226,11 @@ class SQLStorage(Storage):
                 f"the driver for {url.get_backend_name()!r} is not installed ({e.name}); "
                 "for PostgreSQL run: pip install 'honed[postgres]'."
             ) from None
+        except sa.exc.NoSuchModuleError:
+            raise StorageError(
+                f"unknown database kind {url.get_backend_name()!r} in storage URL {self.url!r}; "
+                "use 'sqlite:///honed.db' or 'postgresql+psycopg://user@host/db'."
+            ) from None
 
     # ---- transactions ----------------------------------------------------------------------
     def _retry(self, fn: Callable[[], _T]) -> _T:

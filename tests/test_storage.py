@@ -1,0 +1,122 @@
+"""The storage conformance suite on every built-in backend, plus SQL-specific rules."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import honed
+from honed.errors import SchemaVersionError, StorageError
+from honed.storage import InMemoryStorage, Storage, get_storage
+from honed.storage.sql import SCHEMA_VERSION, SQLStorage
+from honed.testing.storage import StorageTests
+from honed.trial import Direction, TrialState
+
+
+class TestInMemoryStorage(StorageTests):
+    def make_storage(self, tmp_path: Path) -> Storage:
+        return InMemoryStorage()
+
+
+class TestSQLiteStorage(StorageTests):
+    def make_storage(self, tmp_path: Path) -> Storage:
+        return SQLStorage(f"sqlite:///{tmp_path / 'conformance.db'}")
+
+    def reopen(self, storage: Storage) -> Storage:
+        assert isinstance(storage, SQLStorage)
+        return SQLStorage(storage.url)  # a second engine: separate connections, as a process
+
+
+# ---- schema version ----------------------------------------------------------------------
+def _set_schema_version(path: Path, version: str) -> None:
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE honed_meta SET value = ? WHERE key = 'schema_version'", (version,))
+    con.close()
+
+
+def test_schema_version_is_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    SQLStorage(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT key, value FROM honed_meta").fetchall()
+    con.close()
+    assert ("schema_version", str(SCHEMA_VERSION)) in rows
+
+
+@pytest.mark.parametrize(
+    ("version", "advice"),
+    [(SCHEMA_VERSION + 1, "pip install -U honed"), (SCHEMA_VERSION - 1, "older honed")],
+)
+def test_mismatched_schema_version_is_refused(tmp_path: Path, version: int, advice: str) -> None:
+    path = tmp_path / "v.db"
+    url = f"sqlite:///{path}"
+    study = honed.create_study("kept", storage=url)
+    study.optimize(lambda t: t.float("x", 0, 1), n_trials=3, show_progress=False)
+    study.storage.close()
+    _set_schema_version(path, str(version))
+    with pytest.raises(SchemaVersionError) as info:
+        honed.load_study("kept", storage=url)
+    message = str(info.value)
+    assert f"version {version}" in message and f"version {SCHEMA_VERSION}" in message
+    assert advice in message
+    assert isinstance(info.value, StorageError)
+    # Refusing must not have touched the data: restore the version and everything is there.
+    _set_schema_version(path, str(SCHEMA_VERSION))
+    again = honed.load_study("kept", storage=url)
+    assert len(again.trials) == 3
+
+
+# ---- URLs and handles ----------------------------------------------------------------------
+def test_get_storage_forms(tmp_path: Path) -> None:
+    assert isinstance(get_storage(None), InMemoryStorage)
+    mem = InMemoryStorage()
+    assert get_storage(mem) is mem
+    by_path = get_storage(tmp_path / "a.db")
+    assert isinstance(by_path, SQLStorage) and (tmp_path / "a.db").exists()
+    by_str = get_storage(str(tmp_path / "b.sqlite"))
+    assert isinstance(by_str, SQLStorage)
+    with pytest.raises(StorageError, match="sqlite:///"):
+        get_storage(str(tmp_path / "notes.txt"))
+    with pytest.raises(StorageError, match="in-memory SQLite"):
+        get_storage("sqlite://")
+    with pytest.raises(StorageError, match="unknown database kind 'nosuchdb'"):
+        get_storage("nosuchdb://host/db")
+    with pytest.raises(StorageError, match="cannot open storage"):
+        get_storage(f"sqlite:///{tmp_path / 'missing_dir' / 'x.db'}")
+    by_path.close()
+    by_str.close()
+
+
+def test_sql_storage_pickles_by_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    s = SQLStorage(url)
+    sid = s.create_study("p", (Direction.MINIMIZE,))
+    t = s.create_trial(sid)
+    clone = pickle.loads(pickle.dumps(s))
+    assert clone is not s and clone.url == url
+    clone.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+    assert s.get_trial(t.trial_id).values == (0.5,)
+
+
+def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    SQLStorage(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+
+
+def test_study_survives_reopening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = honed.create_study("r", storage=url, direction="maximize")
+    study.optimize(lambda t: t.int("n", 0, 9), n_trials=5, show_progress=False)
+    best = study.best_trial
+    study.storage.close()
+    again = honed.load_study("r", storage=url)
+    assert again.direction is Direction.MAXIMIZE
+    assert again.best_trial.number == best.number and again.best_value == best.value
+    assert [t.number for t in again.trials] == [0, 1, 2, 3, 4]
