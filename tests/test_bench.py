@@ -1,0 +1,216 @@
+"""honed bench: problems, space translation to peers, scoring, and a tiny real CLI run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from honed.bench.hypervolume import exact_hypervolume
+from honed.bench.problems import get_problem, select_problems
+from honed.bench.problems.synthetic import PROBLEMS as SYNTHETIC
+from honed.bench.problems.synthetic import ST_ARGMIN
+from honed.cli import main
+from honed.space import Choice, Float, Int
+
+
+def test_branin_optimum_at_its_three_minimizers() -> None:
+    p = get_problem("branin")
+    for x1, x2 in [(-math.pi, 12.275), (math.pi, 2.275), (9.42478, 2.475)]:
+        assert p.evaluate({"x0": x1, "x1": x2}) == pytest.approx(0.397887, abs=1e-5)
+    assert p.optimum == pytest.approx(0.397887, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "coord"),
+    [("ackley-5", 0.0), ("rosenbrock-10", 1.0), ("levy-20", 1.0), ("styblinski-tang-2", ST_ARGMIN)],
+)
+def test_scalable_functions_reach_their_optimum(name: str, coord: float) -> None:
+    p = get_problem(name)
+    value = p.evaluate(dict.fromkeys(p.space, coord))
+    assert value == pytest.approx(p.optimum, abs=1e-9)
+    # and a random point is worse
+    rng = np.random.default_rng(0)
+    other = {k: d.from_unit(rng.random()) for k, d in p.space.items()}
+    assert p.evaluate(other) > p.optimum
+
+
+def test_hartmann6_optimum() -> None:
+    p = get_problem("hartmann6")
+    x = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
+    assert p.evaluate({f"x{i}": v for i, v in enumerate(x)}) == pytest.approx(p.optimum, abs=1e-4)
+
+
+def test_mixed_problems_optimum_is_attainable_in_their_space() -> None:
+    p = get_problem("styblinski-tang-mixed-8")
+    kinds = [type(d) for d in p.space.values()]
+    assert Float in kinds and Int in kinds and Choice in kinds
+    best = {}
+    for name, d in p.space.items():
+        if isinstance(d, Float):
+            best[name] = ST_ARGMIN
+        elif isinstance(d, Int):
+            best[name] = -3
+        else:
+            best[name] = min(d.choices, key=lambda v: abs(v - ST_ARGMIN))
+        assert d.contains(best[name])
+    assert p.evaluate(best) == pytest.approx(p.optimum, abs=1e-9)
+    levy = get_problem("levy-mixed-16")
+    assert levy.evaluate(dict.fromkeys(levy.space, 1.0)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_every_synthetic_problem_is_finite_on_random_points() -> None:
+    rng = np.random.default_rng(1)
+    for p in SYNTHETIC:
+        for _ in range(3):
+            params = {k: d.from_unit(rng.random()) for k, d in p.space.items()}
+            v = p.evaluate(params)
+            assert math.isfinite(v) and v >= p.optimum - 1e-9, p.name
+
+
+def test_conditional_synthetic_optimum_and_branches() -> None:
+    p = get_problem("conditional-synthetic")
+    best = {"family": "levy", "levy_x0": 1.0, "levy_x1": 1.0, "levy_x2": 1.0, "levy_k": 2}
+    assert p.evaluate(best) == pytest.approx(0.0, abs=1e-12)
+    assert p.evaluate({"family": "rosen", "rosen_x0": 1.0, "rosen_x1": 1.0}) == pytest.approx(0.5)
+
+
+def test_sklearn_problems_train_real_models_deterministically() -> None:
+    p = get_problem("sklearn-knn-iris")
+    params = {"n_neighbors": 5, "p": 2}
+    loss = p.evaluate(params)
+    assert 0.0 <= loss < 0.2  # kNN classifies iris well
+    assert p.evaluate(params) == loss
+    bad = p.evaluate({"n_neighbors": 25, "p": 1})
+    assert math.isfinite(bad)
+    cond = get_problem("conditional-sklearn-breast")
+    v = cond.evaluate({"model": "linear", "linear_C": 1.0, "linear_intercept_scaling": 1.0})
+    assert 0.0 <= v < 0.1
+
+
+def test_select_problems_by_pattern_and_errors() -> None:
+    names = [p.name for p in select_problems(None, ["ackley-*"])]
+    assert names == ["ackley-2", "ackley-5", "ackley-10", "ackley-20"]
+    with pytest.raises(ValueError, match="no problem matches"):
+        select_problems(None, ["nope-*"])
+    assert get_problem("levy-7").tags["dim"] == 7
+
+
+def test_space_translation_to_optuna_round_trips() -> None:
+    optuna = pytest.importorskip("optuna")
+    from honed.bench.optimizers import to_optuna_params
+
+    space = {
+        "lr": Float(1e-4, 1.0, log=True),
+        "w": Float(0.0, 1.0, step=0.25),
+        "n": Int(2, 20, step=2),
+        "k": Int(1, 64, log=True),
+        "model": Choice(
+            {
+                "svm": {"C": Float(0.1, 10.0, log=True)},
+                "tree": {"depth": Int(1, 8), "crit": Choice(["gini", "entropy"])},
+                "none": {},
+            }
+        ),
+    }
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        params = to_optuna_params(trial, space)
+        study.tell(trial, 0.0)
+        frozen = study.trials[-1]
+        assert frozen.params == params  # what Optuna stored is what the objective gets
+        for name, value in params.items():
+            d = (
+                space.get(name)
+                or {
+                    **space["model"].branches["svm"],
+                    **space["model"].branches["tree"],
+                }[name]
+            )
+            assert d.contains(value), (name, value)
+        branch = params["model"]
+        seen.add(branch)
+        extra = set(params) - {"lr", "w", "n", "k", "model"}
+        assert extra == set(space["model"].branches.get(branch, {}))
+        dists = frozen.distributions
+        assert dists["lr"].log and dists["k"].log and dists["w"].step == 0.25
+        assert dists["n"].step == 2
+    assert seen == {"svm", "tree", "none"}
+
+
+def test_exact_hypervolume() -> None:
+    ref = np.array([4.0, 4.0])
+    assert exact_hypervolume(np.array([[1.0, 1.0]]), ref) == pytest.approx(9.0)
+    pts = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [3.5, 3.5]])
+    assert exact_hypervolume(pts, ref) == pytest.approx(3 + 2 + 1)
+    cube = np.array([[0.0, 0.0, 0.0]])
+    assert exact_hypervolume(cube, np.ones(3)) == pytest.approx(1.0)
+    # two boxes of the unit cube overlapping in a quarter: 0.5 + 0.5 - 0.25
+    two = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])
+    assert exact_hypervolume(two, np.ones(3)) == pytest.approx(0.75)
+    assert exact_hypervolume(np.array([[5.0, 0.0]]), ref) == 0.0
+
+
+def test_cli_smoke_run_writes_sane_results_and_resumes(tmp_path, capsys) -> None:
+    pytest.importorskip("optuna")
+    out = tmp_path / "run"
+    argv = [
+        "bench",
+        "--optimizers", "honed:random,optuna:random",
+        "--problems", "branin,conditional-synthetic",
+        "--n-trials", "5",
+        "--seeds", "2",
+        "--workers", "2",
+        "--out", str(out),
+        "--cache-dir", str(tmp_path / "cache"),
+        "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| `optuna:random` |" in printed and "branin" in printed
+    data = json.loads((out / "results.json").read_text())
+    summary = data["summary"]
+    assert summary["budgets"] == [5]
+    for opt in ("honed:random", "optuna:random"):
+        agg = summary["aggregate"][opt]
+        assert agg["n_problems"] == 2
+        assert all(0.0 <= r < 5.0 for r in agg["regret_mean"])
+        assert 1.0 <= agg["mean_rank"] <= 2.0
+        assert 0.0 < agg["overhead_s"] < 1.0
+    assert summary["aggregate"]["honed:random"]["regret_ratio"] == [1.0]
+    assert summary["problems"]["branin"]["optimum"] == pytest.approx(0.397887, abs=1e-5)
+    assert (out / "results.md").read_text().startswith("# honed bench")
+    traces = sorted((out / "runs").rglob("seed*.json"))
+    assert len(traces) == 2 * 2 * 2
+    trace = json.loads(traces[0].read_text())
+    assert len(trace["values"]) == 5 and all(v is not None for v in trace["values"])
+    assert list((tmp_path / "cache").rglob("branin.json"))
+
+    # A second call resumes: nothing is re-run, the scores are identical.
+    mtimes = [t.stat().st_mtime_ns for t in traces]
+    assert main([*argv[:-1], "--workers", "1", "--quiet"]) == 0
+    assert [t.stat().st_mtime_ns for t in traces] == mtimes
+    again = json.loads((out / "results.json").read_text())["summary"]
+    assert (
+        again["aggregate"]["optuna:random"]["regret_mean"]
+        == (summary["aggregate"]["optuna:random"]["regret_mean"])
+    )
+
+
+def test_cli_rejects_unknown_optimizers_clearly(tmp_path, capsys) -> None:
+    rc = main(["bench", "--optimizers", "honed:nope", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "honed has no sampler named 'nope'" in capsys.readouterr().err
+    rc = main(["bench", "--optimizers", "tpe", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "library:algorithm" in capsys.readouterr().err
+
+
+def test_cli_list(capsys) -> None:
+    assert main(["bench", "--list"]) == 0
+    text = capsys.readouterr().out
+    assert "branin" in text and "optuna:tpe" in text and "honed:random" in text
