@@ -20,11 +20,18 @@ import re
 import shutil
 import tempfile
 import uuid
+import weakref
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ArtifactStore", "Checkpoints", "FileSystemArtifactStore"]
+__all__ = [
+    "ArtifactStore",
+    "Checkpoints",
+    "FileSystemArtifactStore",
+    "default_artifact_store",
+    "get_artifact_store",
+]
 
 _KEY = re.compile(r"^[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*$")
 
@@ -215,3 +222,32 @@ class Checkpoints:
         new_meta = {**meta, "latest": "latest", "copied_from": src}
         self.store.put_bytes(self._key(dst, "latest.json"), json.dumps(new_meta).encode())
         return True
+
+
+def default_artifact_store(storage: object) -> ArtifactStore:
+    """The store a study uses when none is given: ``<name>-artifacts/`` beside a SQLite file,
+    ``./honed-artifacts`` for a database server, a temporary folder for in-memory studies."""
+    url = getattr(storage, "url", None)
+    if isinstance(url, str):
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///") :].split("?", 1)[0]
+            if path and path != ":memory:":
+                db = Path(path)
+                return FileSystemArtifactStore(db.with_name(f"{db.stem}-artifacts"))
+        else:
+            return FileSystemArtifactStore(Path.cwd() / "honed-artifacts")
+    folder = tempfile.mkdtemp(prefix="honed-artifacts-")
+    store = FileSystemArtifactStore(folder)
+    weakref.finalize(store, shutil.rmtree, folder, ignore_errors=True)
+    return store
+
+
+def get_artifact_store(artifacts: ArtifactStore | str | os.PathLike[str]) -> ArtifactStore:
+    """An artifact store from an instance or a folder path."""
+    if isinstance(artifacts, ArtifactStore):
+        return artifacts
+    if isinstance(artifacts, str | os.PathLike):
+        return FileSystemArtifactStore(artifacts)
+    raise TypeError(
+        f"artifacts must be an ArtifactStore or a folder path, got {type(artifacts).__name__}."
+    )

@@ -62,7 +62,7 @@ def run_trial(
             logger.warning("trial %d failed: %s", trial.number, reason)
             return frozen
         raise
-    frozen = _tell_alive(study, trial, result)
+    frozen = _tell_alive(study, trial, result, _warn=False)  # logged below instead
     if frozen.state is TrialState.FAILED:
         logger.warning("trial %d failed: %s", trial.number, frozen.fail_reason)
     return frozen
@@ -156,6 +156,7 @@ def _process_main(
     # A fresh connection: database handles must not cross a fork.
     storage = pickle.loads(pickle.dumps(study._storage))
     worker_study = StudyCls(study.name, storage, study.sampler, study.scheduler, study.faults)
+    worker_study._artifacts = study._artifacts
     worker_study.sampler.reseed(seed)
     try:
         _worker_loop(worker_study, objective, plan, counter, stop, messages.put)
@@ -377,6 +378,7 @@ class _Progress:
         self._best: float | None = None
         if not enabled or not sys.stderr.isatty() or (n_trials is None and timeout is None):
             return
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(
@@ -386,6 +388,7 @@ class _Progress:
             TimeElapsedColumn(),
             TextColumn("{task.fields[best]}"),
             transient=False,
+            console=Console(stderr=True),  # the terminal checked above, not stdout
         )
         self._task = self._bar.add_task(study.name, total=n_trials or timeout, best="")
         self._by_time = n_trials is None

@@ -13,9 +13,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from honed.artifacts import (
+    ArtifactStore,
+    Checkpoints,
+    default_artifact_store,
+    get_artifact_store,
+)
 from honed.errors import DuplicatedStudyError, StudyError
 from honed.history import History
 from honed.samplers import Sampler, get_sampler
+from honed.schedulers import get_scheduler
 from honed.schedulers.base import Scheduler
 from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
 from honed.storage import Storage, get_storage
@@ -55,6 +62,7 @@ class Study:
         self._stop_flag = threading.Event()
         self.faults = faults or FaultPolicy()
         self._last_stale_check = 0.0
+        self._artifacts: ArtifactStore | None = None
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -63,6 +71,19 @@ class Study:
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    @property
+    def artifact_store(self) -> ArtifactStore:
+        """Where checkpoints and other files of this study live: by default a folder
+        ``<db name>-artifacts`` beside a SQLite file, a temporary folder in memory."""
+        if self._artifacts is None:
+            self._artifacts = default_artifact_store(self._storage)
+        return self._artifacts
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """Per-trial checkpoints (``trial.save_checkpoint``) on :attr:`artifact_store`."""
+        return Checkpoints(self.artifact_store, self.name)
 
     @property
     def direction(self) -> Direction:
@@ -220,6 +241,7 @@ class Study:
         *,
         fail_reason: str | None = None,
         _extra_attrs: Mapping[str, Any] | None = None,
+        _warn: bool = True,
     ) -> FrozenTrial:
         """Finish a trial with its objective value(s), or as PRUNED or FAILED.
 
@@ -233,10 +255,10 @@ class Study:
             if values is None:
                 attrs["fail_reason"] = fail_reason or "tell() was given no value."
         stored: list[float] | None = None
+        problem: str | None = None
         if state is TrialState.COMPLETE:
             stored, problem = self._check_values(values)
             if problem is not None:
-                warnings.warn(f"trial {self._number_of(trial)} failed: {problem}", stacklevel=2)
                 state, stored = TrialState.FAILED, None
                 attrs["fail_reason"] = problem
         elif state is TrialState.PRUNED:
@@ -250,7 +272,11 @@ class Study:
             attrs["fail_reason"] = fail_reason or attrs.get("fail_reason") or "failed"
         else:
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAILED, not {state.name}.")
-        return self._storage.finish_trial(trial_id, state, stored, system_attrs=attrs)
+        frozen = self._storage.finish_trial(trial_id, state, stored, system_attrs=attrs)
+        if problem is not None and _warn:
+            # After the write, so a warnings-as-errors setup cannot leave the trial RUNNING.
+            warnings.warn(f"trial {frozen.number} failed: {problem}", stacklevel=2)
+        return frozen
 
     def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
         n = len(self.directions)
@@ -368,13 +394,14 @@ def create_study(
     direction: str | Direction | None = None,
     directions: Sequence[str | Direction] | None = None,
     sampler: Sampler | str | None = None,
-    scheduler: Scheduler | None = None,
+    scheduler: Scheduler | str | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
     heartbeat_interval: float | None = None,
     grace_period: float | None = None,
     retries: int = 0,
     retry_failed: bool = False,
+    artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -385,7 +412,8 @@ def create_study(
         direction: ``"minimize"`` (default) or ``"maximize"``.
         directions: One direction per objective, for multi-objective studies.
         sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"qmc"``, ...).
-        scheduler: Early-stopping scheduler consulted at each ``trial.report``.
+        scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
+            (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
         load_if_exists: Load the study if the name exists instead of raising.
         seed: Seed for a sampler given by name.
         heartbeat_interval: Running trials send a heartbeat every this many seconds, and a
@@ -394,6 +422,8 @@ def create_study(
         grace_period: Seconds of silence before a trial is stale; 4 heartbeats by default.
         retries: Re-run a configuration whose trial went stale up to this many times.
         retry_failed: Also retry trials whose objective raised an exception.
+        artifacts: Where checkpoints go: an :class:`~honed.artifacts.ArtifactStore` or a
+            folder; by default a folder beside a SQLite file.
     """
     faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
     dirs = _parse_directions(direction, directions)
@@ -413,26 +443,33 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
-    return Study(name, store, get_sampler(sampler, seed=seed), scheduler, faults)
+    study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
+    if artifacts is not None:
+        study._artifacts = get_artifact_store(artifacts)
+    return study
 
 
 def load_study(
     name: str,
     storage: str | Path | Storage,
     sampler: Sampler | str | None = None,
-    scheduler: Scheduler | None = None,
+    scheduler: Scheduler | str | None = None,
     seed: int | None = None,
     heartbeat_interval: float | None = None,
     grace_period: float | None = None,
     retries: int = 0,
     retry_failed: bool = False,
+    artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The fault
     settings are those of :func:`create_study`."""
     faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
     store = get_storage(storage)
     store.get_study_id(name)
-    return Study(name, store, get_sampler(sampler, seed=seed), scheduler, faults)
+    study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
+    if artifacts is not None:
+        study._artifacts = get_artifact_store(artifacts)
+    return study
 
 
 def delete_study(name: str, storage: str | Path | Storage) -> None:

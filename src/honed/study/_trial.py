@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from honed.errors import SpaceError, TrialPruned
-from honed.schedulers.base import Decision
+from honed.schedulers._util import VECTOR_REPORTS_ATTR
+from honed.schedulers.base import Decision, Exploit, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.trial import FrozenTrial, TrialState
 
@@ -46,6 +47,8 @@ class Trial:
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
         self._last_decision = Decision.CONTINUE
+        self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
+        self._exploited: Exploit | None = None
         self._buffered: dict[str, ParamValue] | None = None
 
     def __repr__(self) -> str:
@@ -133,41 +136,117 @@ class Trial:
             distributions=dict(self._distributions),
             intermediate_values=dict(self._intermediate),
             user_attrs=dict(self._user_attrs),
-            system_attrs=f.system_attrs,
+            system_attrs=dict(self._system_attrs),
             datetime_start=f.datetime_start,
             trial_id=f.trial_id,
         )
 
     # ---- reports and attributes ------------------------------------------------------------
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float | Sequence[float], step: int) -> None:
         """Record an intermediate value at ``step`` (an epoch, a number of trees, ...).
 
         The study's scheduler then decides whether the trial goes on; when it says stop,
         this raises :class:`honed.TrialPruned`, which ends the objective and records the
-        trial as pruned.
+        trial as pruned. In a multi-objective study ``value`` is one number per objective.
+        After population-based training exploited another trial, :attr:`exploited` is set.
         """
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"report step must be a non-negative int, got {step!r}.")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
+        self._exploited = None
+        n_obj = len(self.study.directions)
+        if n_obj > 1:
+            self._report_vector(value, step, n_obj)
+        else:
+            if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
+                value = value[0]
+            try:
+                value = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"report value must be a number, got {value!r} ({type(value).__name__})."
+                ) from None
+            self.study._storage.set_trial_intermediate_value(self._trial_id, step, value)
+            self._intermediate[step] = value
+            if math.isnan(value):
+                return
+        if self.study.scheduler is None:
+            return
+        answer = self.study.scheduler.on_report(self.study._history(), self._snapshot())
+        self._last_decision = decision_of(answer)
+        for key, info in info_of(answer).items():
+            self._set_system_attr(key, info)
+        if isinstance(answer, Exploit):
+            self._exploit(answer)
+        if self._last_decision is Decision.STOP:
+            raise TrialPruned(f"stopped at step {step} by {type(self.study.scheduler).__name__}")
+
+    def _report_vector(self, value: Any, step: int, n_obj: int) -> None:
+        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != n_obj:
             raise ValueError(
-                f"report value must be a number, got {value!r} ({type(value).__name__})."
-            ) from None
-        self.study._storage.set_trial_intermediate_value(self._trial_id, step, value)
-        self._intermediate[step] = value
-        if self.study.scheduler is not None and not math.isnan(value):
-            self._last_decision = self.study.scheduler.on_report(
-                self.study._history(), self._snapshot()
+                f"this study has {n_obj} objectives: report one number per objective, e.g. "
+                f"trial.report([v1, v2], step), got {value!r}."
             )
-            if self._last_decision is Decision.STOP:
-                raise TrialPruned(
-                    f"stopped at step {step} by {type(self.study.scheduler).__name__}"
-                )
+        try:
+            vec = [float(v) for v in value]
+        except (TypeError, ValueError):
+            raise ValueError(f"report values must be numbers, got {value!r}.") from None
+        # Vectors live in a system attribute: the intermediate-value table holds one number.
+        reports = dict(self._system_attrs.get(VECTOR_REPORTS_ATTR) or {})
+        reports[str(step)] = vec
+        self._set_system_attr(VECTOR_REPORTS_ATTR, reports)
+
+    def _set_system_attr(self, key: str, value: Any) -> None:
+        self.study._storage.set_trial_system_attr(self._trial_id, key, value)
+        self._system_attrs[key] = value
+
+    def _exploit(self, answer: Exploit) -> None:
+        """Population-based training: take the source's checkpoint and the new parameters."""
+        from honed.schedulers.pbt import EXPLOITS_ATTR
+
+        copied = self.study.checkpoints.copy(answer.source, self.number, answer.source_step)
+        source = next((t for t in self.study._history() if t.number == answer.source), None)
+        dists = dict(source.distributions) if source is not None else {}
+        dists.update(self._distributions)
+        params = {k: v for k, v in answer.params.items() if k in dists}
+        if "pbt_initial_params" not in self._system_attrs:
+            self._set_system_attr("pbt_initial_params", dict(self._params))
+        self.study._storage.set_trial_params(self._trial_id, params, {k: dists[k] for k in params})
+        self._params.update(params)
+        self._distributions.update({k: dists[k] for k in params})
+        events = list(self._system_attrs.get(EXPLOITS_ATTR) or [])
+        events.append(
+            {
+                "step": answer.step,
+                "source": answer.source,
+                "source_step": answer.source_step,
+                "params": dict(params),
+                "checkpoint_copied": copied,
+            }
+        )
+        self._set_system_attr(EXPLOITS_ATTR, events)
+        self._exploited = answer
+
+    @property
+    def exploited(self) -> Exploit | None:
+        """Set by the latest :meth:`report` when population-based training replaced this
+        trial's state: reload it with :meth:`load_checkpoint` and re-read :attr:`params`."""
+        return self._exploited
 
     def should_stop(self) -> bool:
         """Whether the scheduler's answer to the latest report was to stop."""
         return self._last_decision is Decision.STOP
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, obj: Any, step: int | None = None) -> None:
+        """Save this trial's state: any picklable object (a ``state_dict``, a model), or a
+        :class:`pathlib.Path` to a file or folder the objective wrote. With ``step``, the
+        checkpoint is also kept under that step (PBT copies a peer's state at a step)."""
+        self.study.checkpoints.save(self.number, obj, step)
+
+    def load_checkpoint(self, step: int | None = None) -> Any:
+        """This trial's latest checkpoint (or the one at ``step``), ``None`` if it has none.
+        After an exploit it is the source trial's state. Saved paths come back as a Path."""
+        return self.study.checkpoints.load(self.number, step)
 
     @property
     def intermediate_values(self) -> dict[int, float]:
