@@ -6,7 +6,6 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import qmc
 
 from honed.history import History
 from honed.samplers.base import Sampler, intersection_space
@@ -52,6 +51,8 @@ class QMCSampler(Sampler):
     ) -> dict[str, ParamValue]:
         if not len(space):
             return {}
+        from scipy.stats import qmc  # scipy.stats takes a second to import; only when used
+
         engine = qmc.Sobol(len(space), scramble=True, seed=self._scramble_seed)
         if trial.number:
             engine.fast_forward(trial.number)

@@ -1,0 +1,436 @@
+"""The trial lifecycle on in-memory and SQLite storage: ask/tell, optimize, best trials,
+enqueue, reports, failures, constraints, immutability."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import pty
+import select
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import honed
+from honed import (
+    Direction,
+    DuplicatedStudyError,
+    SpaceError,
+    StudyError,
+    StudyNotFoundError,
+    TrialPruned,
+    TrialState,
+    TrialStateError,
+)
+from honed.samplers import GridSampler
+from honed.storage import Storage
+
+
+def quadratic(trial: honed.Trial) -> float:
+    x = trial.float("x", -5, 5)
+    y = trial.int("y", 0, 4)
+    return (x - 1) ** 2 + y
+
+
+# ---- creating and loading ------------------------------------------------------------------
+def test_create_load_delete(storage: Storage) -> None:
+    s = honed.create_study("a", storage=storage, direction="maximize")
+    assert s.direction is Direction.MAXIMIZE and not s.is_multi_objective
+    with pytest.raises(DuplicatedStudyError, match="load_if_exists"):
+        honed.create_study("a", storage=storage)
+    same = honed.create_study("a", storage=storage, load_if_exists=True)
+    assert same.direction is Direction.MAXIMIZE
+    with pytest.raises(StudyError, match="directions"):
+        honed.create_study("a", storage=storage, direction="minimize", load_if_exists=True)
+    assert honed.load_study("a", storage=storage).name == "a"
+    with pytest.raises(StudyNotFoundError, match="'b'"):
+        honed.load_study("b", storage=storage)
+    honed.delete_study("a", storage=storage)
+    with pytest.raises(StudyNotFoundError):
+        honed.load_study("a", storage=storage)
+
+
+def test_direction_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="'minimise'"):
+        honed.create_study(direction="minimise")
+    with pytest.raises(ValueError, match="not both"):
+        honed.create_study(direction="minimize", directions=["minimize"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        honed.create_study(directions="minimize")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="non-empty string"):
+        honed.create_study(name="  ")
+    mo = honed.create_study(directions=["minimize", "MAXIMIZE"])
+    assert mo.directions == (Direction.MINIMIZE, Direction.MAXIMIZE)
+    with pytest.raises(StudyError, match="several objectives"):
+        _ = mo.direction
+
+
+# ---- ask / tell and best -------------------------------------------------------------------
+def test_ask_tell_and_best(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, seed=0)
+    with pytest.raises(StudyError, match="no complete feasible trial"):
+        _ = s.best_trial
+    values = {}
+    for _ in range(12):
+        t = s.ask()
+        v = quadratic(t)
+        values[t.number] = v
+        done = s.tell(t, v)
+        assert done.state is TrialState.COMPLETE and done.value == v
+    best_number = min(values, key=values.get)
+    assert s.best_trial.number == best_number
+    assert s.best_value == values[best_number]
+    assert s.best_params == s.best_trial.params
+    assert set(s.best_params) == {"x", "y"}
+    assert [t.number for t in s.best_trials] == [best_number]
+    assert [t.number for t in s.trials] == list(range(12))
+
+
+def test_maximize_best_and_ties(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, direction="maximize")
+    for v in (1.0, 5.0, 3.0, 5.0):
+        s.tell(s.ask(), v)
+    assert s.best_trial.number == 1 and s.best_value == 5.0  # lowest number wins a tie
+    assert [t.number for t in s.best_trials] == [1, 3]
+
+
+def test_tell_by_number_and_states(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    a, b, c = s.ask(), s.ask(), s.ask()
+    assert s.tell(1, 0.5).number == 1
+    pruned = s.tell(a, state=TrialState.PRUNED)
+    assert pruned.state is TrialState.PRUNED and pruned.values is None
+    failed = s.tell(c, state=TrialState.FAILED, fail_reason="out of memory")
+    assert failed.fail_reason == "out of memory"
+    with pytest.raises(ValueError, match="no trial number 99"):
+        s.tell(99, 1.0)
+    with pytest.raises(TypeError, match="Trial or a trial number"):
+        s.tell("0", 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="RUNNING"):
+        s.tell(s.ask(), 1.0, state=TrialState.RUNNING)
+    assert b.number == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (math.nan, "not a finite number"),
+        (math.inf, "not a finite number"),
+        ("0.5x", "not a number"),
+        (None, "no value"),
+        ([1.0, 2.0], "2 value(s)"),
+        ({"loss": 1.0}, "not a number"),
+    ],
+)
+def test_bad_values_fail_the_trial(storage: Storage, value: object, reason: str) -> None:
+    s = honed.create_study(storage=storage)
+    t = s.ask()
+    t.float("x", 0, 1)
+    if value is None:
+        done = s.tell(t, value)
+    else:
+        with pytest.warns(UserWarning, match="failed"):
+            done = s.tell(t, value)
+    assert done.state is TrialState.FAILED and done.values is None
+    assert reason in done.fail_reason
+    # The study goes on.
+    s.tell(s.ask(), 1.0)
+    assert s.best_trial.number == 1
+
+
+def test_multi_objective_wrong_count(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, directions=["minimize", "minimize"])
+    with pytest.warns(UserWarning):
+        done = s.tell(s.ask(), 1.0)
+    assert done.state is TrialState.FAILED
+    assert "1 value(s) but the study has 2 direction(s)" in done.fail_reason
+
+
+def test_finished_trials_are_immutable(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    t = s.ask()
+    t.float("x", 0, 1)
+    frozen = s.tell(t, 0.25)
+    with pytest.raises(TrialStateError, match="COMPLETE"):
+        s.tell(t, 0.5)
+    with pytest.raises(TrialStateError):
+        s.tell(t, state=TrialState.FAILED)
+    with pytest.raises(TrialStateError):
+        t.report(0.1, 1)
+    with pytest.raises(TrialStateError):
+        t.set_user_attr("late", 1)
+    with pytest.raises(TrialStateError):
+        t.float("z", 0, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        frozen.state = TrialState.FAILED  # type: ignore[misc]
+    again = s.trials[0]
+    assert again.state is TrialState.COMPLETE and again.value == 0.25
+    assert set(again.params) == {"x"} and again.user_attrs == {}
+
+
+def test_user_attrs_and_reports(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    s.set_user_attr("dataset", "digits")
+    t = s.ask()
+    t.set_user_attr("pid", os.getpid())
+    t.set_user_attr("scores", [0.1, 0.2])
+    for step, v in enumerate([0.9, 0.7, 0.6]):
+        t.report(v, step)
+    assert t.intermediate_values == {0: 0.9, 1: 0.7, 2: 0.6}
+    with pytest.raises(ValueError, match="non-negative int"):
+        t.report(0.5, -1)
+    with pytest.raises(ValueError, match="must be a number"):
+        t.report("high", 3)  # type: ignore[arg-type]
+    s.tell(t, 0.6)
+    back = honed.load_study(s.name, storage=storage).trials[0]
+    assert back.user_attrs == {"pid": os.getpid(), "scores": [0.1, 0.2]}
+    assert back.intermediate_values == {0: 0.9, 1: 0.7, 2: 0.6}
+    assert s.user_attrs == {"dataset": "digits"}
+
+
+def test_pruned_trial_keeps_last_report(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+
+    def objective(trial: honed.Trial) -> float:
+        for step in range(3):
+            trial.report(10.0 - step, step)
+        raise TrialPruned("enough")
+
+    s.optimize(objective, n_trials=2, show_progress=False)
+    assert [t.state for t in s.trials] == [TrialState.PRUNED] * 2
+    assert s.trials[0].values == (8.0,)
+    with pytest.raises(StudyError):
+        _ = s.best_trial  # pruned trials are never best
+
+
+# ---- enqueue -------------------------------------------------------------------------------
+def test_enqueue(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, seed=1)
+    s.enqueue({"x": 1.0, "y": 3})
+    s.enqueue({"x": 4.5})
+    s.enqueue({"x": 1.0, "y": 3}, skip_if_exists=True)  # already queued: no third entry
+    s.optimize(quadratic, n_trials=4, show_progress=False)
+    trials = s.trials
+    assert len(trials) == 4
+    assert trials[0].params == {"x": 1.0, "y": 3} and trials[0].value == 3.0
+    assert trials[1].params["x"] == 4.5 and 0 <= trials[1].params["y"] <= 4
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    assert s.best_params == {"x": 1.0, "y": 0} or s.best_trial.number in (0, 1, 2, 3)
+    with pytest.raises(TypeError, match="dict"):
+        s.enqueue([("x", 1.0)])  # type: ignore[arg-type]
+
+
+def test_enqueued_value_outside_range(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    s.enqueue({"x": 99.0})
+    t = s.ask()
+    with pytest.raises(SpaceError, match=r"'x'.*inside the range"):
+        t.float("x", 0, 1)
+
+
+def test_enqueued_choice_keeps_type(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    s.enqueue({"c": True, "d": 1})
+    t = s.ask()
+    assert t.choice("c", [1, True, "a"]) is True
+    d = t.choice("d", [True, 1])
+    assert d == 1 and type(d) is int
+
+
+# ---- optimize: failures ---------------------------------------------------------------------
+def test_objective_errors_are_recorded_and_the_study_goes_on(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, seed=0)
+
+    def objective(trial: honed.Trial) -> float:
+        x = trial.float("x", 0, 1)
+        if trial.number % 2:
+            raise RuntimeError(f"boom {trial.number}")
+        return x
+
+    s.optimize(objective, n_trials=6, show_progress=False)
+    states = [t.state for t in s.trials]
+    assert states == [TrialState.COMPLETE, TrialState.FAILED] * 3
+    failed = s.trials[1]
+    assert failed.fail_reason == "RuntimeError: boom 1"
+    assert "Traceback" in failed.system_attrs["traceback"]
+    assert "raise RuntimeError" in failed.system_attrs["traceback"]
+    assert "x" in failed.params  # parameters sampled before the crash are kept
+
+
+def test_catch_nothing_reraises(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+
+    def objective(trial: honed.Trial) -> float:
+        trial.float("x", 0, 1)
+        raise KeyError("missing column")
+
+    with pytest.raises(KeyError, match="missing column"):
+        s.optimize(objective, n_trials=5, catch=(), show_progress=False)
+    assert len(s.trials) == 1
+    assert s.trials[0].state is TrialState.FAILED
+    assert "KeyError" in s.trials[0].fail_reason
+    # catch a different type: still re-raised
+    with pytest.raises(KeyError):
+        s.optimize(objective, n_trials=5, catch=(ValueError,), show_progress=False)
+    assert len(s.trials) == 2
+
+
+def test_objective_returning_nan_in_optimize(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    s.optimize(lambda t: math.nan if t.number == 0 else t.float("x", 0, 1), n_trials=3,
+               show_progress=False)  # fmt: skip
+    assert [t.state for t in s.trials] == [TrialState.FAILED] + [TrialState.COMPLETE] * 2
+    assert "not a finite number" in s.trials[0].fail_reason
+
+
+def test_optimize_arguments_are_checked() -> None:
+    s = honed.create_study()
+    for kwargs, fragment in [
+        ({"n_trials": -1}, "n_trials"),
+        ({"n_trials": 1.5}, "n_trials"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"timeout": 0}, "timeout"),
+        ({"executor": "gpu"}, "executor"),
+        ({"executor": "process", "n_jobs": 2}, "sqlite"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            s.optimize(quadratic, show_progress=False, **kwargs)
+    with pytest.raises(TypeError, match="callable"):
+        s.optimize(42, n_trials=1)  # type: ignore[arg-type]
+    assert s.trials == []
+
+
+def test_callbacks_stop_and_timeout(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    seen: list[int] = []
+
+    def cb(study: honed.Study, frozen: honed.FrozenTrial) -> None:
+        seen.append(frozen.number)
+        if len(seen) == 3:
+            study.stop()
+
+    s.optimize(quadratic, n_trials=50, callbacks=[cb], show_progress=False)
+    assert seen == [0, 1, 2] and len(s.trials) == 3
+    s.optimize(quadratic, timeout=0.3, show_progress=False)  # stop() does not stick
+    assert len(s.trials) > 3
+    assert all(t.state is TrialState.COMPLETE for t in s.trials)
+
+
+def test_threads_on_memory_warn_and_run_exactly_n() -> None:
+    s = honed.create_study(seed=0)
+    with pytest.warns(UserWarning, match="threads"):
+        s.optimize(quadratic, n_trials=20, n_jobs=3, show_progress=False)
+    assert len(s.trials) == 20 and sorted(t.number for t in s.trials) == list(range(20))
+    s2 = honed.create_study()
+    s2.optimize(quadratic, n_trials=7, n_jobs=2, executor="thread", show_progress=False)
+    assert len(s2.trials) == 7
+
+
+def test_grid_sampler_stops_when_exhausted(storage: Storage) -> None:
+    grid = {"a": [1, 2, 3], "b": ["u", "v"]}
+    s = honed.create_study(storage=storage, sampler=GridSampler(grid, seed=0))
+    s.optimize(lambda t: t.int("a", 1, 3) + len(t.choice("b", ["u", "v"])), show_progress=False)
+    seen = sorted((t.params["a"], t.params["b"]) for t in s.trials)
+    assert seen == [(a, b) for a in (1, 2, 3) for b in ("u", "v")]
+
+
+# ---- declarative ask -------------------------------------------------------------------------
+def test_ask_with_declared_space(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, seed=4)
+    space = {
+        "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+        "units": honed.Int(8, 64, step=8),
+    }
+    t = s.ask(space)
+    assert set(t.params) == {"lr", "units"}
+    s.tell(t, t.params["lr"])
+    assert set(s.trials[0].params) == {"lr", "units"}
+    assert s.trials[0].distributions["units"] == honed.Int(8, 64, step=8)
+    n = len(s.trials)
+    with pytest.raises(SpaceError, match="'bad'"):
+        s.ask({"bad": {"type": "float", "low": 1, "high": 0}})
+    assert len(s.trials) == n  # an invalid space starts no trial
+
+
+# ---- multi-objective and constraints -------------------------------------------------------
+def test_pareto_front(storage: Storage) -> None:
+    s = honed.create_study(storage=storage, directions=["minimize", "maximize"])
+    points = [(1.0, 1.0), (2.0, 3.0), (3.0, 2.0), (0.5, 0.5), (2.0, 3.0), (4.0, 4.0)]
+    for p in points:
+        s.tell(s.ask(), list(p))
+    # (3, 2) is dominated by (2, 3); the duplicate (2, 3) stays; (4, 4) is not dominated.
+    assert sorted(t.number for t in s.best_trials) == [0, 1, 3, 4, 5]
+    with pytest.raises(StudyError, match="best_trials"):
+        _ = s.best_trial
+
+
+def test_constraints_exclude_infeasible(storage: Storage) -> None:
+    s = honed.create_study(storage=storage)
+    for value, cons in [(0.0, [1.0]), (2.0, [-1.0, 0.0]), (1.0, [0.5, -2.0]), (3.0, [-0.1])]:
+        t = s.ask()
+        t.set_constraints(cons)
+        s.tell(t, value)
+    assert s.best_trial.number == 1 and s.best_value == 2.0
+    assert [t.number for t in s.best_trials] == [1]
+    with pytest.raises(ValueError, match="NaN"):
+        s.ask().set_constraints([math.nan])
+    with pytest.raises(ValueError, match="list of numbers"):
+        s.ask().set_constraints(["a"])
+
+    mo = honed.create_study(storage=storage, directions=["minimize", "minimize"])
+    for vals, cons in [([0.0, 0.0], [1.0]), ([1.0, 2.0], [0.0]), ([2.0, 1.0], [-1.0])]:
+        t = mo.ask()
+        t.set_constraints(cons)
+        mo.tell(t, vals)
+    assert [t.number for t in mo.best_trials] == [1, 2]
+
+
+# ---- progress bar --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_progress_bar_on_a_terminal(tmp_path) -> None:
+    """The bar shows on a real terminal (a pty) with the count and the best value, and the
+    objective's stdout is not mixed into it."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import honed
+            s = honed.create_study("bar", seed=0)
+            s.optimize(lambda t: t.float("x", 1, 2), n_trials=5)
+            print("DONE", len(s.trials))
+            """
+        )
+    )
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=slave, close_fds=True
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert out.decode().strip() == "DONE 5"  # stdout carries the program's output only
+    assert "5/5" in terminal and "best 1" in terminal
+
+
+def test_no_progress_output_without_terminal(capfd) -> None:
+    s = honed.create_study()
+    s.optimize(quadratic, n_trials=3)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
