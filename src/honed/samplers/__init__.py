@@ -25,6 +25,9 @@ _REGISTRY: dict[str, str] = {
     "sobol": "honed.samplers.qmc:QMCSampler",
     "tpe": "honed.samplers.tpe:TPESampler",
     "gp": "honed.samplers.gp:GPSampler",
+    "cmaes": "honed.samplers.cmaes:CmaEsSampler",
+    "nsga2": "honed.samplers.nsga:NSGAIISampler",
+    "nsga3": "honed.samplers.nsga:NSGAIIISampler",
 }
 
 

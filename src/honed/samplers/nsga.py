@@ -227,7 +227,7 @@ class NSGAIISampler(Sampler):
         self,
         seed: int | None = None,
         *,
-        population_size: int = 50,
+        population_size: int = 20,
         crossover_prob: float = 0.9,
         eta_crossover: float = 15.0,
         eta_mutation: float = 20.0,
