@@ -4,5 +4,6 @@ Kept light: submodules with heavy dependencies are imported where they are used.
 """
 
 from honed.analysis.hypervolume import hypervolume, hypervolume_contributions, pareto_mask
+from honed.analysis.importance import importance  # scikit-learn loads only for fanova
 
-__all__ = ["hypervolume", "hypervolume_contributions", "pareto_mask"]
+__all__ = ["hypervolume", "hypervolume_contributions", "importance", "pareto_mask"]

@@ -1,0 +1,320 @@
+"""What the dashboard shows, read through the Storage API only (so any backend works).
+
+Each study is read incrementally: finished trials never change, so after the first read only
+unfinished trials and those finished since are fetched (:meth:`Storage.get_trials_since`).
+Payloads are cached per study *version*, which changes whenever a trial is added, finishes,
+reports a value or gets a parameter, so polling an idle study costs one cheap query.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from honed.history import History
+from honed.plots import _data as pd
+from honed.storage import Storage
+from honed.trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["StudyCache", "TrialQuery", "study_rows"]
+
+PLOT_KINDS = ("history", "intermediate", "parallel", "slice", "contour", "importance", "pareto")
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat(timespec="seconds") if d else None
+
+
+def jsonable(v: Any) -> Any:
+    """Values as JSON can carry them (NaN and infinities become strings)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return json.loads(json.dumps(v, default=str))
+
+
+class StudyCache:
+    """The trials of one study, kept current with incremental reads, plus cached payloads."""
+
+    def __init__(self, storage: Storage, study_id: int) -> None:
+        self.storage = storage
+        self.study_id = study_id
+        self.name = storage.get_study_name(study_id)
+        self.directions: tuple[Direction, ...] = storage.get_study_directions(study_id)
+        self._trials: dict[int, FrozenTrial] = {}
+        self._seq = 0
+        self._lock = threading.Lock()
+        self.version = ""
+        self._sorted: list[FrozenTrial] = []
+        self._payloads: dict[tuple, tuple[str, Any]] = {}
+
+    def refresh(self) -> list[FrozenTrial]:
+        with self._lock:
+            changed, seq = self.storage.get_trials_since(self.study_id, self._seq)
+            for t in changed:
+                self._trials[t.number] = t
+            self._seq = seq
+            if changed or not self.version:
+                self._sorted = [self._trials[n] for n in sorted(self._trials)]
+            unfinished = tuple(
+                (
+                    t.number,
+                    int(t.state),
+                    len(t.params),
+                    len(t.intermediate_values),
+                    len(t.user_attrs),
+                )
+                for t in changed
+                if not t.state.is_finished
+            )
+            self.version = f"{seq}.{len(self._trials)}.{hash(unfinished) & 0xFFFFFFFF:x}"
+            return self._sorted
+
+    def cached(self, key: tuple, build: Callable[[list[FrozenTrial]], Any]) -> Any:
+        trials = self.refresh()
+        hit = self._payloads.get(key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        value = build(trials)
+        self._payloads[key] = (self.version, value)
+        return value
+
+    # ---- summaries -------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        trials = self.refresh()
+        counts = {s.name: 0 for s in TrialState}
+        for t in trials:
+            counts[t.state.name] += 1
+        history = History(trials, self.directions)
+        best: Any = None
+        if len(self.directions) == 1:
+            b = history.best_trial()
+            if b is not None:
+                best = {"number": b.number, "values": list(b.values or ()), "params": b.params}
+        space = pd.common_params(trials)
+        attrs = self.storage.get_study_user_attrs(self.study_id)
+        return jsonable(
+            {
+                "id": self.study_id,
+                "name": self.name,
+                "directions": [d.value for d in self.directions],
+                "objective_labels": pd.objective_names(self.directions),
+                "version": self.version,
+                "n_trials": len(trials),
+                "states": counts,
+                "best": best,
+                "n_front": len(history.best_trials()) if len(self.directions) > 1 else None,
+                "params": list(space),
+                "user_attrs": attrs,
+                "note": attrs.get("note") if isinstance(attrs.get("note"), str) else None,
+            }
+        )
+
+    # ---- plots -----------------------------------------------------------------------------
+    def plot(self, kind: str, opts: dict[str, str]) -> dict[str, Any]:
+        if kind not in PLOT_KINDS:
+            raise ValueError(f"unknown plot {kind!r}; use one of {list(PLOT_KINDS)}.")
+        objective = int(opts.get("objective") or 0)
+        if not 0 <= objective < len(self.directions):
+            raise ValueError(
+                f"objective must be between 0 and {len(self.directions) - 1}, got {objective}."
+            )
+        key = (kind, tuple(sorted(opts.items())))
+
+        def build(trials: list[FrozenTrial]) -> dict[str, Any]:
+            d = self.directions
+            if kind == "history":
+                return pd.history_data(trials, d, objective=objective)
+            if kind == "intermediate":
+                return pd.intermediate_data(trials)
+            if kind == "parallel":
+                return pd.parallel_data(trials, d, objective=objective)
+            if kind == "slice":
+                return pd.slice_data(trials, d, objective=objective)
+            if kind == "contour":
+                return pd.contour_data(
+                    trials, d, opts.get("x") or None, opts.get("y") or None, objective=objective
+                )
+            if kind == "pareto":
+                if len(d) < 2:
+                    return {"kind": "pareto", "note": "single-objective study"}
+                j = int(opts.get("objective2") or 1)
+                i = objective if objective != j else (j + 1) % len(d)
+                return pd.pareto_data(trials, d, objectives=(i, j))
+            return self._importance(trials, opts.get("method") or "ped-anova", objective)
+
+        return jsonable(self.cached(key, build))
+
+    def _importance(self, trials: list[FrozenTrial], method: str, objective: int) -> dict:
+        from honed.analysis.importance import importance
+
+        done = [t for t in trials if t.state is TrialState.COMPLETE]
+        options: dict[str, Any] = {}
+        if method == "fanova":
+            # A forest on the latest 2,000 trials keeps a refresh under a second or two.
+            done = done[-2000:]
+            options = {"n_trees": 32, "min_samples_leaf": 2}
+        sign = self.directions[objective].sign
+        try:
+            scores = importance(
+                History(done, self.directions),
+                method,
+                target=lambda t: sign * t.values[objective],  # type: ignore[index]
+                **options,
+            )
+        except ValueError as e:
+            return {"kind": "importance", "note": str(e), "names": [], "values": []}
+        return pd.importance_data(scores, method)
+
+    # ---- the trial table -------------------------------------------------------------------
+    def table(self, query: TrialQuery) -> dict[str, Any]:
+        key = ("table", query.sort, query.desc, query.q, query.state)
+        rows = self.cached(key, lambda trials: query.apply(study_rows(trials)))
+        page = rows[query.offset : query.offset + query.limit]
+        trials = self._sorted
+        params: dict[str, None] = {}
+        attrs: dict[str, None] = {}
+        for t in trials[-2000:]:
+            params.update(dict.fromkeys(t.params))
+            attrs.update(dict.fromkeys(t.user_attrs))
+        return jsonable(
+            {
+                "version": self.version,
+                "total": len(trials),
+                "filtered": len(rows),
+                "offset": query.offset,
+                "rows": page,
+                "param_columns": list(params),
+                "attr_columns": list(attrs),
+                "n_objectives": len(self.directions),
+            }
+        )
+
+
+def study_rows(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "values": list(t.values) if t.values is not None else None,
+            "params": dict(t.params),
+            "duration": t.duration,
+            "start": _iso(t.datetime_start),
+            "user_attrs": dict(t.user_attrs),
+            "fail_reason": t.fail_reason,
+            "n_steps": len(t.intermediate_values),
+        }
+        for t in trials
+    ]
+
+
+_COND = re.compile(r"^([^<>=!]+?)\s*(<=|>=|!=|==|=|<|>)\s*(.+)$")
+
+
+class TrialQuery:
+    """Sort, filter and page the trial table.
+
+    ``q`` holds space-separated terms: ``key<op>value`` compares a column (``number``,
+    ``state``, ``value``, ``value1``, ``duration``, a parameter or a user attribute) with
+    ``= != < <= > >=``; any other term must appear as text somewhere in the row.
+    """
+
+    def __init__(
+        self,
+        sort: str = "number",
+        desc: bool = False,
+        q: str = "",
+        state: str = "",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> None:
+        if limit < 1 or limit > 1000:
+            raise ValueError(f"limit must be between 1 and 1000, got {limit}.")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {offset}.")
+        state = state.upper()
+        if state and state not in TrialState.__members__:
+            raise ValueError(
+                f"state must be one of {list(TrialState.__members__)} or empty, got {state!r}."
+            )
+        self.sort, self.desc, self.q, self.state = sort, desc, q.strip(), state
+        self.offset, self.limit = offset, limit
+
+    @staticmethod
+    def column(row: dict[str, Any], key: str) -> Any:
+        if key in ("number", "state", "duration", "fail_reason", "start"):
+            return row[key]
+        m = re.fullmatch(r"value(\d*)", key)
+        if m:
+            i = int(m.group(1) or 0)
+            vals = row["values"]
+            return vals[i] if vals is not None and i < len(vals) else None
+        for prefix, field in (("param:", "params"), ("attr:", "user_attrs")):
+            if key.startswith(prefix):
+                return row[field].get(key[len(prefix) :])
+        if key in row["params"]:
+            return row["params"][key]
+        return row["user_attrs"].get(key)
+
+    def apply(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.state:
+            rows = [r for r in rows if r["state"] == self.state]
+        for term in self.q.split():
+            m = _COND.match(term)
+            if m:
+                key, op, want = m.group(1), m.group(2), m.group(3)
+                rows = [r for r in rows if _compare(self.column(r, key), op, want)]
+            else:
+                needle = term.lower()
+                rows = [r for r in rows if needle in _row_text(r)]
+        if self.sort != "number" or self.desc:
+            present = [r for r in rows if self.column(r, self.sort) is not None]
+            missing = [r for r in rows if self.column(r, self.sort) is None]
+            present.sort(key=lambda r: _sort_key(self.column(r, self.sort)), reverse=self.desc)
+            rows = present + missing  # blanks last either way
+        return rows
+
+
+def _sort_key(v: Any) -> tuple:
+    if isinstance(v, bool):
+        return (1, float(v), "")
+    if isinstance(v, int | float):
+        return (0, float(v), "")
+    return (2, 0.0, str(v))
+
+
+def _row_text(r: dict[str, Any]) -> str:
+    parts = [str(r["number"]), r["state"], str(r["fail_reason"] or "")]
+    parts += [f"{k}={v}" for k, v in r["params"].items()]
+    parts += [f"{k}={v}" for k, v in r["user_attrs"].items()]
+    return " ".join(parts).lower()
+
+
+def _compare(have: Any, op: str, want: str) -> bool:
+    if have is None:
+        return op == "!="
+    try:
+        a: Any = float(have) if not isinstance(have, str) else None
+        b: Any = float(want)
+    except (TypeError, ValueError):
+        a = None
+    if a is None:
+        a, b = str(have).lower(), want.lower()
+    if op in ("=", "=="):
+        return a == b
+    if op == "!=":
+        return a != b
+    try:
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    except TypeError:
+        return False
