@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,8 +42,11 @@ def _grid_values(name: str, spec: Any) -> tuple[ParamValue, ...]:
 class GridSampler(Sampler):
     """Tries every combination of the given values once, in a seeded random order.
 
-    Each new trial takes a grid point no earlier or running trial holds, so several workers
-    share one grid. ``study.optimize`` stops when the grid is exhausted.
+    Each new trial takes a grid point that no earlier trial holds (running, complete, pruned
+    or failed: a failing point is not retried forever; ``retry_failed=True`` on the study
+    retries it). Trial ``n`` starts its search for a free point at position ``n`` of the
+    visiting order, so workers that ask at the same moment take different points.
+    ``study.optimize`` stops when the grid is exhausted.
 
     Args:
         grid: ``name -> list of values`` (or a Choice, Int or stepped Float).
@@ -58,27 +61,68 @@ class GridSampler(Sampler):
             raise SpaceError("GridSampler needs at least one parameter.")
         self._names = tuple(grid)
         self._values = {n: _grid_values(n, v) for n, v in grid.items()}
-        self._points = list(itertools.product(*(self._values[n] for n in self._names)))
+        self._choices: dict[str, Choice] = {}
+        for n, values in self._values.items():
+            try:  # type-aware lookup of a stored value (True is not 1, 1 finds 1.0's slot)
+                self._choices[n] = Choice(values)
+            except SpaceError as e:
+                raise SpaceError(f"grid parameter {n!r}: {e}") from None
+        self._sizes = [len(self._values[n]) for n in self._names]
+        self._size = int(np.prod(self._sizes, dtype=object))
+        rng = np.random.default_rng(seed)
+        if self._size <= 1_000_000:
+            self._perm: np.ndarray | None = rng.permutation(self._size)
+        else:  # too big to hold: an affine bijection k -> (a k + b) mod size instead
+            self._perm = None
+            a = int(rng.integers(1, self._size))
+            while math.gcd(a, self._size) != 1:
+                a += 1
+            self._affine = (a, int(rng.integers(self._size)))
 
     @property
     def grid_size(self) -> int:
-        return len(self._points)
+        return self._size
+
+    def _order(self, k: int) -> int:
+        """The grid point visited ``k``-th."""
+        if self._perm is not None:
+            return int(self._perm[k])
+        a, b = self._affine
+        return (a * k + b) % self._size
+
+    def _point_index(self, params: Mapping[str, ParamValue]) -> int | None:
+        """Mixed-radix index of the grid point ``params`` holds, or None if off the grid."""
+        index = 0
+        for name, size in zip(self._names, self._sizes, strict=True):
+            if name not in params:
+                return None
+            try:
+                i = self._choices[name].index(params[name])
+            except SpaceError:
+                return None
+            index = index * size + i
+        return index
+
+    def _point(self, index: int) -> dict[str, ParamValue]:
+        out: dict[str, ParamValue] = {}
+        for name, size in zip(reversed(self._names), reversed(self._sizes), strict=True):
+            index, i = divmod(index, size)
+            out[name] = self._values[name][i]
+        return {n: out[n] for n in self._names}
 
     def _taken(self, history: History) -> set[int]:
         taken: set[int] = set()
-        index = {p: i for i, p in enumerate(self._points)}
         for t in history:
-            if t.state in (TrialState.FAILED,):
+            if t.state is TrialState.WAITING:
                 continue
-            key = tuple(t.params.get(n, object()) for n in self._names)
-            i = index.get(key)  # type: ignore[arg-type]
+            i = self._point_index(t.params)
             if i is not None:
                 taken.add(i)
         return taken
 
     def is_exhausted(self, history: History) -> bool:
-        """Whether every grid point is held by a complete, pruned or running trial."""
-        return len(self._taken(history)) >= len(self._points)
+        """Whether every grid point is held by an earlier trial."""
+        return len(self._taken(history)) >= self._size
 
     def infer_relative_space(
         self,
@@ -86,23 +130,24 @@ class GridSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        return SearchSpace({n: Choice(self._values[n]) for n in self._names})
+        return SearchSpace(dict(self._choices))
 
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace
     ) -> dict[str, ParamValue]:
         taken = self._taken(history)
-        free = [i for i in range(len(self._points)) if i not in taken]
-        if not free:  # exhausted: repeat a point rather than fail the trial
-            free = list(range(len(self._points)))
-        rng = np.random.default_rng(None if self._seed is None else self._seed + trial.number)
-        point = self._points[free[int(rng.integers(len(free)))]]
-        return dict(zip(self._names, point, strict=True))
+        start = trial.number % self._size
+        for k in range(self._size):
+            candidate = self._order((start + k) % self._size)
+            if candidate not in taken:
+                return self._point(candidate)
+        # Exhausted (only reachable through ask/tell): repeat a point rather than fail.
+        return self._point(self._order(start))
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:
         raise SpaceError(
-            f"parameter {name!r} is not in the grid; add it to GridSampler({{...}}) "
-            f"(known: {', '.join(self._names)})."
+            f"parameter {name!r} is not in the grid, or asked with a range that excludes its "
+            f"grid values; add it to GridSampler({{...}}) (known: {', '.join(self._names)})."
         )
