@@ -45,8 +45,8 @@ __all__ = [
 _LAZY = {
     "DominatedStopping": "honed.schedulers.multiobjective",
     "LearningCurveStopping": "honed.schedulers.curves",
-    "MultiFidelitySampler": "honed.schedulers.bohb",
-    "bohb": "honed.schedulers.bohb",
+    "MultiFidelitySampler": "honed.schedulers.multifidelity",
+    "bohb": "honed.schedulers.multifidelity",
     "PopulationBasedTraining": "honed.schedulers.pbt",
     "lineage": "honed.schedulers.pbt",
 }
