@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from honed.storage import InMemoryStorage, Storage
+from tests._pg import pg_server, pg_url  # noqa: F401 - PostgreSQL fixtures, see _pg.py
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -679,13 +679,18 @@ class SQLStorage(Storage):
     def fail_stale_trials(
         self, study_id: int, grace_period: float, retries: int = 0
     ) -> list[FrozenTrial]:
+        cutoff = time.time() - grace_period
+        stale = (
+            trials_table.c.study_id == study_id,
+            trials_table.c.state == int(TrialState.RUNNING),
+            trials_table.c.heartbeat_at < cutoff,
+        )
+        # Usually nothing is stale: look first without taking SQLite's write lock.
+        probe = sa.select(trials_table.c.trial_id).where(*stale).limit(1)
+        if self._read(lambda c: c.execute(probe).first()) is None:
+            return []
+
         def run(conn: Connection) -> list[int]:
-            cutoff = time.time() - grace_period
-            stale = (
-                trials_table.c.study_id == study_id,
-                trials_table.c.state == int(TrialState.RUNNING),
-                trials_table.c.heartbeat_at < cutoff,
-            )
             # The (study_id, state) index finds the few RUNNING rows; no table scan. On
             # PostgreSQL the rows stay locked until commit, and rows a finishing worker holds
             # are skipped: that trial is alive. SQLite's BEGIN IMMEDIATE already serializes.

@@ -1,0 +1,190 @@
+"""PostgreSQL through the same SQL layer as SQLite: a real server (see tests/_pg.py), real
+concurrent processes, real lock conflicts."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+import honed
+from honed.errors import DuplicatedStudyError, TrialStateError
+from honed.space import Float
+from honed.storage import get_storage
+from honed.storage.sql import SQLStorage, _is_transient
+from honed.trial import Direction, TrialState
+
+
+@pytest.fixture
+def store(pg_url):
+    s = get_storage(pg_url)
+    yield s
+    s.close()
+
+
+def test_postgresql_urls_use_psycopg3(store):
+    assert isinstance(store, SQLStorage)
+    assert store._engine.dialect.name == "postgresql"
+    assert store._engine.dialect.driver == "psycopg"
+    assert not store.is_sqlite
+
+
+def test_round_trip(store):
+    sid = store.create_study("s", [Direction.MAXIMIZE])
+    with pytest.raises(DuplicatedStudyError):
+        store.create_study("s", [Direction.MAXIMIZE])
+    t = store.create_trial(sid)
+    store.set_trial_params(t.trial_id, {"x": 0.25}, {"x": Float(0, 1)})
+    store.set_trial_intermediate_value(t.trial_id, 3, 0.5)
+    store.set_trial_user_attr(t.trial_id, "k", [1, "a"])
+    done = store.finish_trial(t.trial_id, TrialState.COMPLETE, [0.75])
+    assert done.params == {"x": 0.25} and done.values == (0.75,)
+    assert done.intermediate_values == {3: 0.5} and done.user_attrs == {"k": [1, "a"]}
+    with pytest.raises(TrialStateError):
+        store.finish_trial(t.trial_id, TrialState.FAILED)
+    changed, seq = store.get_trials_since(sid, 0)
+    assert [c.number for c in changed] == [0] and seq == 1
+    assert store.get_trials_since(sid, seq) == ([], 1)
+    (summary,) = store.list_studies()
+    assert summary.best_values == (0.75,)
+
+
+def _hammer(url: str, n: int, barrier, out) -> None:
+    """A worker that creates, parametrizes and finishes ``n`` trials as fast as it can."""
+    store = get_storage(url)
+    sid = store.get_study_id("race")
+    barrier.wait()
+    mine = []
+    for i in range(n):
+        t = store.create_trial(sid)
+        value = float(t.trial_id) + 0.5
+        store.set_trial_params(t.trial_id, {"x": value}, {"x": Float(0, 1e9)})
+        store.set_trial_user_attr(t.trial_id, "worker", i)
+        store.finish_trial(t.trial_id, TrialState.COMPLETE, [value])
+        store.set_study_user_attr(sid, f"w{t.trial_id}", i)  # read-modify-write of one row
+        mine.append(t.number)
+    store.close()
+    out.put(mine)
+
+
+def test_concurrent_workers_never_share_a_number_nor_lose_a_write(store, pg_url):
+    sid = store.create_study("race", [Direction.MINIMIZE])
+    n_procs, n_each = 4, 20
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(n_procs), ctx.Queue()
+    procs = [
+        ctx.Process(target=_hammer, args=(pg_url, n_each, barrier, out)) for _ in range(n_procs)
+    ]
+    for p in procs:
+        p.start()
+    numbers = [n for _ in procs for n in out.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    total = n_procs * n_each
+    assert sorted(numbers) == list(range(total))  # dense and unique
+    trials = store.get_trials(sid)
+    assert len(trials) == total
+    for t in trials:  # every write of every worker is there
+        assert t.state is TrialState.COMPLETE
+        assert t.params["x"] == t.values[0] == t.trial_id + 0.5
+        assert "worker" in t.user_attrs
+    assert len(store.get_study_user_attrs(sid)) == total  # no lost update of the study row
+    changed, seq = store.get_trials_since(sid, 0)
+    assert seq == total and len(changed) == total
+
+
+def test_concurrent_params_on_one_trial_are_all_kept(store):
+    sid = store.create_study("p", [Direction.MINIMIZE])
+    t = store.create_trial(sid)
+
+    def add(i: int) -> None:
+        for j in range(10):
+            store.set_trial_params(t.trial_id, {f"p{i}_{j}": 0.5}, {f"p{i}_{j}": Float(0, 1)})
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(store.get_trial(t.trial_id).params) == 60
+
+
+def test_a_real_deadlock_is_seen_as_transient_and_retried(store):
+    engine = store._engine
+    with engine.begin() as c:
+        c.exec_driver_sql("CREATE TABLE locks (id int primary key, v int)")
+        c.exec_driver_sql("INSERT INTO locks VALUES (1, 0), (2, 0)")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def cross(first: int, second: int) -> None:
+        try:
+            with engine.begin() as c:
+                c.exec_driver_sql(f"UPDATE locks SET v = v + 1 WHERE id = {first}")
+                barrier.wait()
+                c.exec_driver_sql(f"UPDATE locks SET v = v + 1 WHERE id = {second}")
+        except sa.exc.DBAPIError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=cross, args=a) for a in ((1, 2), (2, 1))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(errors) == 1 and "deadlock" in str(errors[0]).lower()
+    assert _is_transient(errors[0])
+    assert not _is_transient(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+
+    # The same conflict through the storage's retry loop: both transactions end up applied.
+    barrier2 = threading.Barrier(2, timeout=5)
+
+    def cross_retried(first: int, second: int) -> None:
+        state = {"waited": False}
+
+        def run(c) -> None:
+            c.exec_driver_sql(f"UPDATE locks SET v = v + 1 WHERE id = {first}")
+            if not state["waited"]:
+                state["waited"] = True
+                barrier2.wait()
+            c.exec_driver_sql(f"UPDATE locks SET v = v + 1 WHERE id = {second}")
+
+        store._write(run)
+
+    threads = [threading.Thread(target=cross_retried, args=a) for a in ((1, 2), (2, 1))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    with engine.connect() as c:
+        # First round: one transaction committed (+1 each); second round: both (+2 each).
+        assert sorted(c.exec_driver_sql("SELECT v FROM locks").scalars()) == [3, 3]
+
+
+def test_dropped_connections_are_survived(store, pg_server):
+    import psycopg
+
+    sid = store.create_study("drop", [Direction.MINIMIZE])
+    store.create_trial(sid)
+    # The server kills every other session, as on a restart or failover.
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+    t = store.create_trial(sid)
+    assert t.number == 1
+    assert store.count_trials(sid) == 2
+
+
+def test_optimize_with_worker_processes(pg_url):
+    storage = get_storage(pg_url)
+    study = honed.create_study("opt", storage=storage, sampler="random", seed=1)
+    study.optimize(lambda t: (t.float("x", -2, 2) - 1) ** 2, n_trials=40, n_jobs=4)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(40))
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    assert study.best_value == min(t.value for t in trials)
+    storage.close()
