@@ -8,8 +8,6 @@ reports a value or gets a parameter, so polling an idle study costs one cheap qu
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import threading
 from collections.abc import Callable
@@ -18,29 +16,17 @@ from typing import Any
 
 from honed.history import History
 from honed.plots import _data as pd
+from honed.plots._data import jsonable
 from honed.storage import Storage
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["StudyCache", "TrialQuery", "study_rows"]
+__all__ = ["StudyCache", "TrialQuery", "jsonable", "study_rows"]
 
 PLOT_KINDS = ("history", "intermediate", "parallel", "slice", "contour", "importance", "pareto")
 
 
 def _iso(d: datetime | None) -> str | None:
     return d.isoformat(timespec="seconds") if d else None
-
-
-def jsonable(v: Any) -> Any:
-    """Values as JSON can carry them (NaN and infinities become strings)."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [jsonable(x) for x in v]
-    if v is None or isinstance(v, str | int | float | bool):
-        return v
-    return json.loads(json.dumps(v, default=str))
 
 
 class StudyCache:

@@ -12,6 +12,7 @@ renderer; objective axes use raw values.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +38,20 @@ MAX_CURVES = 150
 MAX_STEPS = 120
 
 
-# ---- axes and ticks ------------------------------------------------------------------------
+# ---- JSON, axes and ticks ------------------------------------------------------------------------
+
+
+def jsonable(v: Any) -> Any:
+    """Values as JSON can carry them (NaN and infinities become strings)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return json.loads(json.dumps(v, default=str))
 
 
 def fmt(v: float) -> str:
@@ -48,7 +62,7 @@ def fmt(v: float) -> str:
     if 1e-3 <= a < 1e5:
         s = f"{v:.4g}"
     else:
-        s = f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+        s = f"{v:.3g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
     return s
 
 

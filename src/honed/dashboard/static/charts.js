@@ -101,7 +101,7 @@
     yl.setAttribute("transform", "translate(" + (-f.m.left + 14) + "," + f.ih / 2 + ") rotate(-90)");
   }
   function caption(f, text) {
-    if (text) label(f.svg, f.w - 6, 14, text, { "text-anchor": "end", class: "hc-caption" });
+    if (text) label(f.svg, f.w - 6, 12, text, { "text-anchor": "end", class: "hc-caption" });
   }
   function shown(p) {
     return p.n_shown !== undefined && p.n_total !== undefined && p.n_shown < p.n_total
@@ -174,7 +174,7 @@
 
   R.parallel = function (p, c, opts) {
     if (!p.lines.length) return note(c, "No complete trials yet.");
-    const f = frame(c, "parallel", opts, { left: 30, right: 60, bottom: 24, top: 40 });
+    const f = frame(c, "parallel", opts, { left: 30, right: 60, bottom: 24, top: 44 });
     const n = p.axes.length;
     const step = n > 1 ? f.iw / (n - 1) : 0;
     const color = colorScale(p.lines.map(function (l) { return l.value; }), p.direction);
@@ -308,7 +308,6 @@
     const sx = scale(p.x, 0, f.iw), sy = scale(p.y, f.ih, 0);
     axisX(f, p.x, sx); axisY(f, p.y, sy);
     const g = el("g", { class: "hc-points" }, f.g);
-    const front = [];
     for (let i = 0; i < p.number.length; i++) {
       const cls = "pt" + (p.front[i] ? " front" : "") + (p.feasible[i] ? "" : " infeasible");
       const dot = el("circle", {
@@ -316,7 +315,6 @@
       }, g);
       tip(dot, "trial " + p.number[i] + ": (" + fmt(p.px[i]) + ", " + fmt(p.py[i]) + ")");
       onTrial(opts, dot, p.number[i]);
-      if (p.front[i]) front.push([p.px[i], p.py[i]]);
     }
     caption(f, p.n_front + " on the front" + (shown(p) ? "; " + shown(p) : ""));
     return f.svg;

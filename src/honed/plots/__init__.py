@@ -1,0 +1,113 @@
+"""Plots of a study for notebooks and reports: the dashboard's views as figures.
+
+Each function returns a :class:`Figure`. Save it as ``.html`` (a self-contained page drawn by
+the dashboard's own SVG renderer, no network needed) or as ``.png`` / ``.svg`` / ``.pdf``
+(drawn with matplotlib: ``pip install 'honed[plots]'``). In a notebook a figure shows itself.
+
+::
+
+    import honed.plots
+
+    fig = honed.plots.plot_history(study)
+    fig.save("history.png")
+    honed.plots.plot_importance(study).save("importance.html")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from honed.plots import _data
+from honed.plots._figure import Figure
+
+if TYPE_CHECKING:
+    from honed.history import History
+    from honed.study import Study
+
+__all__ = [
+    "Figure",
+    "plot_contour",
+    "plot_history",
+    "plot_importance",
+    "plot_intermediate",
+    "plot_parallel",
+    "plot_pareto",
+    "plot_slice",
+]
+
+
+def _read(study: Study | History) -> tuple[list, tuple]:
+    from honed.history import History
+
+    if isinstance(study, History):
+        return list(study), study.directions
+    if not hasattr(study, "trials") or not hasattr(study, "directions"):
+        raise TypeError(f"expected a honed Study or History, got {type(study).__name__}.")
+    return study.trials, tuple(study.directions)
+
+
+def plot_history(study: Study | History, *, objective: int = 0) -> Figure:
+    """Objective value of each complete trial by trial number, with the best so far."""
+    trials, dirs = _read(study)
+    return Figure(_data.history_data(trials, dirs, objective=objective))
+
+
+def plot_intermediate(study: Study | History) -> Figure:
+    """Learning curves from ``trial.report``; pruned trials are marked where they stopped."""
+    trials, _ = _read(study)
+    return Figure(_data.intermediate_data(trials))
+
+
+def plot_parallel(
+    study: Study | History, *, params: Sequence[str] | None = None, objective: int = 0
+) -> Figure:
+    """Parallel coordinates: one line per complete trial through each parameter's axis."""
+    trials, dirs = _read(study)
+    return Figure(_data.parallel_data(trials, dirs, params=params, objective=objective))
+
+
+def plot_slice(
+    study: Study | History, *, params: Sequence[str] | None = None, objective: int = 0
+) -> Figure:
+    """The objective against each parameter, one panel per parameter."""
+    trials, dirs = _read(study)
+    return Figure(_data.slice_data(trials, dirs, params=params, objective=objective))
+
+
+def plot_contour(
+    study: Study | History,
+    x: str | None = None,
+    y: str | None = None,
+    *,
+    objective: int = 0,
+) -> Figure:
+    """The objective over two parameters (default: the first two), smoothed, with the trials."""
+    trials, dirs = _read(study)
+    names = list(_data.common_params(trials))
+    for name, arg in ((x, "x"), (y, "y")):
+        if name is not None and name not in names:
+            raise ValueError(
+                f"{arg}={name!r} is not a parameter of this study; use one of {names}."
+            )
+    return Figure(_data.contour_data(trials, dirs, x, y, objective=objective))
+
+
+def plot_importance(
+    study: Study | History, *, method: str = "fanova", objective: int = 0
+) -> Figure:
+    """Bars of parameter importance (``"fanova"`` or ``"ped-anova"``)."""
+    from honed.analysis.importance import importance
+    from honed.history import History
+
+    trials, dirs = _read(study)
+    _data._check_objective(objective, dirs)
+    sign = dirs[objective].sign
+    scores = importance(History(trials, dirs), method, target=lambda t: sign * t.values[objective])
+    return Figure(_data.importance_data(scores, method))
+
+
+def plot_pareto(study: Study | History, *, objectives: tuple[int, int] = (0, 1)) -> Figure:
+    """Two objectives of a multi-objective study against each other; the front highlighted."""
+    trials, dirs = _read(study)
+    return Figure(_data.pareto_data(trials, dirs, objectives=objectives))
