@@ -214,3 +214,89 @@ def test_cli_list(capsys) -> None:
     assert main(["bench", "--list"]) == 0
     text = capsys.readouterr().out
     assert "branin" in text and "optuna:tpe" in text and "honed:random" in text
+
+
+def test_space_translation_to_configspace_round_trips() -> None:
+    pytest.importorskip("ConfigSpace")
+    from honed.bench.peer_smac import to_configspace
+
+    space = {
+        "lr": Float(1e-4, 1.0, log=True),
+        "w": Float(0.0, 1.0, step=0.25),
+        "n": Int(2, 20, step=2),
+        "flag": Choice([False, True, None]),
+        "model": Choice(
+            {
+                "svm": {"C": Float(0.1, 10.0, log=True)},
+                "tree": {"depth": Int(1, 8), "crit": Choice(["gini", "entropy"])},
+            }
+        ),
+    }
+    cs, decoders = to_configspace(space, seed=0)
+    flat = {**space, **space["model"].branches["svm"], **space["model"].branches["tree"]}
+    seen_flags = set()
+    for config in cs.sample_configuration(40):
+        params = {k: decoders[k](v) for k, v in dict(config).items()}
+        for k, v in params.items():
+            assert flat[k].contains(v), (k, v)
+        active = set(params) - {"lr", "w", "n", "flag", "model"}
+        assert active == set(space["model"].branches[params["model"]])
+        seen_flags.add(params["flag"])
+    assert seen_flags == {False, True, None}
+
+
+def test_multiobjective_runs_are_scored_by_hypervolume() -> None:
+    from honed.bench.problems import all_problems
+    from honed.bench.runner import _reference_task, run_one
+    from honed.bench.scoring import summarize
+
+    mo = [p for p in all_problems(["multiobjective"]) if p.n_objectives == 2][:1]
+    assert mo, "the multiobjective suite should provide 2-objective problems"
+    prob = mo[0]
+    traces = [run_one("honed:random", prob, seed, 12) for seed in (0, 1)]
+    refs = {prob.name: _reference_task(prob.name, 16)}
+    s = summarize(traces, [prob], refs, ["honed:random"], [6, 12])
+    entry = s["problems"][prob.name]
+    assert entry["score"] == "hypervolume"
+    regret = entry["optimizers"]["honed:random"]["regret_mean"]
+    assert 0.0 <= regret[1] <= regret[0]  # more trials never lose hypervolume
+    assert entry["optimum"] >= entry["optimizers"]["honed:random"]["final_mean"] > 0.0
+
+
+def test_regret_is_zero_at_the_optimum_and_one_at_the_reference() -> None:
+    from honed.bench.scoring import summarize
+
+    prob = get_problem("branin")
+    refs = {prob.name: {"values": [[1.0], [3.0], [5.0]]}}  # median 3
+    trace = {
+        "optimizer": "a",
+        "problem": "branin",
+        "seed": 0,
+        "values": [[3.0], None, [prob.optimum]],
+        "ask_s": [0.001] * 3,
+        "tell_s": [0.001] * 3,
+        "eval_s": [0.0] * 3,
+        "n_failed": 1,
+    }
+    s = summarize([trace], [prob], refs, ["a"], [1, 3])
+    r = s["problems"]["branin"]["optimizers"]["a"]
+    assert r["regret_mean"] == pytest.approx([1.0, 0.0])
+    assert r["overhead_s"] == pytest.approx(0.002)
+    assert r["n_failed"] == 1
+
+
+def test_overhead_mode_through_the_cli(tmp_path, capsys) -> None:
+    pytest.importorskip("optuna")
+    argv = [
+        "bench", "overhead",
+        "--optimizers", "honed:random,optuna:random",
+        "--n-trials", "12", "--dim", "3", "--window", "4:12",
+        "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "| `optuna:random` |" in capsys.readouterr().out
+    res = json.loads((tmp_path / "overhead.json").read_text())
+    assert res["problem"] == "styblinski-tang-3" and res["window"] == [4, 12]
+    assert res["optimizers"]["honed:random"]["ratio_vs_first"] == 1.0
+    assert res["optimizers"]["optuna:random"]["window_mean_s"] > 0.0
+    assert main([*argv[:-2], "--window", "10:20"]) == 2

@@ -57,8 +57,12 @@ def _slice(pts: np.ndarray, ref: np.ndarray) -> float:
 
 @lru_cache(maxsize=1)
 def _backend() -> Callable[[np.ndarray, np.ndarray], float]:
+    import importlib
+
     try:
-        from honed.analysis import hypervolume as mod  # written by the NSGA-II work
+        # Written beside the NSGA-II sampler; import the module (the package may re-export a
+        # function of the same name).
+        mod = importlib.import_module("honed.analysis.hypervolume")
     except ImportError:
         return exact_hypervolume
     fn = getattr(mod, "hypervolume", None) or getattr(mod, "compute_hypervolume", None)

@@ -40,9 +40,10 @@ class Adapter(ABC):
     so everything the optimizer does per suggestion belongs inside them.
     """
 
-    def __init__(self, problem: Problem, seed: int) -> None:
+    def __init__(self, problem: Problem, seed: int, n_trials: int = 1000) -> None:
         self.problem = problem
         self.seed = seed
+        self.n_trials = n_trials  # the run's budget; some peers (SMAC) want it up front
 
     @abstractmethod
     def ask(self) -> tuple[Any, dict[str, Any]]: ...
@@ -51,8 +52,8 @@ class Adapter(ABC):
     def tell(self, handle: Any, values: Sequence[float] | None) -> None: ...
 
 
-# name -> (factory(problem, seed, algorithm) -> Adapter, short description)
-_Factory = Callable[[Problem, int, str], Adapter]
+# name -> (factory(problem, seed, algorithm, n_trials) -> Adapter, short description)
+_Factory = Callable[[Problem, int, str, int], Adapter]
 _REGISTRY: dict[str, tuple[_Factory, str]] = {}
 
 
@@ -75,10 +76,11 @@ def _split(name: str) -> tuple[str, str]:
     return prefix, algo
 
 
-def make_optimizer(name: str, problem: Problem, seed: int) -> Adapter:
-    """An adapter running optimizer ``name`` on ``problem`` with ``seed``."""
+def make_optimizer(name: str, problem: Problem, seed: int, n_trials: int = 1000) -> Adapter:
+    """An adapter running optimizer ``name`` on ``problem`` with ``seed`` for a budget of
+    ``n_trials``."""
     prefix, algo = _split(name)
-    return _REGISTRY[prefix][0](problem, seed, algo)
+    return _REGISTRY[prefix][0](problem, seed, algo, n_trials)
 
 
 def check_optimizer(name: str) -> None:
@@ -108,8 +110,8 @@ class HonedAdapter(Adapter):
     """A honed sampler driven through a real in-memory study, asked with the declarative space
     (so the timed part includes honed's own study and storage bookkeeping, as Optuna's does)."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str) -> None:
-        super().__init__(problem, seed)
+    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+        super().__init__(problem, seed, n_trials)
         import honed
 
         _check_honed(algorithm)
@@ -212,8 +214,8 @@ class OptunaAdapter(Adapter):
     """An Optuna sampler (library defaults, only the seed set) through ``study.ask``/``tell``
     with in-memory storage; the space is suggested define-by-run inside the timed ask."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str) -> None:
-        super().__init__(problem, seed)
+    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+        super().__init__(problem, seed, n_trials)
         _check_optuna(algorithm)
         import optuna
 
@@ -248,10 +250,27 @@ def _check_optuna(algorithm: str) -> None:
         )
 
 
+def _smac(problem: Problem, seed: int, algorithm: str, n_trials: int) -> Adapter:
+    from honed.bench.peer_smac import SmacAdapter
+
+    return SmacAdapter(problem, seed, algorithm, n_trials)
+
+
+def _check_smac(algorithm: str) -> None:
+    from honed.bench.peer_smac import check_smac
+
+    check_smac(algorithm)
+
+
 register("honed", HonedAdapter, "honed samplers by registry name (honed.samplers.get_sampler)")
 register("optuna", OptunaAdapter, "Optuna samplers with library defaults")
+register("smac", _smac, "SMAC3 facades: hpo (random forest), bo (Gaussian process)")
 
-_CHECKS: dict[str, Callable[[str], None]] = {"honed": _check_honed, "optuna": _check_optuna}
+_CHECKS: dict[str, Callable[[str], None]] = {
+    "honed": _check_honed,
+    "optuna": _check_optuna,
+    "smac": _check_smac,
+}
 
 # Names `--list` shows; any registered sampler name works after `honed:`.
 _KNOWN = [
@@ -267,4 +286,6 @@ _KNOWN = [
     "optuna:cmaes",
     "optuna:gp",
     "optuna:nsga2",
+    "smac:hpo",
+    "smac:bo",
 ]

@@ -110,7 +110,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
         # not stop.
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        adapter = make_optimizer(optimizer, prob, seed)
+        adapter = make_optimizer(optimizer, prob, seed, n_trials)
         setup_s = time.perf_counter() - t0
         for _ in range(n_trials):
             t0 = time.perf_counter()
