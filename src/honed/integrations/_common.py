@@ -1,0 +1,36 @@
+"""What the callbacks share: picking the watched metric and checking its direction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def pick(available: Iterable[str], wanted: str | None, what: str, example: str) -> str:
+    names = list(available)
+    if wanted is None:
+        if len(names) == 1:
+            return names[0]
+        raise ValueError(
+            f"several {what}s are logged ({names}); name the one to report, e.g. {example}."
+        )
+    if wanted not in names:
+        raise ValueError(f"{what} {wanted!r} is not logged; logged {what}s: {names}.")
+    return wanted
+
+
+def check_direction(trial: Any, higher_is_better: bool | None, metric: str) -> None:
+    """A metric where higher is better in a minimizing study (or the reverse) is a mistake that
+    would stop the best trials first; say so at the first report."""
+    if higher_is_better is None:
+        return
+    directions = trial.study.directions
+    if len(directions) != 1:
+        return
+    maximize = directions[0].value == "maximize"
+    if maximize != higher_is_better:
+        want = "maximize" if higher_is_better else "minimize"
+        raise ValueError(
+            f"metric {metric!r} is better when {'higher' if higher_is_better else 'lower'}, but "
+            f"the study is set to {directions[0].value}; create it with direction={want!r}."
+        )
