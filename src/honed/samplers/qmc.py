@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,13 @@ from honed.space import Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
 __all__ = ["QMCSampler"]
+
+
+def _sobol_module() -> Any:
+    # scipy.stats takes a second to import, so `import honed` does not pay for it.
+    from scipy.stats import qmc
+
+    return qmc
 
 
 class QMCSampler(Sampler):
@@ -29,6 +37,7 @@ class QMCSampler(Sampler):
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
+        _sobol_module()  # import now: before optimize forks workers, not once in each
         self._scramble_seed = int(np.random.default_rng(seed).integers(2**31))
 
     def reseed(self, seed: int | None) -> None:
@@ -51,9 +60,7 @@ class QMCSampler(Sampler):
     ) -> dict[str, ParamValue]:
         if not len(space):
             return {}
-        from scipy.stats import qmc  # scipy.stats takes a second to import; only when used
-
-        engine = qmc.Sobol(len(space), scramble=True, seed=self._scramble_seed)
+        engine = _sobol_module().Sobol(len(space), scramble=True, seed=self._scramble_seed)
         if trial.number:
             engine.fast_forward(trial.number)
         with warnings.catch_warnings():

@@ -141,6 +141,22 @@ class _ThreadCounter:
         return self._lock
 
 
+class _ParentWatch:
+    """The stop event, also set once the parent process is gone: a worker whose parent was
+    killed (SIGKILL cannot be caught, so nobody sets the event) must not go on starting
+    trials on its own."""
+
+    def __init__(self, stop: Any, parent_pid: int) -> None:
+        self._stop = stop
+        self._parent = parent_pid
+
+    def is_set(self) -> bool:
+        return self._stop.is_set() or os.getppid() != self._parent
+
+    def set(self) -> None:
+        self._stop.set()
+
+
 def _process_main(
     study: Study,
     objective: Objective,
@@ -159,7 +175,8 @@ def _process_main(
     worker_study._artifacts = study._artifacts
     worker_study.sampler.reseed(seed)
     try:
-        _worker_loop(worker_study, objective, plan, counter, stop, messages.put)
+        watched = _ParentWatch(stop, os.getppid())
+        _worker_loop(worker_study, objective, plan, counter, watched, messages.put)
     except KeyboardInterrupt:
         pass
     finally:
