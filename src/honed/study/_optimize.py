@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,14 +34,17 @@ __all__ = ["run_optimize", "run_trial"]
 
 
 def run_trial(
-    study: Study, objective: Objective, catch: tuple[type[BaseException], ...]
+    study: Study,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    space: Mapping[str, Any] | None = None,
 ) -> FrozenTrial:
     """Ask, evaluate, tell. Every outcome is recorded before anything propagates.
 
     With heartbeats on, a daemon thread proves the trial alive while the objective runs. If
     the trial was failed as stale meanwhile (the worker stalled past the grace period), its
     late result is dropped with a warning: another attempt may already be running."""
-    trial = study.ask()
+    trial = study.ask(space)
     try:
         with beating(study._storage, trial._trial_id, study.faults.heartbeat_interval):
             result = objective(trial)
@@ -73,6 +76,7 @@ class _Plan:
     n_trials: int | None
     deadline: float | None
     catch: tuple[type[BaseException], ...]
+    space: Mapping[str, Any] | None = None
 
 
 def _worker_loop(
@@ -96,7 +100,7 @@ def _worker_loop(
             report(("exhausted",))
             break
         try:
-            frozen = run_trial(study, objective, plan.catch)
+            frozen = run_trial(study, objective, plan.catch, plan.space)
         except KeyboardInterrupt:
             stop.set()
             raise
@@ -199,7 +203,8 @@ def run_optimize(
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callable[[Study, FrozenTrial], None]],
     show_progress: bool,
-    executor: str,
+    executor: str | Any,
+    space: Mapping[str, Any] | None = None,
 ) -> None:
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}.")
@@ -213,8 +218,13 @@ def run_optimize(
         n_jobs = os.cpu_count() or 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive int or -1 (one per CPU), got {n_jobs!r}.")
-    if executor not in ("auto", "process", "thread"):
-        raise ValueError(f"executor must be 'auto', 'process' or 'thread', got {executor!r}.")
+    remote = _remote_executor(executor)
+    if remote is not None and space is None:
+        raise ValueError(
+            f"executor={executor!r} runs trials elsewhere, and the parameters are sampled "
+            "here before a trial leaves: pass the search space, e.g. optimize(objective, "
+            "space={'lr': honed.Float(1e-4, 1e-1, log=True)}, executor=...)."
+        )
     if not isinstance(catch, tuple):
         catch = tuple(catch) if isinstance(catch, list) else (catch,)
     in_memory = isinstance(study._storage, InMemoryStorage)
@@ -231,11 +241,30 @@ def run_optimize(
             "'sqlite:///honed.db' to run them in processes.",
             stacklevel=3,
         )
-    plan = _Plan(n_trials, None if timeout is None else time.time() + timeout, catch)
+    plan = _Plan(n_trials, None if timeout is None else time.time() + timeout, catch, space)
     study._stop_flag.clear()
     progress = _Progress(study, n_trials, timeout, show_progress)
     try:
-        if n_jobs == 1:
+        if remote is not None:
+            from honed.execution._base import drive
+
+            def on_trial(frozen: FrozenTrial) -> None:
+                progress.advance(frozen)
+                for cb in callbacks:
+                    cb(study, frozen)
+
+            drive(
+                study,
+                objective,
+                remote,
+                space=space,  # type: ignore[arg-type]
+                n_trials=n_trials,
+                deadline=plan.deadline,
+                n_jobs=n_jobs,
+                catch=catch,
+                on_trial=on_trial,
+            )
+        elif n_jobs == 1:
             _run_inline(study, objective, plan, callbacks, progress)
         elif use_processes:
             _run_processes(study, objective, plan, n_jobs, callbacks, progress)
@@ -243,6 +272,29 @@ def run_optimize(
             _run_threads(study, objective, plan, n_jobs, callbacks, progress)
     finally:
         progress.close()
+
+
+def _remote_executor(executor: Any) -> Any:
+    """The Executor object behind ``executor``, or None for the local kinds."""
+    if isinstance(executor, str):
+        if executor == "ray":
+            from honed.execution import RayExecutor
+
+            return RayExecutor()
+        if executor not in ("auto", "process", "thread"):
+            raise ValueError(
+                f"executor must be 'auto', 'process', 'thread', 'ray' or an "
+                f"honed.execution.Executor, got {executor!r}."
+            )
+        return None
+    from honed.execution import Executor
+
+    if not isinstance(executor, Executor):
+        raise TypeError(
+            f"executor must be a name or an honed.execution.Executor, got "
+            f"{type(executor).__name__}."
+        )
+    return executor
 
 
 def _finish_message(
@@ -281,7 +333,7 @@ def _run_inline(
         counter.value += 1
         if exhausted is not None and exhausted(study._history()):
             break
-        frozen = run_trial(study, objective, plan.catch)
+        frozen = run_trial(study, objective, plan.catch, plan.space)
         progress.advance(frozen)
         for cb in callbacks:
             cb(study, frozen)

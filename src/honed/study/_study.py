@@ -11,7 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from honed.artifacts import (
     ArtifactStore,
@@ -30,6 +30,9 @@ from honed.storage.base import retry_attrs
 from honed.study._heartbeat import FaultPolicy
 from honed.study._trial import Trial
 from honed.trial import Direction, FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from honed.execution import Executor
 
 __all__ = ["Study", "create_study", "delete_study", "load_study"]
 
@@ -322,7 +325,8 @@ class Study:
         catch: tuple[type[BaseException], ...] = (Exception,),
         callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
         show_progress: bool = True,
-        executor: str = "auto",
+        executor: str | Executor = "auto",
+        space: Mapping[str, Any] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` more have run or ``timeout``
         seconds have passed (or ``study.stop()`` is called, or a grid is exhausted).
@@ -339,7 +343,12 @@ class Study:
                 process.
             show_progress: Show a progress bar when the output is a terminal.
             executor: ``"process"`` (real parallelism, needs a SQL storage so workers share
-                it), ``"thread"``, or ``"auto"`` (processes when the storage allows it).
+                it), ``"thread"``, ``"auto"`` (processes when the storage allows it), or
+                ``"ray"`` / a :class:`honed.execution.Executor` such as
+                ``RayExecutor(address=...)`` to run trials on a cluster (needs ``space``).
+            space: A declarative space (a dict of ``honed.Float/Int/Choice``): each trial's
+                parameters are sampled from it when the trial starts, as ``ask(space)``.
+                Remote executors need it: this process samples, workers only evaluate.
         """
         from honed.study._optimize import run_optimize
 
@@ -353,6 +362,7 @@ class Study:
             callbacks=list(callbacks or []),
             show_progress=show_progress,
             executor=executor,
+            space=space,
         )
 
     def stop(self) -> None:

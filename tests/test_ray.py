@@ -1,0 +1,138 @@
+"""Trials as Ray tasks on a real two-node Ray cluster (head + worker node on loopback)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+import honed
+from honed.execution import RayExecutor
+from honed.samplers.random import RandomSampler
+from honed.trial import TrialState
+
+ray = pytest.importorskip("ray", reason="pip install 'honed[ray]'")
+
+SPACE = {"x": honed.Float(-2.0, 2.0), "k": honed.Choice(["a", "b"])}
+
+
+def objective(trial) -> float:
+    x = trial.float("x", -2.0, 2.0)
+    k = trial.choice("k", ["a", "b"])
+    trial.report(x * 2, 0)
+    trial.set_user_attr("node", ray.get_runtime_context().get_node_id())
+    trial.set_user_attr("pid", os.getpid())
+    return (x - 1) ** 2 + (0.5 if k == "b" else 0.0)
+
+
+class SpySampler(RandomSampler):
+    """Random sampling that records how many trials were pending at each decision."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.pending: list[int] = []
+
+    def infer_relative_space(self, history, trial, declared=None):
+        self.pending.append(len(history.running))
+        return super().infer_relative_space(history, trial, declared)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    small = {"object_store_memory": 80 * 1024**2}
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "include_dashboard": False, **small},
+    )
+    c.add_node(num_cpus=2, **small)
+    c.wait_for_nodes()
+    try:
+        yield c
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        c.shutdown()
+
+
+def test_trials_run_as_tasks_across_nodes_while_one_driver_asks(cluster, tmp_path):
+    sampler = SpySampler(seed=3)
+    study = honed.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", sampler=sampler)
+    study.optimize(
+        objective,
+        n_trials=16,
+        space=SPACE,
+        executor=RayExecutor(address=cluster.address, max_concurrent=4),
+    )
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(16))
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    for t in trials:  # values, reports and attributes came back from the workers
+        expected = (t.params["x"] - 1) ** 2 + (0.5 if t.params["k"] == "b" else 0.0)
+        assert t.value == pytest.approx(expected)
+        assert t.intermediate_values == {0: pytest.approx(2 * t.params["x"])}
+        assert t.user_attrs["pid"] != os.getpid()
+        assert ":" in t.system_attrs["worker"]
+    assert len({t.user_attrs["node"] for t in trials}) == 2  # both nodes did work
+    assert len({t.user_attrs["pid"] for t in trials}) >= 2
+    # The sampler saw the trials in flight: 4 slots, so up to 3 others pending at each ask.
+    assert max(sampler.pending) == 3
+    assert study.best_value == min(t.value for t in trials)
+
+
+def test_a_killed_worker_fails_its_trial_and_the_configuration_is_retried(cluster, tmp_path):
+    marker = tmp_path / "killed-once"
+
+    def fragile(trial) -> float:
+        x = trial.float("x", -2.0, 2.0)
+        trial.choice("k", ["a", "b"])
+        if trial.number == 2 and not marker.exists():
+            marker.write_text("x")
+            os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-trial
+        return x
+
+    study = honed.create_study(sampler="random", seed=1, retries=1)  # in-memory, in the driver
+    study.optimize(
+        fragile,
+        n_trials=6,
+        space=SPACE,
+        executor=RayExecutor(address=cluster.address, max_concurrent=2),
+    )
+    trials = study.trials
+    lost = [t for t in trials if t.state is TrialState.FAILED]
+    assert len(lost) == 1 and lost[0].number == 2
+    assert "worker lost" in lost[0].fail_reason
+    (retry,) = [t for t in trials if t.system_attrs.get("retry_of") == 2]
+    assert retry.state is TrialState.COMPLETE
+    assert retry.params == lost[0].params and retry.system_attrs["attempt"] == 1
+    # Six configurations evaluated; the retry did not eat one of them.
+    assert sum(t.state is TrialState.COMPLETE for t in trials) == 6
+
+
+def test_errors_outside_catch_stop_the_run_and_leave_nothing_running(cluster):
+    def broken(trial) -> float:
+        trial.float("x", -2.0, 2.0)
+        raise KeyError("boom")
+
+    study = honed.create_study()
+    with pytest.raises(KeyError, match="boom"):
+        study.optimize(
+            broken,
+            n_trials=6,
+            space=SPACE,
+            catch=(ValueError,),
+            executor=RayExecutor(address=cluster.address, max_concurrent=2),
+        )
+    assert all(t.state is TrialState.FAILED for t in study.trials)
+
+
+def test_remote_executors_need_a_space():
+    study = honed.create_study()
+    with pytest.raises(ValueError, match="space="):
+        study.optimize(objective, n_trials=1, executor="ray")
+    with pytest.raises(ValueError, match="executor must be"):
+        study.optimize(objective, n_trials=1, executor="dask")
+    with pytest.raises(ValueError, match="max_concurrent"):
+        RayExecutor(max_concurrent=0)
