@@ -128,6 +128,8 @@ def reference_points(n_objectives: int, n_divisions: int) -> np.ndarray:
 
 def _default_divisions(n_objectives: int, population_size: int) -> int:
     # The largest p whose point count does not exceed the population (at least 1).
+    if n_objectives < 2:
+        return 1
     p = 1
     while math.comb(n_objectives + p, p + 1) <= population_size:
         p += 1
@@ -338,7 +340,12 @@ class NSGAIISampler(Sampler):
         before = order[ranks[order] < last_rank]
         last = order[ranks[order] == last_rank]
         n_fill = size - len(before)
-        use_ref = self._uses_reference(losses.shape[1]) and violations[last].max() <= 0
+        # Reference points need 2+ objectives, and a feasible last front to place on them.
+        use_ref = (
+            losses.shape[1] >= 2
+            and self._uses_reference(losses.shape[1])
+            and violations[last].max() <= 0
+        )
         if n_fill == len(last):
             picked = last
         elif use_ref:
