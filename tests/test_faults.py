@@ -1,0 +1,159 @@
+"""Chaos: worker processes share one study while a driver SIGKILLs them at random, over and
+over, and starts new ones. Afterwards the study must be whole: every trial complete, pruned or
+failed-and-retried; none lost, none duplicated, none left RUNNING; the best value intact."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import honed
+from honed.errors import TrialPruned
+from honed.trial import TrialState
+
+HEARTBEAT, GRACE, RETRIES = 0.2, 1.0, 20
+KILL_PHASE_S = 10.0
+
+
+def value_of(x: float, y: int) -> float:
+    return (x - 0.3) ** 2 + 0.01 * y
+
+
+def objective(trial: honed.Trial) -> float:
+    x = trial.float("x", 0.0, 1.0)
+    y = trial.int("y", 0, 9)
+    for step in range(3):
+        time.sleep(random.uniform(0.005, 0.03))
+        trial.report(value_of(x, y) + 1.0 / (step + 1), step)
+    if x > 0.9:
+        raise TrialPruned("too far right")
+    return value_of(x, y)
+
+
+def _worker(url: str, stop_file: str, seed: int) -> None:
+    random.seed(seed)
+    study = honed.load_study(
+        "chaos",
+        storage=url,
+        sampler="random",
+        seed=seed,
+        heartbeat_interval=HEARTBEAT,
+        grace_period=GRACE,
+        retries=RETRIES,
+    )
+    sid = study._study_id
+    storage = study.storage
+    while True:
+        if os.path.exists(stop_file):
+            # Draining: run what is left to retry, help fail stale trials, then leave.
+            waiting = storage.count_trials(sid, [TrialState.WAITING])
+            if waiting == 0:
+                study.fail_stale_trials()
+                if storage.count_trials(sid, [TrialState.RUNNING, TrialState.WAITING]) == 0:
+                    return
+                time.sleep(0.1)
+                continue
+        study.optimize(objective, n_trials=1, show_progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'chaos.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    honed.create_study("chaos", storage=url).storage.close()
+    stop_file = str(tmp_path / "stop")
+    ctx = mp.get_context("fork")  # workers start in milliseconds: honed is already imported
+    rng = random.Random(0)
+    seeds = iter(range(1, 10_000))
+
+    def spawn() -> mp.Process:
+        p = ctx.Process(target=_worker, args=(url, stop_file, next(seeds)), daemon=True)
+        p.start()
+        return p
+
+    workers = [spawn() for _ in range(4)]
+    kills = 0
+    end = time.time() + KILL_PHASE_S
+    while time.time() < end:
+        time.sleep(rng.uniform(0.1, 0.4))
+        i = rng.randrange(len(workers))
+        os.kill(workers[i].pid, signal.SIGKILL)
+        workers[i].join()
+        kills += 1
+        workers[i] = spawn()
+    Path(stop_file).touch()
+    deadline = time.time() + 60
+    for p in workers:
+        p.join(timeout=max(1.0, deadline - time.time()))
+    alive = [p for p in workers if p.is_alive()]
+    for p in alive:
+        p.kill()
+    assert not alive, "workers did not drain the study within 60 s"
+
+    study = honed.load_study("chaos", storage=url)
+    trials = study.trials
+    by_number = {t.number: t for t in trials}
+    states = Counter(t.state for t in trials)
+
+    # Dense, unique numbers; nothing left RUNNING or WAITING.
+    assert [t.number for t in trials] == list(range(len(trials)))
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0
+    assert kills >= 20
+    assert states[TrialState.FAILED] > 0, "no kill ever hit a running trial"
+    assert states[TrialState.COMPLETE] > 20
+
+    # Every failed trial went stale (workers were killed, objectives never raise) and was
+    # retried exactly once, with the parameters it had.
+    retries_of = Counter(t.system_attrs["retry_of"] for t in trials if "retry_of" in t.system_attrs)
+    for t in trials:
+        if t.state is TrialState.FAILED:
+            assert t.fail_reason.startswith("stale"), t.fail_reason
+            assert retries_of[t.number] == 1, f"trial {t.number} retried {retries_of[t.number]}x"
+        else:
+            assert retries_of[t.number] == 0
+        if "retry_of" in t.system_attrs:
+            before = by_number[t.system_attrs["retry_of"]]
+            assert before.state is TrialState.FAILED
+            # What the killed attempt had sampled is kept; the rest is sampled afresh.
+            assert {k: t.params[k] for k in before.params} == dict(before.params)
+
+    # Each configuration (chain of attempts) ended exactly once, complete or pruned, with the
+    # value its parameters give: no lost result, no duplicated one.
+    endings = Counter(
+        t.system_attrs.get("first_attempt", t.number)
+        for t in trials
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    )
+    chains = {t.system_attrs.get("first_attempt", t.number) for t in trials}
+    assert set(endings) == chains and set(endings.values()) == {1}
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    for t in complete:
+        assert math.isclose(t.value, value_of(t.params["x"], t.params["y"]))
+        assert t.params["x"] <= 0.9
+    for t in trials:
+        if t.state is TrialState.PRUNED:
+            assert t.params["x"] > 0.9
+
+    # The best value is intact, as the study and a summary straight from storage report it.
+    best = min(t.value for t in complete)
+    assert study.best_value == best
+    (summary,) = [s for s in study.storage.list_studies() if s.name == "chaos"]
+    assert summary.best_values == (best,)
+    print(  # shown with -s: how hard the run was
+        f"\n{kind}: {kills} kills, {len(trials)} trials: {states[TrialState.COMPLETE]} complete, "
+        f"{states[TrialState.PRUNED]} pruned, {states[TrialState.FAILED]} failed+retried; "
+        f"best {best:.5f}"
+    )
+    study.storage.close()
