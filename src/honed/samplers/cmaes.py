@@ -76,6 +76,7 @@ class CmaState:
     popsize0: int = 0
     sigma0: float = 0.0
     told: list[int] = field(default_factory=list)
+    told_records: list[tuple[Any, dict[str, Any]]] = field(default_factory=list, repr=False)
     startup_done: bool = False
     run_start: int = 0  # index in the member list where the current run's generations start
     evals_large: int = 0
@@ -212,7 +213,13 @@ class CmaEsSampler(Sampler):
         numbers = [t.number for t in members]
         key = (tuple(space.items()), history.directions)
         cached = self._cache.get(key)
-        if cached is not None and numbers[: len(cached.told)] == cached.told:
+        if (
+            cached is not None
+            and numbers[: len(cached.told)] == cached.told
+            and all(t.state is TrialState.COMPLETE for t in members[: len(cached.told)])
+            and [(t.values, dict(t.params)) for t in members[: len(cached.told)]]
+            == cached.told_records
+        ):
             state = cached
         else:
             state = self._initial_state(history, space)
@@ -332,6 +339,7 @@ class CmaEsSampler(Sampler):
                 return
             self._start_from_startup(state, members[:n], sign, space)
             state.told.extend(t.number for t in block)
+            state.told_records.extend((t.values, dict(t.params)) for t in block)
             state.run_start = n
             pos = n
         while True:
@@ -348,6 +356,7 @@ class CmaEsSampler(Sampler):
                 solutions.append((x_raw if same else x, sign * float(t.values[0])))
             state.optimizer.tell(solutions)
             state.told.extend(t.number for t in block)
+            state.told_records.extend((t.values, dict(t.params)) for t in block)
             pos += p
             if state.regime == "large":
                 state.evals_large += p
