@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -15,7 +17,6 @@ from honed.trial import TrialState
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
-testclient = pytest.importorskip("starlette.testclient")  # needs httpx
 
 TOKEN = "s3cret-token-123"
 
@@ -39,15 +40,66 @@ def db(tmp_path_factory):
     return url, s
 
 
-def _client(url: str, token: str | None = None):
-    from honed.dashboard import create_app
+class _Response:
+    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.status_code = status
+        self.text = body.decode()
+        self.headers = {k.lower(): v for k, v in headers.items()}
 
-    return testclient.TestClient(create_app(url, token=token), base_url="http://127.0.0.1")
+    def json(self):
+        return json.loads(self.text)
 
 
-def test_study_list_and_summary(db):
+class _Client:
+    """A tiny HTTP client over the real server (urllib: no extra dependency)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def request(self, method, path, *, params=None, json_body=None, headers=None):
+        url = self.base + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = None if json_body is None else json.dumps(json_body).encode()
+        req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return _Response(r.status, r.read(), dict(r.headers))
+        except urllib.error.HTTPError as e:
+            return _Response(e.code, e.read(), dict(e.headers))
+
+    def get(self, path, params=None, headers=None):
+        return self.request("GET", path, params=params, headers=headers)
+
+    def post(self, path, json=None, headers=None):
+        return self.request("POST", path, json_body=json, headers=headers)
+
+    def delete(self, path, headers=None):
+        return self.request("DELETE", path, headers=headers)
+
+
+@pytest.fixture
+def client():
+    """Start real dashboards on free loopback ports; stop them after the test."""
+    from honed.dashboard import serve
+
+    servers = []
+
+    def make(url: str, token: str | None = None) -> _Client:
+        srv = serve(url, port=0, token=token, background=True)
+        servers.append(srv)
+        return _Client(srv.url)
+
+    yield make
+    for srv in servers:
+        srv.stop()
+
+
+def test_study_list_and_summary(db, client):
     url, study = db
-    c = _client(url)
+    c = client(url)
     studies = c.get("/api/studies").json()
     assert [s["name"] for s in studies] == ["api"]
     assert studies[0]["n_trials"] == 24
@@ -60,9 +112,9 @@ def test_study_list_and_summary(db):
     assert c.get("/api/studies/abc").status_code == 404
 
 
-def test_plots_and_their_errors(db):
+def test_plots_and_their_errors(db, client):
     url, study = db
-    c = _client(url)
+    c = client(url)
     n_complete = sum(t.state is TrialState.COMPLETE for t in study.trials)
     for kind in ("history", "intermediate", "parallel", "slice", "contour", "importance"):
         r = c.get(f"/api/studies/1/plot/{kind}")
@@ -78,9 +130,9 @@ def test_plots_and_their_errors(db):
     assert r.status_code == 400 and "objective must be between 0 and 0" in r.json()["error"]
 
 
-def test_trial_table_sort_filter_page(db):
+def test_trial_table_sort_filter_page(db, client):
     url, study = db
-    c = _client(url)
+    c = client(url)
     trials = study.trials
     d = c.get("/api/studies/1/trials?limit=5&offset=5").json()
     assert [r["number"] for r in d["rows"]] == [5, 6, 7, 8, 9]
@@ -102,15 +154,15 @@ def test_trial_table_sort_filter_page(db):
     assert "state must be one of" in c.get("/api/studies/1/trials?state=done").json()["error"]
 
 
-def test_read_only_without_token_and_writes_with_it(tmp_path):
+def test_read_only_without_token_and_writes_with_it(tmp_path, client):
     url = f"sqlite:///{tmp_path / 'w.db'}"
     honed.create_study("keep", storage=url).optimize(lambda t: t.float("x", 0, 1), n_trials=2)
     honed.create_study("drop", storage=url)
-    ro = _client(url)
+    ro = client(url)
     assert ro.get("/api/info").json()["writable"] is False
     assert ro.post("/api/studies/1/note", json={"note": "hi"}).status_code == 403
     assert ro.delete("/api/studies/2").status_code == 403
-    rw = _client(url, token=TOKEN)
+    rw = client(url, token=TOKEN)
     assert rw.get("/api/info").json()["writable"] is True
     assert rw.post("/api/studies/1/note", json={"note": "hi"}).status_code == 401
     bad = rw.delete("/api/studies/2", headers={"X-Honed-Token": "wrong-token"})
@@ -127,9 +179,9 @@ def test_read_only_without_token_and_writes_with_it(tmp_path):
     assert [s.name for s in honed.storage.get_storage(url).list_studies()] == ["keep"]
 
 
-def test_security_headers_and_host_check(db):
+def test_security_headers_and_host_check(db, client):
     url, _ = db
-    c = _client(url)
+    c = client(url)
     r = c.get("/")
     assert r.status_code == 200 and "<title>honed dashboard</title>" in r.text
     csp = r.headers["content-security-policy"]
@@ -137,7 +189,7 @@ def test_security_headers_and_host_check(db):
     assert r.headers["x-content-type-options"] == "nosniff"
     assert c.get("/static/charts.js").status_code == 200
     # DNS rebinding: a foreign Host header is refused on a loopback server.
-    assert c.get("/api/studies", headers={"host": "evil.example"}).status_code == 400
+    assert c.get("/api/studies", headers={"Host": "evil.example"}).status_code == 400
     # The front end never parses strings as markup.
     import re
 
@@ -150,11 +202,11 @@ def test_security_headers_and_host_check(db):
         assert not markup.search((STATIC / name).read_text()), name
 
 
-def test_live_reads_are_incremental(db, tmp_path):
+def test_live_reads_are_incremental(tmp_path, client):
     url = f"sqlite:///{tmp_path / 'live.db'}"
     s = honed.create_study("live", storage=url)
     s.optimize(lambda t: t.float("x", 0, 1), n_trials=3)
-    c = _client(url)
+    c = client(url)
     v1 = c.get("/api/studies/1").json()["version"]
     assert c.get("/api/studies/1").json()["version"] == v1  # idle: same version
     t = s.ask()
@@ -168,6 +220,10 @@ def test_live_reads_are_incremental(db, tmp_path):
     assert c.get("/api/studies/1").json()["version"] != v2  # a new report is a change
     s.tell(t, 0.1)
     assert len(c.get("/api/studies/1/plot/history").json()["number"]) == 4
+    # Deleted by someone else while the page is open: a clear 404, not a crash.
+    honed.delete_study("live", storage=url)
+    r = c.get("/api/studies/1")
+    assert r.status_code == 404 and "no study" in r.json()["error"]
 
 
 def test_cli_serves_on_loopback(db):

@@ -165,6 +165,12 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
         assert isinstance(exc, _HTTPError)
         return _json({"error": exc.message}, exc.status)
 
+    async def on_missing(request: Request, exc: Exception) -> JSONResponse:
+        # The study was deleted while a page still showed it.
+        with dash._lock:
+            dash._caches.pop(int(request.path_params.get("study_id", -1)), None)
+        return _json({"error": f"no study: {exc}"}, 404)
+
     routes = [
         Route("/", index),
         Route("/api/info", info),
@@ -186,7 +192,11 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
                 allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]", "testserver"],
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={_HTTPError: on_error})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={_HTTPError: on_error, StudyNotFoundError: on_missing},
+    )
     return app
 
 

@@ -44,7 +44,8 @@ class StudyCache:
         self._sorted: list[FrozenTrial] = []
         self._payloads: dict[tuple, tuple[str, Any]] = {}
 
-    def refresh(self) -> list[FrozenTrial]:
+    def refresh(self) -> tuple[list[FrozenTrial], str]:
+        """All trials ordered by number, and the version they belong to."""
         with self._lock:
             changed, seq = self.storage.get_trials_since(self.study_id, self._seq)
             for t in changed:
@@ -52,6 +53,8 @@ class StudyCache:
             self._seq = seq
             if changed or not self.version:
                 self._sorted = [self._trials[n] for n in sorted(self._trials)]
+            # Unfinished trials come back on every read; what they carry so far is part of
+            # the version, so a new report or parameter shows up on the next poll.
             unfinished = tuple(
                 (
                     t.number,
@@ -64,20 +67,24 @@ class StudyCache:
                 if not t.state.is_finished
             )
             self.version = f"{seq}.{len(self._trials)}.{hash(unfinished) & 0xFFFFFFFF:x}"
-            return self._sorted
+            return self._sorted, self.version
 
-    def cached(self, key: tuple, build: Callable[[list[FrozenTrial]], Any]) -> Any:
-        trials = self.refresh()
+    def cached(self, key: tuple, build: Callable[[list[FrozenTrial], str], Any]) -> Any:
+        trials, version = self.refresh()
         hit = self._payloads.get(key)
-        if hit is not None and hit[0] == self.version:
+        if hit is not None and hit[0] == version:
             return hit[1]
-        value = build(trials)
-        self._payloads[key] = (self.version, value)
+        value = build(trials, version)
+        if len(self._payloads) > 256:  # many distinct table queries: start over
+            self._payloads.clear()
+        self._payloads[key] = (version, value)
         return value
 
     # ---- summaries -------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        trials = self.refresh()
+        return self.cached(("summary",), self._summary)
+
+    def _summary(self, trials: list[FrozenTrial], version: str) -> dict[str, Any]:
         counts = {s.name: 0 for s in TrialState}
         for t in trials:
             counts[t.state.name] += 1
@@ -95,7 +102,7 @@ class StudyCache:
                 "name": self.name,
                 "directions": [d.value for d in self.directions],
                 "objective_labels": pd.objective_names(self.directions),
-                "version": self.version,
+                "version": version,
                 "n_trials": len(trials),
                 "states": counts,
                 "best": best,
@@ -117,7 +124,7 @@ class StudyCache:
             )
         key = (kind, tuple(sorted(opts.items())))
 
-        def build(trials: list[FrozenTrial]) -> dict[str, Any]:
+        def build(trials: list[FrozenTrial], version: str) -> dict[str, Any]:
             d = self.directions
             if kind == "history":
                 return pd.history_data(trials, d, objective=objective)
@@ -165,9 +172,9 @@ class StudyCache:
     # ---- the trial table -------------------------------------------------------------------
     def table(self, query: TrialQuery) -> dict[str, Any]:
         key = ("table", query.sort, query.desc, query.q, query.state)
-        rows = self.cached(key, lambda trials: query.apply(study_rows(trials)))
+        rows = self.cached(key, lambda trials, _: query.apply(study_rows(trials)))
         page = rows[query.offset : query.offset + query.limit]
-        trials = self._sorted
+        trials, version = self.refresh()
         params: dict[str, None] = {}
         attrs: dict[str, None] = {}
         for t in trials[-2000:]:
@@ -175,7 +182,7 @@ class StudyCache:
             attrs.update(dict.fromkeys(t.user_attrs))
         return jsonable(
             {
-                "version": self.version,
+                "version": version,
                 "total": len(trials),
                 "filtered": len(rows),
                 "offset": query.offset,
