@@ -300,3 +300,38 @@ def test_overhead_mode_through_the_cli(tmp_path, capsys) -> None:
     assert res["optimizers"]["honed:random"]["ratio_vs_first"] == 1.0
     assert res["optimizers"]["optuna:random"]["window_mean_s"] > 0.0
     assert main([*argv[:-2], "--window", "10:20"]) == 2
+
+
+def test_space_translation_to_hebo_decodes_into_the_honed_space() -> None:
+    from honed.bench.peer_hebo import _active, to_hebo_space
+
+    space = {
+        "lr": Float(1e-4, 1.0, log=True),
+        "w": Float(0.0, 1.0, step=0.25),
+        "n": Int(2, 20, step=2),
+        "k": Int(1, 64, log=True),
+        "fixed": Int(3, 3),
+        "model": Choice({"svm": {"C": Float(0.1, 10.0, log=True)}, "knn": {"p": Int(1, 4)}}),
+    }
+    entries, decoders = to_hebo_space(space)
+    types = {e["name"]: e["type"] for e in entries}
+    assert types == {"lr": "pow", "w": "int", "n": "int", "k": "pow_int", "model": "cat",
+                     "C": "pow", "p": "int"}  # fmt: skip
+    rng = np.random.default_rng(0)
+    flat_space = {**space, "C": Float(0.1, 10.0, log=True), "p": Int(1, 4)}
+    for _ in range(50):
+        raw: dict[str, object] = {}
+        for e in entries:
+            if e["type"] == "cat":
+                raw[e["name"]] = str(rng.choice(e["categories"]))
+            elif e["type"] in ("int", "pow_int"):
+                raw[e["name"]] = int(rng.integers(e["lb"], e["ub"] + 1))
+            else:
+                raw[e["name"]] = float(rng.uniform(e["lb"], e["ub"]))
+        flat = {k: dec(raw.get(k)) for k, dec in decoders.items()}
+        params = _active(space, flat)
+        for k, v in params.items():
+            assert flat_space[k].contains(v), (k, v)
+        assert ("C" in params) == (params["model"] == "svm")
+        assert ("p" in params) == (params["model"] == "knn")
+        assert params["fixed"] == 3

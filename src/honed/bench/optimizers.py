@@ -262,14 +262,28 @@ def _check_smac(algorithm: str) -> None:
     check_smac(algorithm)
 
 
+def _hebo(problem: Problem, seed: int, algorithm: str, n_trials: int) -> Adapter:
+    from honed.bench.peer_hebo import HeboAdapter
+
+    return HeboAdapter(problem, seed, algorithm, n_trials)
+
+
+def _check_hebo(algorithm: str) -> None:
+    from honed.bench.peer_hebo import check_hebo
+
+    check_hebo(algorithm)
+
+
 register("honed", HonedAdapter, "honed samplers by registry name (honed.samplers.get_sampler)")
 register("optuna", OptunaAdapter, "Optuna samplers with library defaults")
 register("smac", _smac, "SMAC3 facades: hpo (random forest), bo (Gaussian process)")
+register("hebo", _hebo, "HEBO 0.3.6 (GP + MACE); slow, seconds per suggestion")
 
 _CHECKS: dict[str, Callable[[str], None]] = {
     "honed": _check_honed,
     "optuna": _check_optuna,
     "smac": _check_smac,
+    "hebo": _check_hebo,
 }
 
 # Names `--list` shows; any registered sampler name works after `honed:`.
@@ -288,4 +302,5 @@ _KNOWN = [
     "optuna:nsga2",
     "smac:hpo",
     "smac:bo",
+    "hebo:hebo",
 ]
