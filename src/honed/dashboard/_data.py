@@ -106,12 +106,16 @@ class StudyCache:
                 "n_trials": len(trials),
                 "states": counts,
                 "best": best,
-                "n_front": len(history.best_trials()) if len(self.directions) > 1 else None,
+                "n_front": self._n_front(history) if len(self.directions) > 1 else None,
                 "params": list(space),
                 "user_attrs": attrs,
                 "note": attrs.get("note") if isinstance(attrs.get("note"), str) else None,
             }
         )
+
+    def _n_front(self, history: History) -> int:
+        feasible = [t for t in history.complete if t.is_feasible]
+        return int(pd.front_mask(history.losses(feasible)).sum()) if feasible else 0
 
     # ---- plots -----------------------------------------------------------------------------
     def plot(self, kind: str, opts: dict[str, str]) -> dict[str, Any]:
