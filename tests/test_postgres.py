@@ -14,6 +14,7 @@ from honed.errors import DuplicatedStudyError, TrialStateError
 from honed.space import Float
 from honed.storage import get_storage
 from honed.storage.sql import SQLStorage, _is_transient
+from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
 
 
@@ -22,6 +23,24 @@ def store(pg_url):
     s = get_storage(pg_url)
     yield s
     s.close()
+
+
+class TestPostgresConformance(StorageTests):
+    """The storage contract every backend honors, on PostgreSQL."""
+
+    @pytest.fixture
+    def storage(self, pg_url):
+        self._opened: list[SQLStorage] = []
+        s = get_storage(pg_url)
+        yield s
+        s.close()
+        for other in self._opened:
+            other.close()
+
+    def reopen(self, storage):
+        other = SQLStorage(storage.url)  # a second engine: its own connections, as a process
+        self._opened.append(other)
+        return other
 
 
 def test_postgresql_urls_use_psycopg3(store):
