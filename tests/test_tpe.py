@@ -332,3 +332,14 @@ def test_pruned_and_running_histories_with_all_kinds() -> None:
     # it exploits: late log-int proposals concentrate at the low end
     late = [t.params["i_log"] for t in study.trials[15:]]
     assert np.median(late) < 16, late
+
+
+def test_discrete_space_does_not_repeat_configurations() -> None:
+    """On a 20-point grid, TPE tries new points instead of re-running the best one."""
+    space = {"k": Int(1, 10), "w": Choice(["u", "d"])}
+    for seed in range(3):
+        study = _run(
+            TPESampler(seed=seed), 20, space, lambda p: (p["k"] - 3) ** 2 + (p["w"] == "u")
+        )
+        configs = [tuple(t.params.values()) for t in study.trials]
+        assert len(set(configs)) >= 17, configs

@@ -47,20 +47,29 @@ class Observations:
         self.dists: dict[str, Distribution] = {}
         self.n_complete = 0
         self._directions: tuple | None = None
+        self._last: History | None = None
 
     def __len__(self) -> int:
         return len(self.trials)
 
     def update(self, history: History) -> None:
         """Bring the record up to date with ``history`` (appends new finished trials)."""
+        self._update(history)
+        self._last = history
+
+    def _update(self, history: History) -> None:
+        if history is self._last:
+            return  # a History is immutable: nothing new since the last look
         if self._directions != history.directions:
             self.clear()
             self._directions = history.directions
         new: list[FrozenTrial] = []
         seen = 0
         row_of, trials = self._row, self.trials
+        complete, pruned = TrialState.COMPLETE, TrialState.PRUNED
         for t in history:
-            if t.state is not TrialState.COMPLETE and t.state is not TrialState.PRUNED:
+            st = t.state
+            if st is not complete and st is not pruned:
                 continue
             seen += 1
             r = row_of.get(t.number)
@@ -84,7 +93,9 @@ class Observations:
         self._absorb(new)
         for (name, dist), col in list(self._columns.items()):
             self._columns[(name, dist)] = np.concatenate([col, _encode(new, name, dist)])
-        self._arrays = None
+        if self._arrays is not None:
+            more = _merits(new, self._directions or ())
+            self._arrays = {k: np.concatenate([v, more[k]]) for k, v in self._arrays.items()}
 
     def _rebuild(self, history: History) -> None:
         self.clear()
@@ -108,39 +119,43 @@ class Observations:
             col = self._columns[key] = _encode(self.trials, name, dist)
         return col
 
-    def arrays(self, history: History) -> dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, np.ndarray]:
         """Per-row merit data: numbers, losses, violation, pruned flag, last step and loss."""
         if self._arrays is None:
-            m = history.n_objectives
-            n = len(self.trials)
-            signs = np.array([d.sign for d in history.directions])
-            losses = np.full((n, m), np.nan)
-            viol = np.zeros(n)
-            pruned = np.zeros(n, dtype=bool)
-            step = np.full(n, -1.0)
-            last = np.full(n, np.nan)
-            for i, t in enumerate(self.trials):
-                if t.state is TrialState.PRUNED:
-                    pruned[i] = True
-                    if t.intermediate_values:
-                        s = max(t.intermediate_values)
-                        step[i] = s
-                        last[i] = signs[0] * t.intermediate_values[s]
-                elif t.values is not None and len(t.values) == m:
-                    losses[i] = t.values
-                if t.constraints:
-                    viol[i] = sum(c for c in t.constraints if c > 0)
-            losses *= signs
-            losses[np.isnan(losses)] = np.inf
-            self._arrays = {
-                "number": np.array([t.number for t in self.trials], dtype=float),
-                "losses": losses,
-                "violation": viol,
-                "pruned": pruned,
-                "last_step": step,
-                "last_loss": np.nan_to_num(last, nan=np.inf),
-            }
+            self._arrays = _merits(self.trials, self._directions or ())
         return self._arrays
+
+
+def _merits(trials: list[FrozenTrial], directions: tuple) -> dict[str, np.ndarray]:
+    m = len(directions)
+    n = len(trials)
+    signs = np.array([d.sign for d in directions])
+    losses = np.full((n, m), np.nan)
+    viol = np.zeros(n)
+    pruned = np.zeros(n, dtype=bool)
+    step = np.full(n, -1.0)
+    last = np.full(n, np.nan)
+    for i, t in enumerate(trials):
+        if t.state is TrialState.PRUNED:
+            pruned[i] = True
+            if t.intermediate_values:
+                s = max(t.intermediate_values)
+                step[i] = s
+                last[i] = signs[0] * t.intermediate_values[s]
+        elif t.values is not None and len(t.values) == m:
+            losses[i] = t.values
+        if t.constraints:
+            viol[i] = sum(c for c in t.constraints if c > 0)
+    losses *= signs
+    losses[np.isnan(losses)] = np.inf
+    return {
+        "number": np.array([t.number for t in trials], dtype=float),
+        "losses": losses,
+        "violation": viol,
+        "pruned": pruned,
+        "last_step": step,
+        "last_loss": np.nan_to_num(last, nan=np.inf),
+    }
 
 
 def _encode(trials: list[FrozenTrial], name: str, dist: Distribution) -> np.ndarray:

@@ -14,7 +14,7 @@ from scipy.stats import qmc
 from honed.history import History
 from honed.samplers.base import Sampler
 from honed.samplers.tpe._cache import Observations
-from honed.samplers.tpe._parzen import Parzen, dims_of
+from honed.samplers.tpe._parzen import CONT, Parzen, dims_of
 from honed.samplers.tpe._split import n_below, split
 from honed.space import Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
@@ -246,7 +246,7 @@ class TPESampler(Sampler):
     ) -> dict[str, ParamValue]:
         rows = np.flatnonzero(~np.isnan(cols[names[0]]))
         x = np.column_stack([cols[n][rows] for n in names])
-        a = self._obs.arrays(history)
+        a = self._obs.arrays()
         mo = history.n_objectives > 1
         cap = len(rows) if mo else self._max_below
         k = n_below(len(rows), self._gamma, cap)
@@ -271,7 +271,16 @@ class TPESampler(Sampler):
         bad = Parzen(xa, wa, dims, **self._parzen_kw)
         cand = good.sample(rng, self._n_ei)
         score = good.log_pdf(cand) - bad.log_pdf(cand)
-        best = cand[int(np.argmax(score))]
+        pick = int(np.argmax(score))
+        if all(dm.kind != CONT for dm in dims):
+            # A grid of integers and options: prefer the best candidate not tried yet, since
+            # re-running a configuration teaches nothing about a deterministic objective.
+            seen = {tuple(r) for r in np.round(np.vstack([x, xa]), 9).tolist()}
+            for i in np.argsort(-score, kind="stable"):
+                if tuple(np.round(cand[i], 9).tolist()) not in seen:
+                    pick = int(i)
+                    break
+        best = cand[pick]
         return {n: d.from_unit(float(u)) for n, d, u in zip(names, dists, best, strict=True)}
 
 
