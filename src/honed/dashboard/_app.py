@@ -43,6 +43,7 @@ class _Dashboard:
         self.token = token
         self._caches: dict[int, StudyCache] = {}
         self._lock = threading.Lock()
+        self._warming = False
 
     def study(self, request: Request) -> StudyCache:
         try:
@@ -59,6 +60,36 @@ class _Dashboard:
             with self._lock:
                 cache = self._caches.setdefault(study_id, cache)
         return cache
+
+    def warm(self, study_ids: list[int]) -> None:
+        """Read the listed studies on a background thread, so that opening one from the list
+        finds its trials already loaded."""
+        with self._lock:
+            if self._warming:
+                return
+            todo = [i for i in study_ids if i not in self._caches]
+            if not todo:
+                return
+            self._warming = True
+
+        def run() -> None:
+            try:
+                for study_id in todo:
+                    with self._lock:
+                        if study_id in self._caches:
+                            continue
+                    try:
+                        cache = StudyCache(self.storage, study_id)
+                        cache.summary()
+                    except Exception:  # a warm-up must never break the server
+                        continue
+                    with self._lock:
+                        self._caches.setdefault(study_id, cache)
+            finally:
+                with self._lock:
+                    self._warming = False
+
+        threading.Thread(target=run, name="honed-dashboard-warm", daemon=True).start()
 
     def check_token(self, request: Request) -> None:
         if self.token is None:
@@ -113,15 +144,19 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
                     else None,
                 }
             )
+        dash.warm([s["id"] for s in out])
         return _json(jsonable(out))
 
     def study(request: Request) -> JSONResponse:
         return _json(dash.study(request).summary())
 
-    def plot(request: Request) -> JSONResponse:
+    def plot(request: Request) -> Response:
         cache = dash.study(request)
         try:
-            return _json(cache.plot(request.path_params["kind"], dict(request.query_params)))
+            body = cache.plot(request.path_params["kind"], dict(request.query_params))
+            return Response(
+                body, media_type="application/json", headers={"Cache-Control": "no-store"}
+            )
         except ValueError as e:
             raise _HTTPError(400, str(e)) from None
 

@@ -8,6 +8,7 @@ reports a value or gets a parameter, so polling an idle study costs one cheap qu
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -118,7 +119,8 @@ class StudyCache:
         return int(pd.front_mask(history.losses(feasible)).sum()) if feasible else 0
 
     # ---- plots -----------------------------------------------------------------------------
-    def plot(self, kind: str, opts: dict[str, str]) -> dict[str, Any]:
+    def plot(self, kind: str, opts: dict[str, str]) -> bytes:
+        """The JSON payload of one plot."""
         if kind not in PLOT_KINDS:
             raise ValueError(f"unknown plot {kind!r}; use one of {list(PLOT_KINDS)}.")
         objective = int(opts.get("objective") or 0)
@@ -150,7 +152,11 @@ class StudyCache:
                 return pd.pareto_data(trials, d, objectives=(i, j))
             return self._importance(trials, opts.get("method") or "ped-anova", objective)
 
-        return jsonable(self.cached(key, build))
+        def encoded(trials: list[FrozenTrial], version: str) -> bytes:
+            # Encoded once per version: a poll of an unchanged study costs no JSON work.
+            return json.dumps(jsonable(build(trials, version))).encode()
+
+        return self.cached(key, encoded)
 
     def _importance(self, trials: list[FrozenTrial], method: str, objective: int) -> dict:
         from honed.analysis.importance import importance

@@ -325,7 +325,7 @@ def slice_data(
     params: Sequence[str] | None = None,
     objective: int = 0,
     objective_labels: Sequence[str] | None = None,
-    max_points: int = MAX_POINTS,
+    max_points: int = MAX_POINTS // 2,
 ) -> dict[str, Any]:
     """For each parameter, the objective against that parameter's value."""
     _check_objective(objective, directions)
@@ -369,7 +369,7 @@ def contour_data(
     objective: int = 0,
     objective_labels: Sequence[str] | None = None,
     grid: int = 24,
-    max_points: int = MAX_POINTS,
+    max_points: int = MAX_POINTS // 2,
 ) -> dict[str, Any]:
     """The objective over two parameters: a smoothed surface (kernel regression on the
     unit square) under the trials themselves."""

@@ -31,6 +31,8 @@ path.line { fill: none; stroke-opacity: .5; stroke-width: 1.2; }
 rect.bar { fill: #4c6ef5; }
 .hc-multiples { display: flex; flex-wrap: wrap; gap: 6px; }
 .hc-note { color: #6b7385; padding: 18px 4px; }
+.hc-tip { position: fixed; display: none; pointer-events: none; background: #1d2330; color: #fff;
+  font-size: 12px; padding: 3px 7px; border-radius: 4px; }
 """
 _FORMATS = (".html", ".png", ".svg", ".pdf")
 

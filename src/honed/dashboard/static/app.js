@@ -292,8 +292,10 @@
       if (d.rows.length) { showRow(d.rows[0]); detail.scrollIntoView({ block: "nearest" }); }
     }
 
-    function refreshAll() {
-      for (const p of PLOTS) loadPlot(p.kind);
+    async function refreshAll() {
+      // The history first, alone, so that something useful shows while the rest is built.
+      await loadPlot("history");
+      for (const p of PLOTS) if (p.kind !== "history") loadPlot(p.kind);
       loadTable();
     }
     async function poll() {

@@ -20,8 +20,36 @@
     t.textContent = String(str);
     return t;
   }
+  // Tooltips and clicks are delegated to the chart: one attribute per mark instead of a
+  // <title> element and a listener each, which keeps thousands of marks cheap to build.
   function tip(node, str) {
-    el("title", null, node).textContent = String(str);
+    node.setAttribute("data-tip", String(str));
+  }
+  let tipBox = null;
+  function showTip(ev) {
+    const t = ev.target.closest ? ev.target.closest("[data-tip]") : null;
+    if (!t) return hideTip();
+    if (!tipBox) {
+      tipBox = document.createElement("div");
+      tipBox.className = "hc-tip";
+      document.body.appendChild(tipBox);
+    }
+    tipBox.textContent = t.getAttribute("data-tip");
+    tipBox.style.display = "block";
+    tipBox.style.left = ev.clientX + 12 + "px";
+    tipBox.style.top = ev.clientY + 12 + "px";
+  }
+  function hideTip() { if (tipBox) tipBox.style.display = "none"; }
+  function interactive(svg, opts) {
+    svg.addEventListener("mousemove", showTip);
+    svg.addEventListener("mouseleave", hideTip);
+    if (opts.onTrial) {
+      svg.classList.add("hc-click");
+      svg.addEventListener("click", function (ev) {
+        const t = ev.target.closest ? ev.target.closest("[data-n]") : null;
+        if (t) opts.onTrial(Number(t.getAttribute("data-n")));
+      });
+    }
   }
   function fmt(v) {
     if (v === null || v === undefined) return "";
@@ -68,6 +96,7 @@
       class: "hc-chart", "data-plot": kind, width: w, height: h,
       viewBox: "0 0 " + w + " " + h, role: "img",
     }, container);
+    interactive(svg, opts);
     const iw = w - m.left - m.right, ih = h - m.top - m.bottom;
     const g = el("g", { transform: "translate(" + m.left + "," + m.top + ")" }, svg);
     return { svg: svg, g: g, iw: iw, ih: ih, w: w, h: h, m: m };
@@ -114,10 +143,7 @@
     container.appendChild(d);
   }
   function onTrial(opts, node, number) {
-    if (opts.onTrial) {
-      node.addEventListener("click", function () { opts.onTrial(number); });
-      node.setAttribute("class", (node.getAttribute("class") || "") + " hc-clickable");
-    }
+    node.setAttribute("data-n", number);
   }
 
   const R = {};
@@ -222,7 +248,7 @@
       const box = document.createElement("div");
       box.className = "hc-panel";
       wrap.appendChild(box);
-      const f = frame(box, "slice", { width: w, height: opts.panelHeight || 220 }, { left: 56 });
+      const f = frame(box, "slice", { width: w, height: opts.panelHeight || 220, onTrial: opts.onTrial }, { left: 56 });
       f.svg.setAttribute("data-param", pn.param);
       const sx = scale(pn.x, 0, f.iw), sy = scale(p.y, f.ih, 0);
       axisX(f, pn.x, sx); axisY(f, p.y, sy);
