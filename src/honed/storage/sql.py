@@ -218,7 +218,12 @@ class SQLStorage(Storage):
                 conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
             return engine
-        kwargs.setdefault("pool_pre_ping", True)
+        # A server database (PostgreSQL): a small pool per process, and no pre-ping round trip
+        # per transaction. A connection the server dropped fails its first statement, the
+        # pool invalidates it and _retry runs the transaction again on a fresh one.
+        kwargs.setdefault("pool_size", 4)
+        kwargs.setdefault("max_overflow", 16)
+        kwargs.setdefault("pool_recycle", 1800)
         try:
             return sa.create_engine(url, **kwargs)
         except ModuleNotFoundError as e:

@@ -179,6 +179,7 @@ class Study:
         if frozen is None:
             frozen = self._storage.create_trial(self._study_id)
         trial = Trial(self, frozen)
+        trial._history = history
         declared = flatten_space(tree) if tree is not None else None
         snapshot = trial._snapshot()
         relative_space = self.sampler.infer_relative_space(history, snapshot, declared)

@@ -13,6 +13,7 @@ from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
+    from honed.history import History
     from honed.study._study import Study
 
 __all__ = ["Trial"]
@@ -50,6 +51,9 @@ class Trial:
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
         self._buffered: dict[str, ParamValue] | None = None
+        # The history this trial was asked with: its parameters are all sampled from the same
+        # view, and a define-by-run objective costs no storage read per parameter.
+        self._history: History | None = None
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
@@ -108,8 +112,9 @@ class Trial:
         elif name in self._relative and distribution.contains(self._relative[name]):
             value = _canonical(distribution, self._relative[name])
         else:
+            history = self._history if self._history is not None else self.study._history()
             value = self.study.sampler.sample_independent(
-                self.study._history(), self._snapshot(), name, distribution
+                history, self._snapshot(), name, distribution
             )
             if not distribution.contains(value):
                 raise SpaceError(
