@@ -104,3 +104,14 @@ def test_cli(tmp_path, capsys):
     assert set(list(data)[:2]) == {"lr", "depth"}
     assert main(["importance", "missing", "--storage", url]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_a_few_odd_trials_do_not_hide_the_other_parameters():
+    s = honed.create_study(sampler="random", seed=11)
+    s.optimize(_eight, n_trials=150)
+    t = s.ask()  # a hand-made trial with one parameter only
+    s.tell(t, t.float("lr", 1e-5, 1e-1, log=True))
+    for method in ("fanova", "ped-anova"):
+        scores = importance(s, method)
+        assert len(scores) == 8
+        assert set(list(scores)[:2]) == {"lr", "depth"}

@@ -116,29 +116,36 @@ def _design(
             "run more trials first."
         )
     if params is None:
-        common: dict[str, Distribution] | None = None
+        # Parameters (with the same range) that at least half of the complete trials have:
+        # a few odd trials (a changed space, a hand-made trial) must not hide the rest.
+        counts: dict[tuple[str, Distribution], int] = {}
         for t in complete:
-            if common is None:
-                common = dict(t.distributions)
-            else:
-                common = {k: d for k, d in common.items() if t.distributions.get(k) == d}
-        names = [k for k, d in (common or {}).items() if not d.is_single]
+            for k, d in t.distributions.items():
+                counts[(k, d)] = counts.get((k, d), 0) + 1
+        chosen: dict[str, tuple[int, Distribution]] = {}
+        for (k, d), c in counts.items():
+            if 2 * c >= len(complete) and not d.is_single and c > chosen.get(k, (0, d))[0]:
+                chosen[k] = (c, d)
+        names = [k for k in dict.fromkeys(k for k, _ in counts) if k in chosen]
+        fixed = {k: chosen[k][1] for k in names}
         if not names:
             raise ValueError(
-                "no parameter is shared by all complete trials (or all are fixed); "
+                "no parameter is shared by most complete trials (or all are fixed); "
                 "pass params=[...] to choose which to rank."
             )
     else:
         names = list(params)
         if not names:
             raise ValueError("params is empty; name at least one parameter.")
+        fixed = {}
     rows = []
-    dists: dict[str, Distribution] = {}
+    dists: dict[str, Distribution] = dict(fixed)
     for t in complete:
-        if all(n in t.params for n in names):
-            rows.append(t)
+        if all(n in t.params and n in t.distributions for n in names):
             for n in names:
                 dists.setdefault(n, t.distributions[n])
+            if all(dists[n].contains(t.params[n]) for n in names):
+                rows.append(t)
     missing = [n for n in names if n not in dists]
     if missing:
         raise ValueError(f"no complete trial has parameter(s) {missing}; check the names.")
