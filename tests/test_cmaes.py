@@ -216,3 +216,22 @@ def test_multi_objective_and_bad_arguments_are_refused() -> None:
         CmaEsSampler(x0={"x": 5.0}).state(
             History([], [Direction.MINIMIZE]), SearchSpace({"x": Float(0.0, 1.0)})
         )
+
+
+def _quadratic(trial: honed.Trial) -> float:
+    x = trial.float("x", -1.0, 1.0)
+    k = trial.int("k", 0, 8)
+    return (x - 0.3) ** 2 + (k - 5) ** 2
+
+
+def test_parallel_worker_processes_share_one_replayed_state(sqlite_url: str) -> None:
+    study = honed.create_study(storage=sqlite_url, sampler="cmaes", seed=0)
+    study.optimize(_quadratic, n_trials=48, n_jobs=2, executor="process", show_progress=False)
+    trials = study.trials
+    assert len(trials) == 48 and all(t.state is TrialState.COMPLETE for t in trials)
+    sampler = CmaEsSampler(seed=0)
+    space = SearchSpace(dict(trials[-1].distributions))
+    state = sampler.state(study._history(), space)
+    # Generations were formed from trials written by both workers, in trial-number order.
+    assert state.told == sorted(state.told) and len(state.told) >= 36
+    assert study.best_value < 0.05
