@@ -79,6 +79,8 @@ def test_invalid_arguments_name_the_parameter() -> None:
         TPESampler(bandwidth="silverman")
     with pytest.raises(ValueError, match="n_startup_trials"):
         TPESampler(n_startup_trials=-1)
+    with pytest.raises(ValueError, match="prior_weight"):
+        TPESampler(prior_weight=0)
 
 
 def _pairwise_min(points: np.ndarray) -> float:

@@ -91,8 +91,15 @@ class TPESampler(Sampler):
         _check_number("n_startup_trials", n_startup_trials, 0, integer=True)
         _check_number("n_ei_candidates", n_ei_candidates, 1, integer=True)
         _check_number("max_below", max_below, 1, integer=True)
-        _check_number("prior_weight", prior_weight, 0.0)
-        _check_number("bandwidth_factor", bandwidth_factor, 0.0)
+        if not (isinstance(prior_weight, int | float) and prior_weight > 0):
+            raise ValueError(
+                f"TPESampler prior_weight must be a number > 0 (the prior keeps every density "
+                f"positive), got {prior_weight!r}."
+            )
+        if not (isinstance(bandwidth_factor, int | float) and bandwidth_factor > 0):
+            raise ValueError(
+                f"TPESampler bandwidth_factor must be a number > 0, got {bandwidth_factor!r}."
+            )
         _check_number("min_bandwidth", min_bandwidth, 0.0)
         if not (isinstance(gamma, int | float) and 0 < gamma <= 1):
             raise ValueError(f"TPESampler gamma must be in (0, 1], got {gamma!r}.")
@@ -100,8 +107,6 @@ class TPESampler(Sampler):
             raise ValueError(
                 f"TPESampler bandwidth must be one of {list(_BANDWIDTHS)}, got {bandwidth!r}."
             )
-        if prior_weight == 0 and bandwidth_factor == 0:
-            raise ValueError("TPESampler needs prior_weight > 0 or bandwidth_factor > 0.")
         super().__init__(seed)
         self._n_startup = n_startup_trials
         self._n_ei = n_ei_candidates
