@@ -212,3 +212,25 @@ def test_bad_arguments_are_named() -> None:
         NSGAIISampler(selection="nearest")
     with pytest.raises(ValueError, match="crossover_prob"):
         NSGAIISampler(crossover_prob=1.5)
+
+
+def _two_objectives(trial: honed.Trial) -> tuple[float, float]:
+    x = trial.float("x", 0.0, 1.0)
+    y = trial.float("y", 0.0, 1.0)
+    c = trial.choice("c", ["near", "far"])
+    g = 1.0 + y + (c == "far")
+    return x, g * (1.0 - (x / g) ** 0.5)
+
+
+def test_parallel_worker_processes(sqlite_url: str) -> None:
+    study = honed.create_study(
+        storage=sqlite_url,
+        directions=["minimize", "minimize"],
+        sampler=NSGAIISampler(seed=0, population_size=8),
+    )
+    study.optimize(_two_objectives, n_trials=40, n_jobs=2, executor="process", show_progress=False)
+    trials = study.trials
+    assert len(trials) == 40 and all(t.state is TrialState.COMPLETE for t in trials)
+    # Later generations concentrate on the better category.
+    late = [t.params["c"] for t in trials[-16:]]
+    assert late.count("near") > late.count("far")
