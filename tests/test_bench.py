@@ -275,6 +275,7 @@ def test_regret_is_zero_at_the_optimum_and_one_at_the_reference() -> None:
         "values": [[3.0], None, [prob.optimum]],
         "ask_s": [0.001] * 3,
         "tell_s": [0.001] * 3,
+        "cpu_s": [0.0015] * 3,
         "eval_s": [0.0] * 3,
         "n_failed": 1,
     }
@@ -282,6 +283,7 @@ def test_regret_is_zero_at_the_optimum_and_one_at_the_reference() -> None:
     r = s["problems"]["branin"]["optimizers"]["a"]
     assert r["regret_mean"] == pytest.approx([1.0, 0.0])
     assert r["overhead_s"] == pytest.approx(0.002)
+    assert r["overhead_cpu_s"] == pytest.approx(0.0015)
     assert r["n_failed"] == 1
 
 
@@ -335,3 +337,24 @@ def test_space_translation_to_hebo_decodes_into_the_honed_space() -> None:
         assert ("C" in params) == (params["model"] == "svm")
         assert ("p" in params) == (params["model"] == "knn")
         assert params["fixed"] == 3
+
+
+def test_optimizer_options_in_brackets_reach_the_sampler() -> None:
+    pytest.importorskip("optuna")
+    from honed.bench.optimizers import make_optimizer, parse_options, split_optimizers
+    from honed.bench.runner import run_one
+
+    names = split_optimizers("honed:random, optuna:tpe[n_startup_trials=3,multivariate=true],x:y")
+    assert names == ["honed:random", "optuna:tpe[n_startup_trials=3,multivariate=true]", "x:y"]
+    assert parse_options(names[1]) == (
+        "optuna:tpe",
+        {"n_startup_trials": 3, "multivariate": True},
+    )
+    adapter = make_optimizer(names[1], get_problem("branin"), seed=0)
+    assert adapter.study.sampler._n_startup_trials == 3
+    trace = run_one(names[1], "branin", 0, 6)
+    assert trace["optimizer"] == names[1] and len(trace["cpu_s"]) == 6
+    with pytest.raises(TypeError):
+        make_optimizer("honed:random[bogus=1]", get_problem("branin"), seed=0)
+    with pytest.raises(ValueError, match="key=value"):
+        parse_options("honed:tpe[5]")

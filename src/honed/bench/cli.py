@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--optimizers",
         default="",
-        help="comma list, e.g. honed:tpe,optuna:tpe,honed:random (see --list)",
+        help="comma list, e.g. honed:tpe,optuna:tpe,honed:random (see --list); constructor "
+        "options in brackets: 'honed:tpe[n_startup_trials=5,multivariate=true]'",
     )
     p.add_argument(
         "--suite",
@@ -78,6 +79,10 @@ def register(subparsers: Any) -> None:
     o.add_argument("--out", default=None, help="folder to write overhead.json and .md")
     o.set_defaults(func=_run_overhead)
 
+    from honed.bench.multifidelity import register_mode  # light: heavy imports are inside
+
+    register_mode(sub)
+
 
 def _fail(msg: str) -> int:
     print(f"honed bench: error: {msg}", file=sys.stderr)
@@ -120,13 +125,13 @@ def _run(args: argparse.Namespace) -> int:
     import platform
     from pathlib import Path
 
-    from honed.bench.optimizers import MissingOptimizerError, check_optimizer
+    from honed.bench.optimizers import MissingOptimizerError, check_optimizer, split_optimizers
     from honed.bench.problems import select_problems
     from honed.bench.report import markdown
     from honed.bench.runner import default_cache_dir, run_benchmark
     from honed.bench.scoring import budgets_for, summarize
 
-    optimizers = _csv(args.optimizers)
+    optimizers = split_optimizers(args.optimizers)
     if not optimizers:
         return _fail("--optimizers is required, e.g. --optimizers honed:random,optuna:tpe.")
     if len(set(optimizers)) != len(optimizers):
@@ -210,11 +215,11 @@ def _run_overhead(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from honed.bench.optimizers import MissingOptimizerError, check_optimizer
+    from honed.bench.optimizers import MissingOptimizerError, check_optimizer, split_optimizers
     from honed.bench.overhead import overhead_markdown, run_overhead
     from honed.bench.problems import get_problem
 
-    optimizers = _csv(args.optimizers)
+    optimizers = split_optimizers(args.optimizers)
     if not optimizers:
         return _fail("--optimizers is required, e.g. --optimizers honed:tpe,optuna:tpe.")
     for name in optimizers:

@@ -22,7 +22,9 @@ __all__ = [
     "MissingOptimizerError",
     "available_optimizers",
     "make_optimizer",
+    "parse_options",
     "register",
+    "split_optimizers",
     "to_optuna_params",
 ]
 
@@ -52,8 +54,8 @@ class Adapter(ABC):
     def tell(self, handle: Any, values: Sequence[float] | None) -> None: ...
 
 
-# name -> (factory(problem, seed, algorithm, n_trials) -> Adapter, short description)
-_Factory = Callable[[Problem, int, str, int], Adapter]
+# name -> (factory(problem, seed, algorithm, n_trials, options) -> Adapter, description)
+_Factory = Callable[[Problem, int, str, int, dict[str, Any]], Adapter]
 _REGISTRY: dict[str, tuple[_Factory, str]] = {}
 
 
@@ -62,7 +64,54 @@ def register(prefix: str, factory: _Factory, description: str) -> None:
     _REGISTRY[prefix] = (factory, description)
 
 
-def _split(name: str) -> tuple[str, str]:
+def _parse_value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_options(name: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"honed:tpe[n_startup_trials=5,multivariate=true]"`` into the base name and
+    keyword options for the sampler's constructor (ints, floats, true/false/none, strings)."""
+    if not name.endswith("]") or "[" not in name:
+        return name, {}
+    base, _, inner = name[:-1].partition("[")
+    options: dict[str, Any] = {}
+    for item in filter(None, (s.strip() for s in inner.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(
+                f"optimizer option {item!r} in {name!r} must look like key=value, e.g. "
+                "'honed:tpe[n_startup_trials=5]'."
+            )
+        options[key.strip()] = _parse_value(value)
+    return base, options
+
+
+def split_optimizers(text: str) -> list[str]:
+    """Split a comma list of optimizer names, keeping commas inside ``[...]`` options."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [s for s in out if s]
+
+
+def _split(name: str) -> tuple[str, str, dict[str, Any]]:
+    name, options = parse_options(name)
     prefix, sep, algo = name.partition(":")
     if not sep or not algo:
         raise ValueError(
@@ -73,19 +122,19 @@ def _split(name: str) -> tuple[str, str]:
         raise ValueError(
             f"unknown optimizer library {prefix!r} in {name!r}; choose from {sorted(_REGISTRY)}."
         )
-    return prefix, algo
+    return prefix, algo, options
 
 
 def make_optimizer(name: str, problem: Problem, seed: int, n_trials: int = 1000) -> Adapter:
     """An adapter running optimizer ``name`` on ``problem`` with ``seed`` for a budget of
-    ``n_trials``."""
-    prefix, algo = _split(name)
-    return _REGISTRY[prefix][0](problem, seed, algo, n_trials)
+    ``n_trials``. Options in brackets go to the sampler's constructor."""
+    prefix, algo, options = _split(name)
+    return _REGISTRY[prefix][0](problem, seed, algo, n_trials, options)
 
 
 def check_optimizer(name: str) -> None:
     """Raise a clear error now (not in a worker, later) when ``name`` cannot run here."""
-    prefix, algo = _split(name)
+    prefix, algo, _ = _split(name)
     checker = _CHECKS.get(prefix)
     if checker is not None:
         checker(algo)
@@ -110,7 +159,14 @@ class HonedAdapter(Adapter):
     """A honed sampler driven through a real in-memory study, asked with the declarative space
     (so the timed part includes honed's own study and storage bookkeeping, as Optuna's does)."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        seed: int,
+        algorithm: str,
+        n_trials: int,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(problem, seed, n_trials)
         import honed
 
@@ -118,7 +174,8 @@ class HonedAdapter(Adapter):
         from honed.samplers import get_sampler
 
         self.study = honed.create_study(
-            directions=list(problem.directions), sampler=get_sampler(algorithm, seed=seed)
+            directions=list(problem.directions),
+            sampler=get_sampler(algorithm, seed=seed, **(options or {})),
         )
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
@@ -188,19 +245,22 @@ def to_optuna_params(trial: Any, space: Mapping[str, Distribution]) -> dict[str,
 _OPTUNA_ALGOS = ("tpe", "random", "cmaes", "gp", "nsga2", "nsga3", "qmc")
 
 
-def _optuna_sampler(algorithm: str, seed: int, n_objectives: int) -> Any:
+def _optuna_sampler(
+    algorithm: str, seed: int, n_objectives: int, options: dict[str, Any] | None = None
+) -> Any:
     import warnings
 
     import optuna
 
+    kw = options or {}
     algos: dict[str, Callable[[], Any]] = {
-        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
-        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
-        "gp": lambda: optuna.samplers.GPSampler(seed=seed),
-        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
-        "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed),
-        "qmc": lambda: optuna.samplers.QMCSampler(seed=seed),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **kw),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed, **kw),
+        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, **kw),
+        "gp": lambda: optuna.samplers.GPSampler(seed=seed, **kw),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed, **kw),
+        "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed, **kw),
+        "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **kw),
     }
     if algorithm not in algos:
         raise ValueError(f"unknown Optuna sampler {algorithm!r}; choose from {sorted(algos)}.")
@@ -214,7 +274,14 @@ class OptunaAdapter(Adapter):
     """An Optuna sampler (library defaults, only the seed set) through ``study.ask``/``tell``
     with in-memory storage; the space is suggested define-by-run inside the timed ask."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        seed: int,
+        algorithm: str,
+        n_trials: int,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(problem, seed, n_trials)
         _check_optuna(algorithm)
         import optuna
@@ -223,7 +290,7 @@ class OptunaAdapter(Adapter):
         self._fail = optuna.trial.TrialState.FAIL
         self.study = optuna.create_study(
             directions=list(problem.directions),
-            sampler=_optuna_sampler(algorithm, seed, problem.n_objectives),
+            sampler=_optuna_sampler(algorithm, seed, problem.n_objectives, options),
         )
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
@@ -250,10 +317,12 @@ def _check_optuna(algorithm: str) -> None:
         )
 
 
-def _smac(problem: Problem, seed: int, algorithm: str, n_trials: int) -> Adapter:
+def _smac(
+    problem: Problem, seed: int, algorithm: str, n_trials: int, options: dict[str, Any]
+) -> Adapter:
     from honed.bench.peer_smac import SmacAdapter
 
-    return SmacAdapter(problem, seed, algorithm, n_trials)
+    return SmacAdapter(problem, seed, algorithm, n_trials, options)
 
 
 def _check_smac(algorithm: str) -> None:
@@ -262,10 +331,12 @@ def _check_smac(algorithm: str) -> None:
     check_smac(algorithm)
 
 
-def _hebo(problem: Problem, seed: int, algorithm: str, n_trials: int) -> Adapter:
+def _hebo(
+    problem: Problem, seed: int, algorithm: str, n_trials: int, options: dict[str, Any]
+) -> Adapter:
     from honed.bench.peer_hebo import HeboAdapter
 
-    return HeboAdapter(problem, seed, algorithm, n_trials)
+    return HeboAdapter(problem, seed, algorithm, n_trials, options)
 
 
 def _check_hebo(algorithm: str) -> None:

@@ -27,13 +27,18 @@ Decoder = Callable[[Any], Any]
 def check_hebo(algorithm: str) -> None:
     if algorithm != "hebo":
         raise ValueError(f"unknown HEBO algorithm {algorithm!r}; use 'hebo:hebo'.")
-    try:
-        import hebo.optimizers.hebo  # noqa: F401
-    except ImportError as e:
+    # Look the modules up without importing them: importing HEBO pulls in torch and gpytorch
+    # (seconds, and deprecation warnings), which `--list` and argument checks should not pay.
+    from importlib.util import find_spec
+
+    missing = [
+        m for m in ("hebo", "pandas", "pymoo", "gpytorch", "disjoint_set") if not find_spec(m)
+    ]
+    if missing:
         raise MissingOptimizerError(
-            "HEBO is not importable (`pip install hebo==0.3.6 --no-deps pandas pymoo gpytorch "
-            f"disjoint-set`): {e}"
-        ) from e
+            f"HEBO needs {missing} (`pip install hebo==0.3.6 --no-deps` plus `pip install "
+            "pandas pymoo gpytorch disjoint-set`)."
+        )
 
 
 def to_hebo_space(
@@ -95,8 +100,16 @@ def _active(space: Mapping[str, Distribution], flat: Mapping[str, Any]) -> dict[
 class HeboAdapter(Adapter):
     """HEBO with its defaults (GP surrogate, MACE acquisition optimized by NSGA-II)."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        seed: int,
+        algorithm: str,
+        n_trials: int,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(problem, seed, n_trials)
+        options = dict(options or {})
         check_hebo(algorithm)
         if problem.n_objectives != 1:
             raise MissingOptimizerError(
@@ -113,7 +126,7 @@ class HeboAdapter(Adapter):
         self._space = normalize_space(problem.space)
         entries, self._decoders = to_hebo_space(self._space)
         self._sign = 1.0 if problem.directions[0] == "minimize" else -1.0
-        self._opt = HEBO(DesignSpace().parse(entries), scramble_seed=seed)
+        self._opt = HEBO(DesignSpace().parse(entries), scramble_seed=seed, **options)
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
         rec = self._opt.suggest(n_suggestions=1)

@@ -101,8 +101,16 @@ def to_configspace(space: Mapping[str, Distribution], seed: int) -> tuple[Any, d
 class SmacAdapter(Adapter):
     """A SMAC3 facade with its defaults (initial design, intensifier), told costs in order."""
 
-    def __init__(self, problem: Problem, seed: int, algorithm: str, n_trials: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        seed: int,
+        algorithm: str,
+        n_trials: int,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(problem, seed, n_trials)
+        options = dict(options or {})
         check_smac(algorithm)
         if problem.n_objectives != 1:
             raise MissingOptimizerError(
@@ -126,7 +134,11 @@ class SmacAdapter(Adapter):
         )
         facade = getattr(smac, _FACADES[algorithm])
         self._smac = facade(
-            scenario, target_function=_never_called, overwrite=True, logging_level=40
+            scenario,
+            target_function=_never_called,
+            overwrite=True,
+            logging_level=40,
+            **options,
         )
         # SMAC writes its run history to the output folder after each tell; that I/O is part
         # of SMAC's overhead as shipped, so it is timed like the rest.

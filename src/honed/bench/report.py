@@ -35,7 +35,8 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
         f"{n_problems} problem(s), {meta.get('n_seeds', '?')} seed(s), "
         f"{meta.get('n_trials', '?')} trials per run, {meta.get('workers', '?')} worker(s). "
         "Normalized regret: (best - optimum) / (median random - optimum); lower is better, "
-        "1 = a typical random configuration. Overhead = time in ask + tell per trial.",
+        "1 = a typical random configuration. Overhead = time in ask + tell per trial "
+        "(wall clock; cpu = process CPU time).",
         "",
         f"## Aggregate (mean over problems; ratios vs `{base}`)",
         "",
@@ -48,6 +49,7 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
             "W/T/L",
             "mean rank",
             "overhead ms",
+            "cpu ms",
             "overhead ratio",
         ]
     )
@@ -65,6 +67,7 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
                 else f"{vs.get('wins', 0)}/{vs.get('ties', 0)}/{vs.get('losses', 0)}",
                 _f(a["mean_rank"], 2),
                 _f(a["overhead_s"] * 1e3, 2),
+                _f(a["overhead_cpu_s"] * 1e3, 2),
                 _f(a.get("overhead_ratio"), 2),
             ]
         )

@@ -37,7 +37,7 @@ __all__ = [
     "sample_uniform",
 ]
 
-TRACE_VERSION = 1
+TRACE_VERSION = 2
 REFERENCE_VERSION = 1
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -101,6 +101,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
     values: list[list[float] | None] = []
     ask_s: list[float] = []
     tell_s: list[float] = []
+    cpu_s: list[float] = []  # process CPU time in ask + tell: robust to a busy machine
     eval_s: list[float] = []
     errors: list[str] = []
     best: tuple[float, dict[str, Any]] | None = None
@@ -113,9 +114,11 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
         adapter = make_optimizer(optimizer, prob, seed, n_trials)
         setup_s = time.perf_counter() - t0
         for _ in range(n_trials):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             handle, params = adapter.ask()
             t1 = time.perf_counter()
+            c1 = time.process_time()
             try:
                 vals = _values(prob.evaluate(params), prob.n_objectives)
                 if vals is None:
@@ -123,9 +126,11 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
             except Exception as e:  # a failing configuration is a result, not a crash
                 vals = None
                 errors.append(f"{type(e).__name__}: {e}"[:200])
+            c2 = time.process_time()
             t2 = time.perf_counter()
             adapter.tell(handle, vals)
             t3 = time.perf_counter()
+            cpu_s.append(c1 - c0 + time.process_time() - c2)
             values.append(vals)
             ask_s.append(t1 - t0)
             eval_s.append(t2 - t1)
@@ -144,6 +149,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
         "values": values,
         "ask_s": ask_s,
         "tell_s": tell_s,
+        "cpu_s": cpu_s,
         "eval_s": eval_s,
         "setup_s": setup_s,
         "best_params": best[1] if best else None,
@@ -339,7 +345,7 @@ def _truncate(trace: dict[str, Any], n: int) -> dict[str, Any]:
     if trace["n_trials"] == n:
         return trace
     out = dict(trace)
-    for k in ("values", "ask_s", "tell_s", "eval_s"):
+    for k in ("values", "ask_s", "tell_s", "cpu_s", "eval_s"):
         out[k] = trace[k][:n]
     out["n_trials"] = n
     return out

@@ -143,6 +143,11 @@ def summarize(
                 for t in by_problem[prob.name]
                 if t["optimizer"] == opt
             ]
+            cpu = [
+                sum(t.get("cpu_s", [])) / max(1, len(t["ask_s"]))
+                for t in by_problem[prob.name]
+                if t["optimizer"] == opt
+            ]
             evals = [
                 sum(t["eval_s"]) / max(1, len(t["eval_s"]))
                 for t in by_problem[prob.name]
@@ -160,6 +165,7 @@ def summarize(
                 ],
                 "final_mean": own * float(np.mean([c[-1] for c in runs.values()])),
                 "overhead_s": float(np.mean(over)),
+                "overhead_cpu_s": float(np.mean(cpu)),
                 "eval_s": float(np.mean(evals)),
                 "n_failed": int(
                     sum(t["n_failed"] for t in by_problem[prob.name] if t["optimizer"] == opt)
@@ -187,6 +193,7 @@ def summarize(
             "regret_mean": [float(x) for x in np.mean([r["regret_mean"] for r in rows], axis=0)],
             "mean_rank": float(np.mean(ranks[opt])) if ranks[opt] else None,
             "overhead_s": float(np.mean([r["overhead_s"] for r in rows])),
+            "overhead_cpu_s": float(np.mean([r["overhead_cpu_s"] for r in rows])),
         }
     base = aggregate.get(baseline)
     for opt, agg in aggregate.items():
