@@ -369,3 +369,37 @@ def test_ten_thousand_trials_open_fast(browser_context, page):
         f"\n10,000 trials: first plot drawn {first:.2f} s after navigation "
         f"(page clock {in_page} ms); all plots and the table in {everything:.2f} s"
     )
+
+
+def test_writes_need_the_token(studies, page):
+    """Started with a token, the page offers a note and a delete button; the note is saved
+    only with the right token, and declining the confirmation deletes nothing."""
+    from honed.dashboard import serve
+
+    url, _, multi = studies
+    token = "correct-horse-battery"
+    with serve(url, port=0, token=token, background=True) as srv:
+        page.goto(srv.url + f"?poll=400#/study/{multi._study_id}")
+        page.wait_for_selector("#admin #note")
+        page.fill("#token", "wrong-token-value")
+        page.fill("#note", "first <i>note</i>")
+        page.click("#save-note")
+        page.wait_for_function(
+            "() => document.querySelector('#admin').textContent.includes('wrong token')"
+        )
+        assert "note" not in honed.load_study("two objectives", storage=url).user_attrs
+        page.fill("#token", token)
+        page.click("#save-note")
+        page.wait_for_function(
+            "() => document.querySelector('#admin').textContent.includes('saved')"
+        )
+        assert honed.load_study("two objectives", storage=url).user_attrs["note"] == (
+            "first <i>note</i>"
+        )
+        page.click("#delete-study")  # the confirmation is dismissed by the fixture
+        assert page.dialogs == ["Delete this study and all its trials?"]  # type: ignore[attr-defined]
+        assert "two objectives" in [s.name for s in honed.storage.get_storage(url).list_studies()]
+        page.goto(srv.url)
+        page.wait_for_selector("#studies a.study-link")
+        assert "first <i>note</i>" in page.text_content("#studies")
+        _shot(page, "08-note")
