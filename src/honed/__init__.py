@@ -58,3 +58,15 @@ __all__ = [
     "load_space",
     "load_study",
 ]
+
+_LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard")
+
+
+def __getattr__(name: str) -> object:
+    # `honed.analysis.importance(...)`, `honed.plots.plot_history(...)` work after a plain
+    # `import honed`, without loading those subpackages for everyone who does not use them.
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"honed.{name}")
+    raise AttributeError(f"module 'honed' has no attribute {name!r}")
