@@ -403,3 +403,23 @@ def test_writes_need_the_token(studies, page):
         page.wait_for_selector("#studies a.study-link")
         assert "first <i>note</i>" in page.text_content("#studies")
         _shot(page, "08-note")
+
+
+def test_plot_html_exports_render_offline(studies, page, tmp_path):
+    """honed.plots' HTML files draw with the same renderer, from a file, with no server."""
+    import honed.plots as hp
+
+    _, main, multi = studies
+    complete = [t for t in main.trials if t.state is TrialState.COMPLETE]
+    cases = [
+        (hp.plot_history(main), "svg[data-plot=history] circle.pt", len(complete)),
+        (hp.plot_parallel(main), "svg[data-plot=parallel] path.line", len(complete)),
+        (hp.plot_slice(main, params=["x", "k"]), "svg[data-plot=slice]", 2),
+        (hp.plot_pareto(multi), "svg[data-plot=pareto] circle.pt", len(multi.trials)),
+    ]
+    for i, (fig, selector, n) in enumerate(cases):
+        path = fig.save(tmp_path / f"fig{i}.html")
+        page.goto(path.as_uri())
+        _wait_count(page, selector, n)
+    _shot(page, "09-html-export")
+    assert page.dialogs == []  # type: ignore[attr-defined]

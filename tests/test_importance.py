@@ -115,3 +115,7 @@ def test_a_few_odd_trials_do_not_hide_the_other_parameters():
         scores = importance(s, method)
         assert len(scores) == 8
         assert set(list(scores)[:2]) == {"lr", "depth"}
+
+
+def test_reachable_from_a_plain_import(study):
+    assert honed.analysis.importance(study, "ped-anova") == importance(study, "ped-anova")
