@@ -1,1 +1,25 @@
-"""``honed bench``: samplers and schedulers compared with their peers on one problem suite."""
+"""``honed bench``: samplers and schedulers compared with their peers on one problem suite.
+
+One command compares any honed sampler with any peer on the same problems and seeds::
+
+    honed bench --optimizers honed:tpe,optuna:tpe,honed:random --suite synthetic,sklearn \\
+        --n-trials 50 --seeds 10 --workers 2 --out bench-results/NAME
+    honed bench --list                    # problems and optimizers (and whether they can run)
+    honed bench --problems 'ackley-*,branin' --optimizers 'honed:tpe[n_startup_trials=5]',...
+    honed bench overhead --optimizers honed:tpe,optuna:tpe --n-trials 2000 --dim 10 \\
+        --window 1000:2000
+
+Pieces:
+
+* :mod:`honed.bench.problems`: the suites (``synthetic``, ``sklearn``, ``conditional``,
+  ``multiobjective``), each a list of :class:`~honed.bench.problems.base.Problem`.
+* :mod:`honed.bench.optimizers`: names to adapters with one ask/tell protocol:
+  ``honed:<sampler>``, ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc>``, ``smac:<hpo|bo>``,
+  ``hebo:hebo``; ``name[key=value,...]`` passes options to the sampler's constructor.
+* :mod:`honed.bench.runner`: runs every (optimizer, problem, seed) in worker processes,
+  writing each run's trace to ``OUT/runs/`` as it finishes (a rerun resumes), and caches each
+  problem's random reference sample under ``~/.cache/honed/bench`` (``--cache-dir``).
+* :mod:`honed.bench.scoring`: normalized regret at several budgets, mean rank, overhead
+  (definitions in that module's docstring); :mod:`honed.bench.report` writes the markdown.
+* :mod:`honed.bench.overhead`: time per suggestion over a window of a long run.
+"""
