@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -107,6 +108,47 @@ intermediate_table = sa.Table(
 )
 
 _UNFINISHED = (int(TrialState.WAITING), int(TrialState.RUNNING))
+
+# Statements of the per-trial hot path, built once: building a statement and computing its
+# cache key cost more than running it on SQLite. Values arrive as bound parameters.
+_b = sa.bindparam
+_tc = trials_table.c
+_SQL_TRIAL = sa.select(trials_table).where(_tc.trial_id == _b("tid"))
+_SQL_TRIAL_FOR_UPDATE = _SQL_TRIAL.with_for_update()
+_SQL_UPDATE_TRIAL = trials_table.update().where(_tc.trial_id == _b("tid"))
+_SQL_INSERT_TRIAL = trials_table.insert()
+_SQL_BUMP = {
+    col: studies_table.update()
+    .where(studies_table.c.study_id == _b("sid"))
+    .values({col: studies_table.c[col] + 1})
+    .returning(studies_table.c[col])
+    for col in ("next_number", "finish_seq")
+}
+_SQL_STUDY_SEQ = sa.select(studies_table.c.finish_seq).where(studies_table.c.study_id == _b("sid"))
+# Two queries, each on its own index, instead of one OR that scans every trial of the study.
+# Unfinished trials have no finish sequence (NULL), so the two sets never overlap.
+_SQL_UNFINISHED = sa.select(trials_table).where(
+    _tc.study_id == _b("sid"), _tc.state.in_(_UNFINISHED)
+)
+_SQL_FINISHED_SINCE = sa.select(trials_table).where(
+    _tc.study_id == _b("sid"), _tc.finish_seq > _b("seq")
+)
+_SQL_INTERMEDIATE = (
+    sa.select(intermediate_table.c.trial_id, intermediate_table.c.step, intermediate_table.c.value)
+    .where(intermediate_table.c.trial_id.in_(_b("ids", expanding=True)))
+    .order_by(intermediate_table.c.trial_id, intermediate_table.c.step)
+)
+_SQL_SET_INTERMEDIATE = intermediate_table.update().where(
+    intermediate_table.c.trial_id == _b("tid"), intermediate_table.c.step == _b("st")
+)
+_SQL_ADD_INTERMEDIATE = intermediate_table.insert()
+
+
+@lru_cache(maxsize=32)
+def _sql_trial_columns(columns: tuple[str, ...]) -> sa.Select[Any]:
+    """SELECT number, state and ``columns`` of one trial, locking its row where supported."""
+    cols = [_tc.number, _tc.state, *(_tc[c] for c in columns)]
+    return sa.select(*cols).where(_tc.trial_id == _b("tid")).with_for_update()
 
 
 def _dumps(x: Any) -> str:
@@ -238,6 +280,23 @@ class SQLStorage(Storage):
             ) from None
 
     # ---- transactions ----------------------------------------------------------------------
+    def _bump(self, conn: Connection, column: str, study_id: int) -> int:
+        """Add one to a study's counter (``next_number`` or ``finish_seq``) inside the current
+        write transaction and return the new value. One statement where the database has
+        UPDATE ... RETURNING (SQLite >= 3.35, PostgreSQL); read-then-write otherwise."""
+        if self._engine.dialect.update_returning:
+            row = conn.execute(_SQL_BUMP[column], {"sid": study_id}).first()
+        else:
+            col = studies_table.c[column]
+            where = studies_table.c.study_id == study_id
+            row = conn.execute(sa.select(col).where(where).with_for_update()).first()
+            if row is not None:
+                conn.execute(studies_table.update().where(where).values({column: row[0] + 1}))
+                row = (row[0] + 1,)
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+        return int(row[0])
+
     def _retry(self, fn: Callable[[], _T]) -> _T:
         delay = 0.01
         for attempt in range(12):
@@ -464,32 +523,23 @@ class SQLStorage(Storage):
         attrs_json = _dumps(system_attrs)
 
         def run(conn: Connection) -> tuple[int, int, float | None]:
-            row = conn.execute(
-                sa.select(studies_table.c.next_number)
-                .where(studies_table.c.study_id == study_id)
-                .with_for_update()
-            ).first()
-            if row is None:
-                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-            number = int(row[0])
-            conn.execute(
-                studies_table.update()
-                .where(studies_table.c.study_id == study_id)
-                .values(next_number=number + 1)
-            )
+            # The counter bump takes the study row's write lock, so numbers are dense and
+            # unique however many processes insert at once.
+            number = self._bump(conn, "next_number", study_id) - 1
             now = time.time() if state is TrialState.RUNNING else None
             res = conn.execute(
-                trials_table.insert().values(
-                    study_id=study_id,
-                    number=number,
-                    state=int(state),
-                    params_json=params_json,
-                    distributions_json=dists_json,
-                    user_attrs_json="{}",
-                    system_attrs_json=attrs_json,
-                    started_at=now,
-                    heartbeat_at=now,
-                )
+                _SQL_INSERT_TRIAL,
+                {
+                    "study_id": study_id,
+                    "number": number,
+                    "state": int(state),
+                    "params_json": params_json,
+                    "distributions_json": dists_json,
+                    "user_attrs_json": "{}",
+                    "system_attrs_json": attrs_json,
+                    "started_at": now,
+                    "heartbeat_at": now,
+                },
             )
             return int(res.inserted_primary_key[0]), number, now  # type: ignore[index]
 
@@ -534,13 +584,17 @@ class SQLStorage(Storage):
         trial_id = self._write(run)
         return None if trial_id is None else self.get_trial(trial_id)
 
-    def _modify(self, trial_id: int, fn: Callable[[Connection, Any], dict[str, Any]]) -> None:
-        """Read-check-write an unfinished trial's row in one transaction."""
+    def _modify(
+        self,
+        trial_id: int,
+        fn: Callable[[Connection, Any], dict[str, Any]],
+        columns: tuple[str, ...] = (),
+    ) -> None:
+        """Read-check-write an unfinished trial's row in one transaction; ``fn`` sees the
+        row's number, state and ``columns``."""
 
         def run(conn: Connection) -> None:
-            row = conn.execute(
-                sa.select(trials_table).where(trials_table.c.trial_id == trial_id).with_for_update()
-            ).first()
+            row = conn.execute(_sql_trial_columns(columns), {"tid": trial_id}).first()
             if row is None:
                 raise KeyError(f"no trial with id {trial_id}.")
             if TrialState(row.state).is_finished:
@@ -549,11 +603,7 @@ class SQLStorage(Storage):
                 )
             values = fn(conn, row)
             if values:
-                conn.execute(
-                    trials_table.update()
-                    .where(trials_table.c.trial_id == trial_id)
-                    .values(**values)
-                )
+                conn.execute(_SQL_UPDATE_TRIAL, {"tid": trial_id, **values})
 
         self._write(run)
 
@@ -573,21 +623,19 @@ class SQLStorage(Storage):
             d.update({k: v.to_json() for k, v in distributions.items()})
             return {"params_json": _dumps(p), "distributions_json": _dumps(d)}
 
-        self._modify(trial_id, fn)
+        self._modify(trial_id, fn, ("params_json", "distributions_json"))
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
         stored = None if value != value else float(value)  # NaN is stored as NULL
 
         def fn(conn: Connection, row: Any) -> dict[str, Any]:
-            where = (intermediate_table.c.trial_id == trial_id) & (
-                intermediate_table.c.step == step
+            res = conn.execute(
+                _SQL_SET_INTERMEDIATE, {"tid": trial_id, "st": int(step), "value": stored}
             )
-            res = conn.execute(intermediate_table.update().where(where).values(value=stored))
             if res.rowcount == 0:
                 conn.execute(
-                    intermediate_table.insert().values(
-                        trial_id=trial_id, step=int(step), value=stored
-                    )
+                    _SQL_ADD_INTERMEDIATE,
+                    {"trial_id": trial_id, "step": int(step), "value": stored},
                 )
             return {"heartbeat_at": time.time()}
 
@@ -601,7 +649,7 @@ class SQLStorage(Storage):
             attrs[key] = encoded
             return {column: _dumps(attrs)}
 
-        self._modify(trial_id, fn)
+        self._modify(trial_id, fn, (column,))
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         self._set_attr(trial_id, "user_attrs_json", key, value)
@@ -624,50 +672,40 @@ class SQLStorage(Storage):
             raise ValueError(f"finish_trial needs a finished state, not {state.name}.")
         values_json = None if values is None else _dumps([float(v) for v in values])
 
-        def run(conn: Connection) -> None:
-            row = conn.execute(
-                sa.select(
-                    trials_table.c.study_id,
-                    trials_table.c.number,
-                    trials_table.c.state,
-                    trials_table.c.system_attrs_json,
-                )
-                .where(trials_table.c.trial_id == trial_id)
-                .with_for_update()
-            ).first()
+        def run(conn: Connection) -> FrozenTrial:
+            row = conn.execute(_SQL_TRIAL_FOR_UPDATE, {"tid": trial_id}).first()
             if row is None:
                 raise KeyError(f"no trial with id {trial_id}.")
             check_state_change(row.number, TrialState(row.state), state)
             if state is TrialState.COMPLETE:
                 check_values(values, len(self.get_study_directions(row.study_id)))
-            seq_row = conn.execute(
-                sa.select(studies_table.c.finish_seq)
-                .where(studies_table.c.study_id == row.study_id)
-                .with_for_update()
-            ).first()
-            assert seq_row is not None
-            seq = int(seq_row[0]) + 1
-            conn.execute(
-                studies_table.update()
-                .where(studies_table.c.study_id == row.study_id)
-                .values(finish_seq=seq)
-            )
+            seq = self._bump(conn, "finish_seq", row.study_id)
             attrs = json.loads(row.system_attrs_json)
             attrs.update(system_attrs or {})
+            attrs_json = _dumps(attrs)
+            now = time.time()
             conn.execute(
-                trials_table.update()
-                .where(trials_table.c.trial_id == trial_id)
-                .values(
-                    state=int(state),
-                    values_json=values_json,
-                    system_attrs_json=_dumps(attrs),
-                    completed_at=time.time(),
-                    finish_seq=seq,
-                )
+                _SQL_UPDATE_TRIAL,
+                {
+                    "tid": trial_id,
+                    "state": int(state),
+                    "values_json": values_json,
+                    "system_attrs_json": attrs_json,
+                    "completed_at": now,
+                    "finish_seq": seq,
+                },
+            )
+            # The final record, from the row as written: no second read transaction.
+            (before,) = self._rows_to_trials(conn, [row])
+            return replace(
+                before,
+                state=state,
+                values=None if values_json is None else tuple(json.loads(values_json)),
+                system_attrs=json.loads(attrs_json),
+                datetime_complete=_ts(now),
             )
 
-        self._write(run)
-        return self.get_trial(trial_id)
+        return self._write(run)
 
     def record_heartbeat(self, trial_id: int) -> None:
         self._write(
@@ -775,15 +813,7 @@ class SQLStorage(Storage):
         inter: dict[int, dict[int, float]] = {}
         for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
             chunk = ids[i : i + 900]
-            for tid, step, value in conn.execute(
-                sa.select(
-                    intermediate_table.c.trial_id,
-                    intermediate_table.c.step,
-                    intermediate_table.c.value,
-                )
-                .where(intermediate_table.c.trial_id.in_(chunk))
-                .order_by(intermediate_table.c.trial_id, intermediate_table.c.step)
-            ):
+            for tid, step, value in conn.execute(_SQL_INTERMEDIATE, {"ids": chunk}):
                 inter.setdefault(tid, {})[step] = float("nan") if value is None else value
         out = []
         for r in rows:
@@ -809,9 +839,7 @@ class SQLStorage(Storage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def run(conn: Connection) -> list[FrozenTrial]:
-            rows = conn.execute(
-                sa.select(trials_table).where(trials_table.c.trial_id == trial_id)
-            ).all()
+            rows = conn.execute(_SQL_TRIAL, {"tid": trial_id}).all()
             return self._rows_to_trials(conn, rows)
 
         trials = self._read(run)
@@ -832,23 +860,16 @@ class SQLStorage(Storage):
 
     def get_trials_since(self, study_id: int, finish_seq: int) -> tuple[list[FrozenTrial], int]:
         def run(conn: Connection) -> tuple[list[FrozenTrial], int]:
-            row = conn.execute(
-                sa.select(studies_table.c.finish_seq).where(studies_table.c.study_id == study_id)
-            ).first()
+            row = conn.execute(_SQL_STUDY_SEQ, {"sid": study_id}).first()
             if row is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-            q = (
-                sa.select(trials_table)
-                .where(
-                    trials_table.c.study_id == study_id,
-                    sa.or_(
-                        trials_table.c.state.in_(_UNFINISHED),
-                        trials_table.c.finish_seq > finish_seq,
-                    ),
-                )
-                .order_by(trials_table.c.number)
-            )
-            return self._rows_to_trials(conn, conn.execute(q).all()), int(row[0])
+            rows = conn.execute(_SQL_UNFINISHED, {"sid": study_id}).all()
+            if finish_seq < row[0]:  # something finished since the caller's last read
+                rows += conn.execute(
+                    _SQL_FINISHED_SINCE, {"sid": study_id, "seq": finish_seq}
+                ).all()
+            rows.sort(key=lambda r: r.number)
+            return self._rows_to_trials(conn, rows), int(row[0])
 
         return self._read(run)
 
