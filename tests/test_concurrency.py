@@ -219,3 +219,41 @@ def test_resume_after_sigkill(tmp_path: Path, n_jobs: int) -> None:
         if old.state.is_finished:
             assert same == old
     assert study.best_value == min(t.value for t in after if t.state is TrialState.COMPLETE)
+
+
+# ---- fork safety ---------------------------------------------------------------------------
+def _fork_child(storage, study_id: int, n: int, out) -> None:
+    # The pool inherited from the parent must be empty here: no shared connections.
+    out.put(storage._engine.pool.checkedin())
+    for _ in range(n):
+        t = storage.create_trial(study_id)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [float(t.number)])
+
+
+def test_storages_are_fork_safe(tmp_path: Path) -> None:
+    """A storage object used before a fork (so its pool holds an open connection) keeps
+    working in the children and in the parent, with no connection shared between them."""
+    import multiprocessing as mp
+
+    from honed.storage.sql import SQLStorage
+    from honed.trial import Direction
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'fork.db'}")
+    sid = storage.create_study("fork", (Direction.MINIMIZE,))
+    storage.finish_trial(storage.create_trial(sid).trial_id, TrialState.COMPLETE, [0.0])
+    assert storage._engine.pool.checkedin() >= 1
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_fork_child, args=(storage, sid, 25, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for _ in range(25):  # the parent keeps writing through its own connections meanwhile
+        t = storage.create_trial(sid)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [float(t.number)])
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert [out.get(timeout=5) for _ in procs] == [0, 0]
+    trials = storage.get_trials(sid)
+    assert [t.number for t in trials] == list(range(76))
+    assert all(t.state is TrialState.COMPLETE and t.value == t.number for t in trials)

@@ -10,9 +10,11 @@ timeout plus a retry loop absorb contention instead of surfacing "database is lo
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -164,6 +166,23 @@ def _ts(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(x, UTC)
 
 
+# Fork safety: a child process must never use a connection it inherited, or parent and child
+# talk over one socket / one SQLite handle and corrupt each other's transactions. After a
+# fork, every storage of the child forgets its inherited pool (without closing the parent's
+# connections) and opens fresh ones on first use. This covers storages captured by an
+# objective's closure and user code that forks, not only honed's own worker processes.
+_LIVE_STORAGES: weakref.WeakSet[SQLStorage] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    for storage in list(_LIVE_STORAGES):
+        storage._engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
+
 # SQLSTATE classes and codes worth retrying: the transaction lost a race (serialization
 # failure, deadlock, lock timeout) or the connection broke (class 08, server shutting down).
 _TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300")
@@ -206,6 +225,7 @@ class SQLStorage(Storage):
         self._engine_kwargs = dict(engine_kwargs or {})
         self._engine = self._create_engine()
         self._read_engine = self._engine.execution_options(honed_read=True)
+        _LIVE_STORAGES.add(self)
         self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
         self._cache_lock = threading.Lock()
         self._init_schema()
