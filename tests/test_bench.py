@@ -358,3 +358,14 @@ def test_optimizer_options_in_brackets_reach_the_sampler() -> None:
         make_optimizer("honed:random[bogus=1]", get_problem("branin"), seed=0)
     with pytest.raises(ValueError, match="key=value"):
         parse_options("honed:tpe[5]")
+
+
+def test_paired_significance() -> None:
+    from honed.bench.scoring import paired_p_value
+
+    base = {str(s): 0.5 + 0.01 * s for s in range(8)}
+    better = {k: v - 0.2 for k, v in base.items()}
+    p = paired_p_value(better, base)
+    assert p is not None and p < 0.05
+    assert paired_p_value(base, dict(base)) is None  # no differences
+    assert paired_p_value({"0": 0.1}, {"0": 0.2}) is None  # too few seeds

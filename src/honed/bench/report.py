@@ -47,6 +47,7 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
         + [
             f"ratio@{budgets[-1]}",
             "W/T/L",
+            "sig W/L",
             "mean rank",
             "overhead ms",
             "cpu ms",
@@ -65,6 +66,9 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
                 "-"
                 if o == base
                 else f"{vs.get('wins', 0)}/{vs.get('ties', 0)}/{vs.get('losses', 0)}",
+                "-"
+                if o == base
+                else f"{vs.get('significant_wins', 0)}/{vs.get('significant_losses', 0)}",
                 _f(a["mean_rank"], 2),
                 _f(a["overhead_s"] * 1e3, 2),
                 _f(a["overhead_cpu_s"] * 1e3, 2),
@@ -75,7 +79,8 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
     lines += [
         "",
         f"W/T/L: problems where the optimizer's mean final regret is lower / equal / higher "
-        f"than `{base}`'s.",
+        f"than `{base}`'s; sig W/L: of those, the ones where a paired Wilcoxon signed-rank "
+        "test over seeds gives p < 0.05 (needs >= 5 seeds).",
         "",
         f"## Per problem: normalized regret after {budgets[-1]} trials (mean ± s.e. over seeds)",
         "",

@@ -310,7 +310,7 @@ def run_benchmark(
                 data = _load_json(trace_path(out, key))
                 if (
                     data is not None
-                    and data.get("version") == TRACE_VERSION
+                    and data.get("version") in (1, TRACE_VERSION)  # v1: no cpu_s
                     and data.get("n_trials", 0) >= n_trials
                 ):
                     traces[key] = _truncate(data, n_trials)

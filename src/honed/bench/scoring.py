@@ -82,6 +82,22 @@ def _curve(
     return out
 
 
+def paired_p_value(a: dict[str, float], b: dict[str, float]) -> float | None:
+    """Two-sided Wilcoxon signed-rank p-value of paired final regrets (same seeds), or None
+    when there are too few seeds or no differences."""
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([a[s] - b[s] for s in seeds])
+    if len(seeds) < 5 or not np.any(np.abs(diff) > 1e-12):
+        return None
+    import warnings
+
+    from scipy.stats import wilcoxon
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ties and zero differences: handled by zero_method
+        return float(wilcoxon(diff, zero_method="zsplit").pvalue)
+
+
 def summarize(
     traces: Sequence[dict[str, Any]],
     problems: Sequence[Problem],
@@ -144,7 +160,7 @@ def summarize(
                 if t["optimizer"] == opt
             ]
             cpu = [
-                sum(t.get("cpu_s", [])) / max(1, len(t["ask_s"]))
+                sum(t["cpu_s"]) / max(1, len(t["ask_s"])) if "cpu_s" in t else math.nan
                 for t in by_problem[prob.name]
                 if t["optimizer"] == opt
             ]
@@ -156,6 +172,9 @@ def summarize(
             n = len(reg)
             entry["optimizers"][opt] = {
                 "n_seeds": n,
+                "final_regret_by_seed": {
+                    str(seed): float(r[-1]) for seed, r in zip(runs, reg, strict=True)
+                },
                 "regret_mean": [float(x) for x in reg.mean(axis=0)],
                 "regret_sem": [
                     float(x)
@@ -206,7 +225,7 @@ def summarize(
         agg["overhead_ratio"] = (
             agg["overhead_s"] / base["overhead_s"] if base["overhead_s"] > 0 else math.inf
         )
-        wins = ties = losses = 0
+        wins = ties = losses = sig_wins = sig_losses = 0
         for e in per_problem.values():
             if opt in e["optimizers"] and baseline in e["optimizers"]:
                 a = e["optimizers"][opt]["regret_mean"][-1]
@@ -217,7 +236,20 @@ def summarize(
                     wins += 1
                 else:
                     losses += 1
-        agg["vs_baseline"] = {"wins": wins, "ties": ties, "losses": losses}
+                p = paired_p_value(
+                    e["optimizers"][opt]["final_regret_by_seed"],
+                    e["optimizers"][baseline]["final_regret_by_seed"],
+                )
+                if p is not None and p < 0.05:
+                    sig_wins += a < b
+                    sig_losses += a > b
+        agg["vs_baseline"] = {
+            "wins": wins,
+            "ties": ties,
+            "losses": losses,
+            "significant_wins": sig_wins,
+            "significant_losses": sig_losses,
+        }
     return {
         "budgets": list(budgets),
         "baseline": baseline,
