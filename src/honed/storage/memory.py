@@ -37,7 +37,10 @@ class _Study:
     directions: tuple[Direction, ...]
     created: datetime
     trials: list[FrozenTrial] = field(default_factory=list)
-    finish_seq: list[int] = field(default_factory=list)  # per trial number, 0 = unfinished
+    # Incremental reads touch only what changed: the numbers of unfinished trials, and the
+    # numbers of finished ones in finish order (the trial at index i has finish sequence i+1).
+    unfinished: dict[int, None] = field(default_factory=dict)
+    finished: list[int] = field(default_factory=list)
     max_seq: int = 0
     user_attrs: dict[str, Any] = field(default_factory=dict)
 
@@ -154,7 +157,7 @@ class InMemoryStorage(Storage):
                 trial_id=tid,
             )
             s.trials.append(t)
-            s.finish_seq.append(0)
+            s.unfinished[t.number] = None
             self._trial_index[tid] = (study_id, t.number)
             return t
 
@@ -235,8 +238,9 @@ class InMemoryStorage(Storage):
             check_state_change(t.number, t.state, state)
             if state is TrialState.COMPLETE:
                 check_values(values, len(s.directions))
-            s.max_seq += 1
-            s.finish_seq[t.number] = s.max_seq
+            s.finished.append(t.number)
+            s.unfinished.pop(t.number, None)
+            s.max_seq = len(s.finished)
             new = replace(
                 t,
                 state=state,
@@ -298,12 +302,8 @@ class InMemoryStorage(Storage):
     def get_trials_since(self, study_id: int, finish_seq: int) -> tuple[list[FrozenTrial], int]:
         with self._lock:
             s = self._study(study_id)
-            out = [
-                t
-                for t, seq in zip(s.trials, s.finish_seq, strict=True)
-                if seq == 0 or seq > finish_seq
-            ]
-            return out, s.max_seq
+            numbers = [*s.unfinished, *s.finished[max(finish_seq, 0) :]]
+            return [s.trials[n] for n in sorted(numbers)], s.max_seq
 
     def count_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
         return len(self.get_trials(study_id, states))
