@@ -369,3 +369,21 @@ def test_paired_significance() -> None:
     assert p is not None and p < 0.05
     assert paired_p_value(base, dict(base)) is None  # no differences
     assert paired_p_value({"0": 0.1}, {"0": 0.2}) is None  # too few seeds
+
+
+def test_a_failing_run_is_reported_and_the_rest_is_scored(tmp_path, capsys) -> None:
+    pytest.importorskip("optuna")
+    out = tmp_path / "mo"
+    argv = [
+        "bench",
+        "--optimizers", "honed:random,optuna:cmaes",  # Optuna's CMA-ES refuses two objectives
+        "--problems", "zdt1",
+        "--n-trials", "4", "--seeds", "1", "--workers", "1",
+        "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 1
+    assert "optuna:cmaes on zdt1 seed 0: ValueError" in capsys.readouterr().err
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert set(summary["aggregate"]) == {"honed:random"}
+    assert len(summary["failures"]) == 1
+    assert "Failed runs (1" in (out / "results.md").read_text()

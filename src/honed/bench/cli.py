@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
         f"honed bench: {len(optimizers)} optimizer(s) x {len(problems)} problem(s) x "
         f"{args.seeds} seed(s), {args.n_trials} trials, {args.workers} worker(s) -> {out}"
     )
-    traces, refs = run_benchmark(
+    traces, refs, failures = run_benchmark(
         optimizers,
         problems,
         range(args.seeds),
@@ -179,7 +179,13 @@ def _run(args: argparse.Namespace) -> int:
         cache_dir=cache_dir,
         progress=say,
     )
+    problems = [p for p in problems if p.name in refs]
+    if not traces or not problems:
+        for line in failures:
+            print(f"  {line}", file=sys.stderr)
+        return _fail("every run failed; nothing to score.")
     summary = summarize(traces, problems, refs, optimizers, budgets, baseline)
+    summary["failures"] = failures
     meta = {
         "command": _command_line(),
         "date": now.isoformat(timespec="seconds"),
@@ -198,6 +204,11 @@ def _run(args: argparse.Namespace) -> int:
     (out / "results.md").write_text(md)
     print(md)
     say(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+    if failures:
+        print(f"honed bench: {len(failures)} run(s) failed and are left out:", file=sys.stderr)
+        for line in failures[:20]:
+            print(f"  {line}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -29,11 +29,11 @@ _FACADES = {
 def check_smac(algorithm: str) -> None:
     if algorithm not in _FACADES:
         raise ValueError(f"unknown SMAC facade {algorithm!r}; choose from {sorted(_FACADES)}.")
-    try:
-        import ConfigSpace  # noqa: F401
-        import smac  # noqa: F401
-    except ImportError as e:
-        raise MissingOptimizerError(f"SMAC3 is not installed (`pip install smac`): {e}") from e
+    from importlib.util import find_spec  # importing smac takes seconds; only look it up
+
+    missing = [m for m in ("smac", "ConfigSpace") if not find_spec(m)]
+    if missing:
+        raise MissingOptimizerError(f"SMAC3 is not installed ({missing}); `pip install smac`.")
 
 
 Decoder = Callable[[Any], Any]

@@ -112,4 +112,7 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
             + [_f(max((r["eval_s"] for r in e["optimizers"].values()), default=0.0) * 1e3, 1)]
         )
     lines += _table(["problem"] + [f"`{o}`" for o in opts] + ["eval ms (max)"], rows)
+    if summary.get("failures"):
+        lines += ["", f"## Failed runs ({len(summary['failures'])}, left out)", ""]
+        lines += [f"- {line}" for line in summary["failures"][:50]]
     return "\n".join(lines) + "\n"

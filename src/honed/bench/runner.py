@@ -255,10 +255,16 @@ def _map(
     jobs: Sequence[tuple[str, tuple[Any, ...]]],
     workers: int,
     on_done: Callable[[int, dict[str, Any]], None],
+    on_error: Callable[[int, BaseException], None],
 ) -> None:
     if workers <= 1 or len(jobs) <= 1:
         for i, (kind, args) in enumerate(jobs):
-            on_done(i, _task(kind, args))
+            try:
+                result = _task(kind, args)
+            except Exception as e:  # one broken run must not sink the others
+                on_error(i, e)
+                continue
+            on_done(i, result)
         return
     import multiprocessing as mp
 
@@ -268,7 +274,12 @@ def _map(
         futures = {pool.submit(_task, kind, args): i for i, (kind, args) in enumerate(jobs)}
         try:
             for fut in as_completed(futures):
-                on_done(futures[fut], fut.result())
+                try:
+                    result = fut.result()
+                except Exception as e:
+                    on_error(futures[fut], e)
+                    continue
+                on_done(futures[fut], result)
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -285,10 +296,11 @@ def run_benchmark(
     workers: int = 2,
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[str]]:
     """Run (or resume) every run, and make sure each problem's reference is cached.
 
-    Returns the traces (truncated to ``n_trials``) and the reference samples by problem.
+    Returns the traces (truncated to ``n_trials``), the reference samples by problem, and one
+    line per run that raised (those runs are left out; the others go on).
     """
     cache_dir = cache_dir or default_cache_dir()
     seeds = list(seeds)
@@ -336,9 +348,27 @@ def run_benchmark(
         if done == total or done % max(1, total // 20) == 0:
             say(f"  {done}/{total} done ({time.perf_counter() - started:.0f}s)")
 
-    _map(jobs, workers, on_done)
-    ordered = [traces[RunKey(o, p.name, s)] for s in seeds for p in problems for o in optimizers]
-    return ordered, refs
+    def on_error(i: int, err: BaseException) -> None:
+        nonlocal done
+        done += 1
+        kind, args = jobs[i]
+        what = (
+            f"reference of {args[0]}" if kind == "ref" else f"{args[0]} on {args[1]} seed {args[2]}"
+        )
+        failures.append(f"{what}: {type(err).__name__}: {err}")
+        say(f"  FAILED {failures[-1]}")
+
+    failures: list[str] = []
+    _map(jobs, workers, on_done, on_error)
+    failed_problems = {p.name for p in problems if p.name not in refs}
+    ordered = [
+        traces[key]
+        for s in seeds
+        for p in problems
+        for o in optimizers
+        if (key := RunKey(o, p.name, s)) in traces and p.name not in failed_problems
+    ]
+    return ordered, refs, failures
 
 
 def _truncate(trace: dict[str, Any], n: int) -> dict[str, Any]:
