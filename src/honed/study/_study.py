@@ -60,6 +60,11 @@ class Study:
         self._study_id = storage.get_study_id(name)
         self.directions = storage.get_study_directions(self._study_id)
         self._cache: dict[int, FrozenTrial] = {}
+        # The same trials as a list indexed by number (numbers are dense), so building the
+        # History of a long study is one copy instead of a sort; and whether any is WAITING.
+        self._ordered: list[FrozenTrial | None] = []
+        self._gaps = 0
+        self._waiting = False
         self._cache_seq = 0
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
@@ -103,11 +108,20 @@ class Study:
         ones and those finished since the last read come from storage."""
         with self._cache_lock:
             changed, seq = self._storage.get_trials_since(self._study_id, self._cache_seq)
+            ordered = self._ordered
             for t in changed:
                 self._cache[t.number] = t
+                if t.number >= len(ordered):
+                    self._gaps += t.number - len(ordered)
+                    ordered.extend([None] * (t.number + 1 - len(ordered)))
+                elif ordered[t.number] is None:
+                    self._gaps -= 1
+                ordered[t.number] = t
             self._cache_seq = seq
-            trials = [self._cache[n] for n in sorted(self._cache)]
-        return History(trials, self.directions)
+            # Every unfinished trial comes back on each read, so this is exact.
+            self._waiting = any(t.state is TrialState.WAITING for t in changed)
+            trials = ordered if self._gaps == 0 else [t for t in ordered if t is not None]
+            return History(trials, self.directions)  # type: ignore[arg-type]
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -174,7 +188,7 @@ class Study:
         self._check_stale()
         history = self._history()
         frozen = None
-        if any(t.state is TrialState.WAITING for t in history):
+        if self._waiting:
             frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_trial(self._study_id)
