@@ -98,6 +98,7 @@ def _command_line() -> str:
 def _list() -> int:
     from honed.bench.optimizers import available_optimizers
     from honed.bench.problems import SUITES, all_problems
+    from honed.space import flatten_space, normalize_space
 
     print("Problems:")
     for suite in SUITES:
@@ -107,9 +108,13 @@ def _list() -> int:
             continue
         print(f"  {suite} ({len(probs)}):")
         for prob in probs:
-            n = len(prob.space)
+            tree = normalize_space(prob.space)
+            flat = flatten_space(tree)
+            kinds = "/".join(sorted({d.kind for d in flat.values()}))
+            cond = ", conditional" if len(flat) != len(tree) else ""
             print(
-                f"    {prob.name}  [{n} top-level parameter(s), {prob.n_objectives} objective(s)]"
+                f"    {prob.name}  [{len(flat)} parameter(s): {kinds}{cond}; "
+                f"{prob.n_objectives} objective(s)]"
             )
     print("Optimizers (honed:<any registered sampler> works):")
     for name, status in available_optimizers():
