@@ -58,7 +58,8 @@ def importance(
         target: Maps a trial to the number to explain; required for multi-objective
             studies (e.g. ``lambda t: t.values[0]``). Default: the objective value.
         seed: Seed of the random forest (``fanova``).
-        **options: ``n_trees``, ``max_depth``, ``min_samples_leaf`` for ``fanova``;
+        **options: ``n_trees``, ``max_depth``, ``min_samples_leaf``, ``max_features`` (a
+            fraction of the parameters each split considers) for ``fanova``;
             ``quantile`` (default 0.1) for ``ped-anova``.
 
     Returns:
@@ -70,7 +71,7 @@ def importance(
     history = study if isinstance(study, History) else study._history()
     names, dists, x, y = _design(history, params, target)
     if key == "fanova":
-        allowed = {"n_trees", "max_depth", "min_samples_leaf"}
+        allowed = {"n_trees", "max_depth", "min_samples_leaf", "max_features"}
         _check_options(options, allowed, method)
         scores = fanova_importance(x, y, seed=seed, **options)
     else:
@@ -175,6 +176,7 @@ def fanova_importance(
     n_trees: int = 64,
     max_depth: int | None = None,
     min_samples_leaf: int = 1,
+    max_features: float = 1.0,
     seed: int | None = 0,
 ) -> np.ndarray:
     """Main-effect variance fraction of each column of ``x`` (points in the unit cube), from a
@@ -195,7 +197,7 @@ def fanova_importance(
         n_estimators=n_trees,
         max_depth=max_depth,
         min_samples_leaf=min_samples_leaf,
-        max_features=max(1, int(np.ceil(d * 0.7))),
+        max_features=max(1, int(np.ceil(d * max_features))),
         bootstrap=True,
         random_state=seed,
     )
