@@ -153,3 +153,19 @@ def test_fast_front_agrees_with_the_reference():
         assert front_mask(losses).tolist() == non_dominated_mask(losses).tolist(), trial
     three = rng.normal(size=(40, 3))
     assert front_mask(three).tolist() == non_dominated_mask(three).tolist()
+
+
+def test_non_finite_reports_are_skipped():
+    s = honed.create_study()
+    t = s.ask()
+    t.float("x", 0, 1)
+    for step, v in enumerate([float("nan"), 2.0, float("inf"), 1.0]):
+        t.report(v, step)
+    s.tell(t, 1.0)
+    t = s.ask()
+    t.float("x", 0, 1)
+    t.report(float("nan"), 0)
+    s.tell(t, 2.0)
+    data = hp.plot_intermediate(s).data
+    assert [(c["step"], c["value"]) for c in data["curves"]] == [([1, 3], [2.0, 1.0])]
+    json.dumps(data, allow_nan=False)  # strict JSON: what the browser gets

@@ -251,7 +251,10 @@ def intermediate_data(
     all_vals: list[float] = []
     for i in idx:
         t = with_iv[int(i)]
-        steps = sorted(t.intermediate_values)
+        # NaN and infinite reports cannot be drawn; the curve skips them.
+        steps = sorted(s for s, v in t.intermediate_values.items() if math.isfinite(v))
+        if not steps:
+            continue
         if len(steps) > max_steps:
             pick = np.linspace(0, len(steps) - 1, max_steps).round().astype(int)
             steps = [steps[j] for j in np.unique(pick)]
