@@ -183,7 +183,11 @@ def test_cli_smoke_run_writes_sane_results_and_resumes(tmp_path, capsys) -> None
         assert 0.0 < agg["overhead_s"] < 1.0
     assert summary["aggregate"]["honed:random"]["regret_ratio"] == [1.0]
     assert summary["problems"]["branin"]["optimum"] == pytest.approx(0.397887, abs=1e-5)
-    assert (out / "results.md").read_text().startswith("# honed bench")
+    md = (out / "results.md").read_text()
+    assert md.startswith("# honed bench") and "## By suite" in md
+    assert set(summary["by_suite"]) == {"synthetic", "conditional"}
+    ranks = [summary["by_suite"]["synthetic"][o]["mean_rank"] for o in summary["aggregate"]]
+    assert sum(ranks) == pytest.approx(3.0)  # two optimizers share ranks 1 and 2
     traces = sorted((out / "runs").rglob("seed*.json"))
     assert len(traces) == 2 * 2 * 2
     trace = json.loads(traces[0].read_text())

@@ -82,6 +82,23 @@ def markdown(summary: dict[str, Any], title: str, meta: dict[str, Any]) -> str:
         f"than `{base}`'s; sig W/L: of those, the ones where a paired Wilcoxon signed-rank "
         "test over seeds gives p < 0.05 (needs >= 5 seeds).",
         "",
+    ]
+    suites = summary.get("by_suite", {})
+    if len(suites) > 1:
+        lines += [f"## By suite: normalized regret after {budgets[-1]} trials (mean rank)", ""]
+        rows = []
+        for suite, per_opt in suites.items():
+            n = max((r["n_problems"] for r in per_opt.values()), default=0)
+            row = [f"{suite} ({n})"]
+            for o in opts:
+                r = per_opt.get(o)
+                row.append(
+                    "-" if r is None else f"{_f(r['regret_final'])} ({_f(r['mean_rank'], 2)})"
+                )
+            rows.append(row)
+        lines += _table(["suite"] + [f"`{o}`" for o in opts], rows)
+        lines += [""]
+    lines += [
         f"## Per problem: normalized regret after {budgets[-1]} trials (mean ± s.e. over seeds)",
         "",
     ]

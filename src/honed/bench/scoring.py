@@ -200,6 +200,7 @@ def summarize(
 
             for o, r in zip(optimizers, rankdata(finals), strict=True):
                 ranks[o].append(float(r))
+                entry["optimizers"][o].setdefault("ranks", []).append(float(r))
         per_problem[prob.name] = entry
 
     aggregate: dict[str, Any] = {}
@@ -214,6 +215,20 @@ def summarize(
             "overhead_s": float(np.mean([r["overhead_s"] for r in rows])),
             "overhead_cpu_s": float(np.mean([r["overhead_cpu_s"] for r in rows])),
         }
+    by_suite: dict[str, Any] = {}
+    for suite in dict.fromkeys(e["suite"] for e in per_problem.values()):
+        entries = [e for e in per_problem.values() if e["suite"] == suite]
+        by_suite[suite] = {}
+        for opt in optimizers:
+            rows = [e["optimizers"][opt] for e in entries if opt in e["optimizers"]]
+            if not rows:
+                continue
+            suite_ranks = [r for row in rows for r in row.get("ranks", [])]
+            by_suite[suite][opt] = {
+                "n_problems": len(rows),
+                "regret_final": float(np.mean([r["regret_mean"][-1] for r in rows])),
+                "mean_rank": float(np.mean(suite_ranks)) if suite_ranks else None,
+            }
     base = aggregate.get(baseline)
     for opt, agg in aggregate.items():
         if base is None:
@@ -256,4 +271,5 @@ def summarize(
         "optimizers": list(optimizers),
         "problems": per_problem,
         "aggregate": aggregate,
+        "by_suite": by_suite,
     }
