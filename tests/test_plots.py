@@ -169,3 +169,20 @@ def test_non_finite_reports_are_skipped():
     data = hp.plot_intermediate(s).data
     assert [(c["step"], c["value"]) for c in data["curves"]] == [([1, 3], [2.0, 1.0])]
     json.dumps(data, allow_nan=False)  # strict JSON: what the browser gets
+
+
+def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
+    text = hp.report(study, tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_text() == text
+    kinds = [
+        json.loads(m)["kind"]
+        for m in re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', text)
+    ]
+    assert kinds == ["history", "intermediate", "parallel", "slice", "contour", "importance"]
+    assert text.count("const NS =") == 1  # the renderer is inlined once
+    assert "pareto" in [
+        json.loads(m)["kind"]
+        for m in re.findall(
+            r'<script type="application/json" id="[^"]+">(.*?)</script>', hp.report(multi)
+        )
+    ]

@@ -15,7 +15,9 @@ the dashboard's own SVG renderer, no network needed) or as ``.png`` / ``.svg`` /
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from honed.plots import _data
@@ -34,6 +36,7 @@ __all__ = [
     "plot_parallel",
     "plot_pareto",
     "plot_slice",
+    "report",
 ]
 
 
@@ -111,3 +114,37 @@ def plot_pareto(study: Study | History, *, objectives: tuple[int, int] = (0, 1))
     """Two objectives of a multi-objective study against each other; the front highlighted."""
     trials, dirs = _read(study)
     return Figure(_data.pareto_data(trials, dirs, objectives=objectives))
+
+
+def report(study: Study, path: str | Path | None = None, *, width: int = 900) -> str:
+    """Every view of ``study`` on one self-contained HTML page; written to ``path`` if given.
+
+    Views that do not apply (a Pareto front of one objective, importance with too few
+    trials) are left out.
+    """
+    import html
+
+    from honed.plots._figure import page, renderer_js
+
+    trials, dirs = _read(study)
+    figs = [plot_history(study), plot_intermediate(study), plot_parallel(study)]
+    figs += [plot_slice(study), plot_contour(study)]
+    with contextlib.suppress(ValueError):  # too few trials to rank parameters
+        figs.append(plot_importance(study, method="ped-anova"))
+    if len(dirs) > 1:
+        figs.append(plot_pareto(study))
+    name = getattr(study, "name", "study")
+    n_done = sum(1 for t in trials if t.state.name == "COMPLETE")
+    parts = [
+        f"<h2>{html.escape(str(name))}</h2>",
+        f"<p>{len(trials)} trials, {n_done} complete; "
+        f"{html.escape(', '.join(d.value for d in dirs))}</p>",
+        f"<script>{renderer_js()}</script>",
+    ]
+    for fig in figs:
+        parts.append(f"<h3>{html.escape(fig.title)}</h3>")
+        parts.append(fig._fragment(width, with_renderer=False))
+    text = page(f"{name} - honed report", "\n".join(parts))
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text

@@ -11,7 +11,7 @@ from typing import Any
 __all__ = ["Figure"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
-_CSS = """
+CSS = """
 body { font-family: system-ui, sans-serif; margin: 16px; color: #1d2330; }
 .hc-chart { display: block; font-size: 11px; }
 .hc-chart text { fill: #4a5163; }
@@ -37,6 +37,20 @@ rect.bar { fill: #4c6ef5; }
 _FORMATS = (".html", ".png", ".svg", ".pdf")
 
 
+def renderer_js() -> str:
+    """The dashboard's SVG renderer, to inline into standalone pages."""
+    return (_STATIC / "charts.js").read_text(encoding="utf-8")
+
+
+def page(title: str, body: str) -> str:
+    """A standalone HTML page with the renderer's styles."""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"{body}\n</body></html>\n"
+    )
+
+
 class Figure:
     """One plot: its data (``.data``, JSON-ready) and ways to draw and save it."""
 
@@ -55,17 +69,17 @@ class Figure:
         return f"Figure(kind={self.kind!r})"
 
     # ---- HTML --------------------------------------------------------------------------------
-    def _fragment(self, width: int) -> str:
+    def _fragment(self, width: int, *, with_renderer: bool = True) -> str:
         from honed.plots._data import jsonable
 
         uid = "honed-" + uuid.uuid4().hex[:10]
         # In a <script> element only "</" can end it early; escaping "<" rules that out.
         payload = json.dumps(jsonable(self.data)).replace("<", "\\u003c")
-        js = (_STATIC / "charts.js").read_text(encoding="utf-8")
+        renderer = f"<script>{renderer_js()}</script>\n" if with_renderer else ""
         return (
             f'<div id="{uid}"></div>\n'
             f'<script type="application/json" id="{uid}-data">{payload}</script>\n'
-            f"<script>{js}</script>\n"
+            f"{renderer}"
             f"<script>HonedCharts.render(JSON.parse(document.getElementById('{uid}-data')"
             f".textContent), document.getElementById('{uid}'), {{width: {int(width)}}});"
             "</script>"
@@ -73,14 +87,10 @@ class Figure:
 
     def to_html(self, width: int = 900) -> str:
         """A self-contained HTML page (no network access needed) drawing this plot."""
-        return (
-            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>\n<body>\n"
-            f"<h3>{html.escape(self.title)}</h3>\n{self._fragment(width)}\n</body></html>\n"
-        )
+        return page(self.title, f"<h3>{html.escape(self.title)}</h3>\n{self._fragment(width)}")
 
     def _repr_html_(self) -> str:
-        return f"<style>{_CSS}</style>{self._fragment(800)}"
+        return f"<style>{CSS}</style>{self._fragment(800)}"
 
     # ---- matplotlib --------------------------------------------------------------------------
     def to_matplotlib(self) -> Any:

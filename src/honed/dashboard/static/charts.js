@@ -227,7 +227,10 @@
         el("line", { x1: -3, x2: 3, y1: y, y2: y, class: "hc-domain" }, ag);
         label(ag, 5, y + 4, t[1], { class: "hc-small" });
       }
-      const name = label(ag, 0, -12, ax.label, {
+      // Long names would run into the next axis: cut them to fit, full name in the tooltip.
+      const room = Math.max(4, Math.floor((n > 1 ? step : f.iw) / 6.5));
+      const short = ax.label.length > room ? ax.label.slice(0, room - 1) + "…" : ax.label;
+      const name = label(ag, 0, -12, short, {
         "text-anchor": i === 0 ? "start" : i === n - 1 ? "end" : "middle", class: "hc-label",
       });
       tip(name, ax.label);
