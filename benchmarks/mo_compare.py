@@ -75,12 +75,12 @@ def main() -> None:
             t0 = time.time()
             for s in range(args.seeds):
                 if lib == "honed":
+                    # "nsga2@population_size=20+selection=hypervolume": sampler arguments.
+                    algo_name, _, extra = algo.partition("@")
                     kw = {}
-                    if "@" in algo:
-                        algo_name, pop = algo.split("@")
-                        kw = {"population_size": int(pop)}
-                    else:
-                        algo_name = algo
+                    for item in filter(None, extra.split("+")):
+                        k, _, v = item.partition("=")
+                        kw[k] = int(v) if v.isdigit() else v
                     losses = run_honed(p, algo_name, s, args.trials, **kw)
                 else:
                     losses = run_optuna(p, algo, s, args.trials)

@@ -234,3 +234,12 @@ def test_parallel_worker_processes(sqlite_url: str) -> None:
     # Later generations concentrate on the better category.
     late = [t.params["c"] for t in trials[-16:]]
     assert late.count("near") > late.count("far")
+
+
+def test_hypervolume_truncation_keeps_the_extremes_and_drops_crowded_points() -> None:
+    # A 2-D front with two near-duplicates in the middle: the hypervolume cut drops one of them.
+    losses = np.array([[0.0, 1.0], [0.5, 0.5], [0.5001, 0.4999], [1.0, 0.0], [0.25, 0.8]])
+    s = NSGAIISampler(population_size=4, selection="hypervolume")
+    chosen, _, _ = s.select(losses, np.zeros(len(losses)))
+    kept = set(chosen.tolist())
+    assert {0, 3, 4} <= kept and len(kept & {1, 2}) == 1

@@ -219,8 +219,10 @@ class NSGAIISampler(Sampler):
         eta_crossover: SBX distribution index (larger: children closer to the parents).
         eta_mutation: Polynomial mutation distribution index.
         mutation_prob: Probability of mutating each parameter; default ``1 / n_params``.
-        selection: ``"crowding"`` (NSGA-II), ``"reference"`` (NSGA-III) or ``"auto"``:
-            reference points when there are 4 or more objectives.
+        selection: How the front that does not fit whole is cut: ``"crowding"`` (NSGA-II),
+            ``"reference"`` (NSGA-III), ``"hypervolume"`` (drop the smallest exclusive
+            hypervolume contribution first, as SMS-EMOA), or ``"auto"``: reference points
+            with 4 or more objectives, crowding otherwise.
         reference_points: NSGA-III points on the unit simplex, shape ``(r, n_objectives)``;
             default Das-Dennis points, about as many as the population.
     """
@@ -247,9 +249,10 @@ class NSGAIISampler(Sampler):
         for name, eta in (("eta_crossover", eta_crossover), ("eta_mutation", eta_mutation)):
             if not eta >= 0:
                 raise ValueError(f"{name} must be >= 0, got {eta!r}.")
-        if selection not in ("auto", "crowding", "reference"):
+        if selection not in ("auto", "crowding", "reference", "hypervolume"):
             raise ValueError(
-                f"selection must be 'auto', 'crowding' or 'reference', got {selection!r}."
+                "selection must be 'auto', 'crowding', 'reference' or 'hypervolume', "
+                f"got {selection!r}."
             )
         self.population_size = population_size
         self.crossover_prob = crossover_prob
@@ -348,6 +351,8 @@ class NSGAIISampler(Sampler):
         )
         if n_fill == len(last):
             picked = last
+        elif self.selection == "hypervolume" and violations[last].max() <= 0:
+            picked = last[_hv_truncate(losses[last], n_fill)]
         elif use_ref:
             rng = np.random.default_rng([self._base_seed, key_seed, 1])
             rows = np.concatenate([before, last])
@@ -424,6 +429,21 @@ class NSGAIIISampler(NSGAIISampler):
     def __init__(self, seed: int | None = None, **kwargs: object) -> None:
         kwargs.pop("selection", None)
         super().__init__(seed, selection="reference", **kwargs)  # type: ignore[arg-type]
+
+
+def _hv_truncate(losses: np.ndarray, n_keep: int) -> np.ndarray:
+    """Indices of ``n_keep`` rows kept by removing, one at a time, the row with the smallest
+    exclusive hypervolume contribution (SMS-EMOA), on losses scaled to ``[0, 1]``."""
+    from honed.analysis.hypervolume import hypervolume_contributions
+
+    lo, hi = losses.min(axis=0), losses.max(axis=0)
+    f = (losses - lo) / np.where(hi > lo, hi - lo, 1.0)
+    ref = np.full(f.shape[1], 1.1)
+    keep = np.arange(len(f))
+    while len(keep) > n_keep:
+        contrib = hypervolume_contributions(f[keep], ref)
+        keep = np.delete(keep, int(np.argmin(contrib)))
+    return keep
 
 
 def _violations(trials: Sequence[FrozenTrial]) -> np.ndarray:
