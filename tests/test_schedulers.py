@@ -376,7 +376,8 @@ def test_lr_annealing_law_fit_recovers_parameters():
     y = 1.0 + 0.8 * s1 ** (-0.5) - 0.3 * s2
     fit = fit_curve(np.arange(1, n + 1), y, "lr", lr_schedule=lrs)
     assert fit is not None
-    assert fit.params == pytest.approx((1.0, 0.8, 0.5, 0.3), rel=1e-3, abs=1e-4)
+    # params are (L0, A, C, alpha): the linear coefficients, then the exponent
+    assert fit.params == pytest.approx((1.0, 0.8, 0.3, 0.5), rel=1e-3, abs=1e-4)
     assert fit_curve(np.arange(1, n + 1), y, "lr") is None  # no schedule, no fit
 
 

@@ -337,7 +337,10 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
     def honed_lc(seed: int) -> _Run:
         from honed.schedulers import LearningCurveStopping
 
-        sched = LearningCurveStopping(max_epochs, min_points=4, interval=2, models=("pow", "exp"))
+        fit_at = [s for s in (4, 8, 16, 32, 64) if s < max_epochs]
+        sched = LearningCurveStopping(
+            max_epochs, min_points=4, fit_steps=fit_at, models=("pow", "exp")
+        )
         return _HonedRun(_honed_tpe(seed), sched)
 
     def honed_none(seed: int) -> _Run:
@@ -484,9 +487,9 @@ def run_multifidelity(
                 )
         target = (targets or {}).get(pname)
         if target is None:
-            # default target: the 95th percentile of full-training accuracies in the table
-            finals = sorted(row["acc"][-1] for row in problem.table.values())
-            target = finals[int(0.95 * (len(finals) - 1))]
+            # default target: reached (at some epoch) by only 1% of the configurations
+            peaks = sorted(max(row["acc"]) for row in problem.table.values() if row["acc"])
+            target = peaks[int(0.99 * (len(peaks) - 1))]
         out["problems"][pname] = {
             "target": target,
             "budget": budget,
@@ -569,11 +572,16 @@ def register_mode(sub: Any) -> None:
     p.add_argument("--budget", type=float, default=120.0, help="simulated seconds per run")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-epochs", type=int, default=81)
-    p.add_argument(
-        "--target", action="append", default=[], help="PROBLEM=ACCURACY (repeatable)"
-    )
+    p.add_argument("--target", action="append", default=[], help="PROBLEM=ACCURACY (repeatable)")
     p.add_argument("--cache-dir", default=None, help="where trained curves are cached")
     p.add_argument("--out", default=None, help="folder for mf.json and mf.md")
+    p.add_argument(
+        "--build-table",
+        type=int,
+        default=0,
+        metavar="JOBS",
+        help="first train every configuration fully on JOBS processes (else on demand)",
+    )
     p.set_defaults(func=_cli)
 
 
@@ -591,6 +599,15 @@ def _cli(args: argparse.Namespace) -> int:
             print(f"honed bench mf: --target must be PROBLEM=ACCURACY, got {t!r}", file=sys.stderr)
             return 2
     cache = Path(args.cache_dir) if args.cache_dir else Path.home() / ".cache" / "honed" / "bench"
+    if args.build_table:
+        for name in problems:
+            build_table(
+                make_problem(name, cache, args.max_epochs),
+                args.build_table,
+                lambda m: print(m, file=sys.stderr, flush=True),
+            )
+        if args.seeds == 0:
+            return 0
     try:
         result = run_multifidelity(
             methods,
