@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -302,6 +303,14 @@ def test_pbt_bottom_trial_exploits_top_trial_deterministically():
     assert sched.on_report(hist(pop), pop[0]) is Decision.CONTINUE
     pop3, _ = _population(step=3)
     assert sched.on_report(hist(pop3), pop3[7]) is Decision.CONTINUE
+    # peers that have not reported this step yet count with their value one step earlier,
+    # within the interval; older values do not count
+    lagging = [replace(t, intermediate_values={3: t.intermediate_values[3]}) for t in pop3[:7]]
+    me = replace(pop3[7], intermediate_values={4: 7.0})
+    ex = sched.on_report(hist([*lagging, me]), me)
+    assert isinstance(ex, Exploit) and ex.source in (0, 1) and ex.source_step == 3
+    stale = [replace(t, intermediate_values={2: 0.0}) for t in pop3[:7]]
+    assert sched.on_report(hist([*stale, me]), me) is Decision.CONTINUE
     # maximizing flips who is worst
     assert sched.on_report(hist(pop, MAX), pop[7]) is Decision.CONTINUE
     assert isinstance(sched.on_report(hist(pop, MAX), pop[0]), Exploit)

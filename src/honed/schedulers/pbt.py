@@ -1,6 +1,8 @@
 """Population-based training (Jaderberg et al., 2017), asynchronous form.
 
-At every ``interval`` steps a trial is ranked among all trials that reported the same step. A
+At every ``interval`` steps a trial is ranked among all trials, each by its value at its latest
+step within the last ``interval`` steps (so members of a population reporting one after the
+other are compared at once, and finished trials by their value at that step). A
 trial in the bottom ``quantile`` *exploits* one from the top ``quantile`` (the study copies that
 trial's checkpoint into it) and *explores* (perturbs or resamples) the copied parameters. The
 objective sees this through ``trial.exploited`` after ``trial.report`` returns, then reloads
@@ -83,12 +85,18 @@ class PopulationBasedTraining(Scheduler):
             return Decision.CONTINUE
         s = sign(history)
         peers: list[tuple[float, int, FrozenTrial]] = [(s * own, trial.number, trial)]
+        peer_step: dict[int, int] = {}
         for t in history:
             if t.number == trial.number or t.state is TrialState.FAILED:
                 continue
-            v = t.intermediate_values.get(step)
-            if v is not None and math.isfinite(v):
+            recent = [k for k in t.intermediate_values if step - self.interval < k <= step]
+            if not recent:
+                continue
+            k = max(recent)
+            v = t.intermediate_values[k]
+            if math.isfinite(v):
                 peers.append((s * v, t.number, t))
+                peer_step[t.number] = k
         if len(peers) < self.min_population:
             return Decision.CONTINUE
         peers.sort(key=lambda p: (p[0], p[1]))
@@ -100,7 +108,9 @@ class PopulationBasedTraining(Scheduler):
         rng = np.random.default_rng([self.seed or 0, trial.number, step])
         source = top[int(rng.integers(len(top)))]
         params = self.explore(source.params, source.distributions, rng)
-        return Exploit(source=source.number, step=step, params=params, source_step=step)
+        return Exploit(
+            source=source.number, step=step, params=params, source_step=peer_step[source.number]
+        )
 
     def explore(
         self,
