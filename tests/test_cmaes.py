@@ -235,3 +235,12 @@ def test_parallel_worker_processes_share_one_replayed_state(sqlite_url: str) -> 
     # Generations were formed from trials written by both workers, in trial-number order.
     assert state.told == sorted(state.told) and len(state.told) >= 36
     assert study.best_value < 0.05
+
+
+def test_learning_rate_adaptation_option_reaches_the_optimizer() -> None:
+    space = {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)}
+    sampler = CmaEsSampler(seed=0, lr_adapt=True)
+    trials = drive(sampler, space, sphere, 60)
+    state = sampler.state(History(trials, [Direction.MINIMIZE]), SearchSpace(space))
+    assert state.optimizer._lr_adapt is True
+    assert min(t.values[0] for t in trials) < 0.05

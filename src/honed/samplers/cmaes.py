@@ -119,6 +119,8 @@ class CmaEsSampler(Sampler):
             ``cmaes.get_warm_start_mgd``); their values are read in this study's direction.
         fallback: Sampler for categorical parameters and parameters outside the joint space
             (default: random with the same seed).
+        lr_adapt: Learning-rate adaptation (Nomura et al., 2023), which helps on multimodal
+            and noisy objectives; applies to purely continuous spaces (plain ``CMA``).
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class CmaEsSampler(Sampler):
         n_startup_trials: int = 0,
         source_trials: Sequence[FrozenTrial] | None = None,
         fallback: Sampler | None = None,
+        lr_adapt: bool = False,
     ) -> None:
         super().__init__(seed)
         if restart not in ("ipop", "bipop", None):
@@ -160,6 +163,7 @@ class CmaEsSampler(Sampler):
         self.with_margin = with_margin
         self.n_startup_trials = n_startup_trials
         self.source_trials = source_trials
+        self.lr_adapt = lr_adapt
         self._fallback = fallback if fallback is not None else RandomSampler(seed)
         self._base_seed = int(np.random.default_rng(seed).integers(2**62))
         self._cache: dict[tuple, CmaState] = {}
@@ -279,7 +283,15 @@ class CmaEsSampler(Sampler):
                 cov=cov,
                 seed=0,
             )
-        return CMA(mean=mean, sigma=sigma, bounds=bounds, population_size=popsize, cov=cov, seed=0)
+        return CMA(
+            mean=mean,
+            sigma=sigma,
+            bounds=bounds,
+            population_size=popsize,
+            cov=cov,
+            seed=0,
+            lr_adapt=self.lr_adapt,
+        )
 
     def _initial_state(self, history: History, space: SearchSpace) -> CmaState:
         d = len(space)
