@@ -124,6 +124,10 @@ PROBLEMS: dict[str, tuple[Callable[[Any], float], float]] = {
     "branin": (branin, 0.397887),
     "hartmann6": (hartmann6, -3.32237),
     "ackley5": (ackley5, 0.0),
+    "ackley2": (
+        lambda t: _ackley(np.array([t.float(f"x{i}", -32.768, 32.768) for i in range(2)])),
+        0.0,
+    ),
     "ackley10": (ackley10, 0.0),
     "rosenbrock5": (rosenbrock5, 0.0),
     "styblinski10": (styblinski10, -39.16617 * 10),
