@@ -301,7 +301,11 @@ def drive(
                 remote = RemoteTrial(
                     trial.number, trial._trial_id, trial.params, trial.distributions
                 )
-                handle = executor.submit(remote)
+                try:
+                    handle = executor.submit(remote)
+                except BaseException:
+                    study.tell(trial, state=TrialState.FAILED, fail_reason="could not be submitted")
+                    raise
                 inflight[handle] = trial
                 beats.add(trial._trial_id)
                 submitted += 1

@@ -79,7 +79,9 @@ class RayExecutor(Executor):
         except ImportError:
             raise ImportError("executor='ray' needs Ray: pip install 'honed[ray]'.") from None
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+            kwargs: dict[str, Any] = {}
+            if self.address is None and not os.environ.get("RAY_ADDRESS"):
+                kwargs["include_dashboard"] = False  # a local Ray just for this study
             kwargs.update(self.init_kwargs)
             ray.init(address=self.address, **kwargs)
         self._remote = ray.remote(
