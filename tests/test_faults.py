@@ -157,3 +157,19 @@ def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, reques
         f"best {best:.5f}"
     )
     study.storage.close()
+
+
+def _pending_objective(trial: honed.Trial) -> float:
+    # What the sampler saw when this trial was asked: the trials other workers were running.
+    trial.set_user_attr("pending_at_ask", len(trial._history.running))
+    time.sleep(0.2)
+    return trial.float("x", 0.0, 1.0)
+
+
+def test_worker_processes_see_each_others_pending_trials(tmp_path: Path):
+    study = honed.create_study(storage=f"sqlite:///{tmp_path / 'p.db'}", sampler="random")
+    study.optimize(_pending_objective, n_trials=12, n_jobs=3, executor="process")
+    seen = [t.user_attrs["pending_at_ask"] for t in study.trials]
+    assert max(seen) == 2  # three workers: up to two others in flight at each ask
+    assert sum(s > 0 for s in seen) >= len(seen) // 2
+    study.storage.close()
