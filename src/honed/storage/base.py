@@ -143,8 +143,14 @@ class Storage(ABC):
         state: TrialState,
         values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
     ) -> FrozenTrial:
-        """Move a RUNNING trial to a finished state with its values; returns the final record."""
+        """Move a RUNNING trial to a finished state with its values; returns the final record.
+        ``params`` (with their ``distributions``) are added in the same transaction, as
+        :meth:`set_trial_params` would: the last parameters a trial sampled are written
+        with its result rather than in a transaction of their own."""
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...

@@ -230,6 +230,9 @@ class InMemoryStorage(Storage):
         state: TrialState,
         values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
     ) -> FrozenTrial:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, not {state.name}.")
@@ -244,6 +247,8 @@ class InMemoryStorage(Storage):
             new = replace(
                 t,
                 state=state,
+                params={**t.params, **(params or {})},
+                distributions={**t.distributions, **(distributions or {})},
                 values=None if values is None else tuple(float(v) for v in values),
                 system_attrs={**t.system_attrs, **(system_attrs or {})},
                 datetime_start=t.datetime_start or datetime.now(UTC),

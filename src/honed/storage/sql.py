@@ -687,10 +687,14 @@ class SQLStorage(Storage):
         state: TrialState,
         values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
     ) -> FrozenTrial:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, not {state.name}.")
         values_json = None if values is None else _dumps([float(v) for v in values])
+        new_dists = {k: d.to_json() for k, d in (distributions or {}).items()}
 
         def run(conn: Connection) -> FrozenTrial:
             row = conn.execute(_SQL_TRIAL_FOR_UPDATE, {"tid": trial_id}).first()
@@ -704,22 +708,31 @@ class SQLStorage(Storage):
             attrs.update(system_attrs or {})
             attrs_json = _dumps(attrs)
             now = time.time()
-            conn.execute(
-                _SQL_UPDATE_TRIAL,
-                {
-                    "tid": trial_id,
-                    "state": int(state),
-                    "values_json": values_json,
-                    "system_attrs_json": attrs_json,
-                    "completed_at": now,
-                    "finish_seq": seq,
-                },
-            )
+            update = {
+                "tid": trial_id,
+                "state": int(state),
+                "values_json": values_json,
+                "system_attrs_json": attrs_json,
+                "completed_at": now,
+                "finish_seq": seq,
+            }
+            if params:
+                merged = json.loads(row.params_json)
+                merged.update(params)
+                merged_dists = json.loads(row.distributions_json)
+                merged_dists.update(new_dists)
+                update["params_json"] = _dumps(merged)
+                update["distributions_json"] = _dumps(merged_dists)
+            conn.execute(_SQL_UPDATE_TRIAL, update)
             # The final record, from the row as written: no second read transaction.
             (before,) = self._rows_to_trials(conn, [row])
             return replace(
                 before,
                 state=state,
+                params=json.loads(update.get("params_json", row.params_json)),
+                distributions=_parse_distributions(
+                    update.get("distributions_json", row.distributions_json)
+                ),
                 values=None if values_json is None else tuple(json.loads(values_json)),
                 system_attrs=json.loads(attrs_json),
                 datetime_complete=_ts(now),

@@ -9,6 +9,7 @@ import time
 import traceback
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,8 @@ class Study:
         self._cache_seq = 0
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
+        # Trials asked here and not told yet, so tell(number) finds their unsaved parameters.
+        self._live: weakref.WeakValueDictionary[int, Trial] = weakref.WeakValueDictionary()
         self.faults = faults or FaultPolicy()
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
@@ -215,9 +218,8 @@ class Study:
                 )
                 raise
             buffered, trial._buffered = trial._buffered, None
-            self._storage.set_trial_params(
-                frozen.trial_id, buffered, {k: trial._distributions[k] for k in buffered}
-            )
+            trial._queue_params(buffered)  # written with the trial's next write or result
+        self._live[frozen.trial_id] = trial
         return trial
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
@@ -267,6 +269,7 @@ class Study:
         wrong count of values; the study goes on. Returns the finished record.
         """
         trial_id = self._trial_id_of(trial)
+        live = trial if isinstance(trial, Trial) else self._live.get(trial_id)
         attrs: dict[str, Any] = dict(_extra_attrs or {})
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAILED
@@ -283,14 +286,23 @@ class Study:
             if values is not None:
                 stored, problem = self._check_values(values)
             elif not self.is_multi_objective:
-                last = self._storage.get_trial(trial_id).intermediate_values
+                last = (
+                    live._intermediate
+                    if live is not None
+                    else self._storage.get_trial(trial_id).intermediate_values
+                )
                 finite = [v for _, v in sorted(last.items()) if math.isfinite(v)]
                 stored = [finite[-1]] if finite else None
         elif state is TrialState.FAILED:
             attrs["fail_reason"] = fail_reason or attrs.get("fail_reason") or "failed"
         else:
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAILED, not {state.name}.")
-        frozen = self._storage.finish_trial(trial_id, state, stored, system_attrs=attrs)
+        # Parameters not written yet travel with the result: one transaction for both.
+        params, dists = live._take_unsaved() if live is not None else ({}, {})
+        frozen = self._storage.finish_trial(
+            trial_id, state, stored, system_attrs=attrs, params=params, distributions=dists
+        )
+        self._live.pop(trial_id, None)
         if problem is not None and _warn:
             # After the write, so a warnings-as-errors setup cannot leave the trial RUNNING.
             warnings.warn(f"trial {frozen.number} failed: {problem}", stacklevel=2)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from honed.errors import SpaceError, TrialPruned
+from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.schedulers._util import VECTOR_REPORTS_ATTR
 from honed.schedulers.base import Decision, Exploit, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
@@ -18,12 +20,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Trial"]
 
+logger = logging.getLogger("honed")
+
+# Sampled parameters are written to storage together: with the trial's next write (a report,
+# an attribute, its result) or, for an objective that goes quiet after sampling (training a
+# model), this many seconds after the first unsaved one, so parallel workers soon see what a
+# running trial is trying. One transaction per trial instead of one per parameter.
+SAVE_DELAY = 0.1
+
 
 class Trial:
     """One evaluation of the objective, while it runs.
 
     Parameters come from ``float``, ``int`` and ``choice``; conditional parameters follow from
-    Python control flow. Each call records the parameter in storage, so a crash keeps them.
+    Python control flow. They reach storage within :data:`SAVE_DELAY` seconds, with the next
+    report or attribute, or with the result, whichever comes first; so an objective that
+    raises keeps them.
     """
 
     def __init__(
@@ -51,6 +63,11 @@ class Trial:
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
         self._buffered: dict[str, ParamValue] | None = None
+        # Parameters sampled but not written yet, and the timer that writes them.
+        self._unsaved: dict[str, ParamValue] = {}
+        self._save_lock = threading.Lock()
+        self._save_timer: threading.Timer | None = None
+        self._told = False
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
         self._history: History | None = None
@@ -88,6 +105,11 @@ class Trial:
 
     def suggest(self, name: str, distribution: Distribution) -> ParamValue:
         """Sample ``name`` from ``distribution`` (the common path of float, int and choice)."""
+        if self._told:
+            raise TrialStateError(
+                f"trial {self.number} is already finished and cannot sample {name!r}; "
+                "ask for a new trial instead."
+            )
         if not isinstance(name, str) or not name:
             raise SpaceError(f"parameter names must be non-empty strings, got {name!r}.")
         known = self._distributions.get(name)
@@ -126,10 +148,51 @@ class Trial:
         if self._buffered is not None:
             self._buffered[name] = value
         else:
-            self.study._storage.set_trial_params(
-                self._trial_id, {name: value}, {name: distribution}
-            )
+            self._queue_params({name: value})
         return value
+
+    # ---- writing parameters in batches -----------------------------------------------------
+    def _queue_params(self, params: Mapping[str, ParamValue]) -> None:
+        with self._save_lock:
+            self._unsaved.update(params)
+            if self._save_timer is None:
+                timer = threading.Timer(SAVE_DELAY, self._save_params_later)
+                timer.daemon = True
+                self._save_timer = timer
+                timer.start()
+
+    def _save_params(self) -> None:
+        """Write the unsaved parameters now, in one transaction (before any other write of
+        this trial, so storage never holds a later event without the parameters before it)."""
+        with self._save_lock:
+            if self._save_timer is not None:
+                self._save_timer.cancel()
+                self._save_timer = None
+            if not self._unsaved:
+                return
+            params = dict(self._unsaved)
+            self.study._storage.set_trial_params(
+                self._trial_id, params, {k: self._distributions[k] for k in params}
+            )
+            self._unsaved.clear()
+
+    def _save_params_later(self) -> None:
+        # The timer thread: a failure leaves the parameters queued for the result to carry.
+        try:
+            self._save_params()
+        except Exception as e:  # a background write must never kill anything
+            logger.debug("trial %d: deferred parameter write failed: %s", self.number, e)
+
+    def _take_unsaved(self) -> tuple[dict[str, ParamValue], dict[str, Distribution]]:
+        """For ``tell``: the unsaved parameters, which go with the result. Waits for a write
+        in flight, and no timer writes after this."""
+        with self._save_lock:
+            self._told = True
+            if self._save_timer is not None:
+                self._save_timer.cancel()
+                self._save_timer = None
+            params, self._unsaved = self._unsaved, {}
+            return params, {k: self._distributions[k] for k in params}
 
     def _snapshot(self) -> FrozenTrial:
         """What samplers and schedulers see of this trial."""
@@ -170,6 +233,7 @@ class Trial:
                 raise ValueError(
                     f"report value must be a number, got {value!r} ({type(value).__name__})."
                 ) from None
+            self._save_params()
             self.study._storage.set_trial_intermediate_value(self._trial_id, step, value)
             self._intermediate[step] = value
             if math.isnan(value):
@@ -201,6 +265,7 @@ class Trial:
         self._set_system_attr(VECTOR_REPORTS_ATTR, reports)
 
     def _set_system_attr(self, key: str, value: Any) -> None:
+        self._save_params()
         self.study._storage.set_trial_system_attr(self._trial_id, key, value)
         self._system_attrs[key] = value
 
@@ -215,6 +280,7 @@ class Trial:
         params = {k: v for k, v in answer.params.items() if k in dists}
         if "pbt_initial_params" not in self._system_attrs:
             self._set_system_attr("pbt_initial_params", dict(self._params))
+        self._save_params()
         self.study._storage.set_trial_params(self._trial_id, params, {k: dists[k] for k in params})
         self._params.update(params)
         self._distributions.update({k: dists[k] for k in params})
@@ -259,6 +325,7 @@ class Trial:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON-serializable value with the trial."""
+        self._save_params()
         self.study._storage.set_trial_user_attr(self._trial_id, key, value)
         self._user_attrs[key] = value
 
@@ -274,6 +341,7 @@ class Trial:
             raise ValueError(f"constraints must be a list of numbers, got {values!r}.") from None
         if any(math.isnan(v) for v in floats):
             raise ValueError(f"constraints must not be NaN, got {floats}.")
+        self._save_params()
         self.study._storage.set_trial_constraints(self._trial_id, floats)
 
 

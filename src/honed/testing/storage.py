@@ -215,6 +215,37 @@ class StorageTests:
         assert again.values == (1.25,) and again.params == {"x": 0.5}
         assert again.number == t.number and again.state is TrialState.COMPLETE
 
+    def test_finish_adds_the_last_params(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id)
+        storage.set_trial_params(t.trial_id, {"a": 1}, {"a": Int(0, 3)})
+        done = storage.finish_trial(
+            t.trial_id,
+            TrialState.COMPLETE,
+            [0.5],
+            params={"b": "v", "c": None},
+            distributions={"b": Choice(["u", "v"]), "c": Choice([None, 1])},
+        )
+        expected = {"a": 1, "b": "v", "c": None}
+        assert done.params == expected and list(done.params) == ["a", "b", "c"]
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.params == expected and back.values == (0.5,)
+        assert back.distributions == {
+            "a": Int(0, 3),
+            "b": Choice(["u", "v"]),
+            "c": Choice([None, 1]),
+        }
+        # A refused finish writes nothing, parameters included.
+        u = storage.create_trial(study_id)
+        with pytest.raises(ValueError):
+            storage.finish_trial(
+                u.trial_id,
+                TrialState.COMPLETE,
+                [math.nan],
+                params={"z": 1},
+                distributions={"z": Int(0, 1)},
+            )
+        assert storage.get_trial(u.trial_id).params == {}
+
     def test_finished_trials_are_immutable(self, storage: Storage, study_id: int) -> None:
         for final in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED):
             t = storage.create_trial(study_id)
