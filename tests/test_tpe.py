@@ -345,3 +345,34 @@ def test_discrete_space_does_not_repeat_configurations() -> None:
         )
         configs = [tuple(t.params.values()) for t in study.trials]
         assert len(set(configs)) >= 17, configs
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_multi_objective_split_takes_whole_fronts_first(m: int) -> None:
+    rng = np.random.default_rng(m)
+    losses = rng.random((80, m))
+    n = len(losses)
+    k = 12
+    below, above = split(
+        losses, np.zeros(n), np.zeros(n, bool), np.full(n, -1.0), np.full(n, np.inf), k
+    )
+    assert len(below) == k and len(above) == n - k
+    ranks = nondomination_ranks(losses)
+    cut = ranks[below].max()
+    # every row of a better front than the cut front is below
+    assert set(np.flatnonzero(ranks < cut)) <= set(below.tolist())
+
+
+def test_sampler_sees_the_params_of_trials_asked_but_not_told() -> None:
+    """The study queues parameter writes; a sampler must still see where running trials are."""
+    seen: list[dict] = []
+
+    class Recording(TPESampler):
+        def infer_relative_space(self, history, trial, declared_space=None):  # type: ignore[override]
+            seen.append({t.number: dict(t.params) for t in history.running})
+            return super().infer_relative_space(history, trial, declared_space)
+
+    study = honed.create_study(sampler=Recording(seed=0))
+    first = study.ask(SPHERE)
+    study.ask(SPHERE)
+    assert seen[-1] == {first.number: first.params}

@@ -11,6 +11,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +190,7 @@ class Study:
         branches allowed) its parameters are sampled now and are in ``trial.params``."""
         tree = normalize_space(space) if space is not None else None
         self._check_stale()
-        history = self._history()
+        history = self._with_unsaved_params(self._history())
         frozen = None
         if self._waiting:
             frozen = self._storage.claim_waiting_trial(self._study_id)
@@ -221,6 +222,21 @@ class Study:
             trial._queue_params(buffered)  # written with the trial's next write or result
         self._live[frozen.trial_id] = trial
         return trial
+
+    def _with_unsaved_params(self, history: History) -> History:
+        """``history`` with the parameters of this process's running trials whose writes are
+        still queued: samplers must see pending points (a constant liar spreads parallel
+        proposals only if it knows where the running trials are)."""
+        live = {t.number: t for t in list(self._live.values()) if t._unsaved}
+        if not live:
+            return history
+        trials = [
+            replace(t, params=live[t.number].params, distributions=live[t.number].distributions)
+            if t.number in live and t.state is TrialState.RUNNING
+            else t
+            for t in history
+        ]
+        return History(trials, history.directions)
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending

@@ -88,17 +88,39 @@ def hv_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
         out = np.empty(len(p))
         out[order] = c
         return out
+    if points.shape[1] == 3:
+        from honed.analysis.hypervolume import hypervolume_contributions
+
+        return hypervolume_contributions(points, ref)
     total = _hv(points, ref)
     idx = np.arange(len(points))
     return np.array([total - _hv(points[idx != i], ref) for i in idx])
 
 
+def _crowding(losses: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance: how far apart each point's neighbours are, per objective."""
+    n, m = losses.shape
+    dist = np.zeros(n)
+    for j in range(m):
+        order = np.argsort(losses[:, j], kind="stable")
+        v = losses[order, j]
+        span = v[-1] - v[0]
+        dist[order[[0, -1]]] = np.inf
+        if n > 2 and span > 0:
+            dist[order[1:-1]] += (v[2:] - v[:-2]) / span
+    return dist
+
+
 def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
-    """Greedily keep ``k`` rows of a front that keep the most hypervolume: drop the smallest
-    contributor, recompute, repeat (contributions change as neighbours leave)."""
+    """Keep ``k`` rows of a front that keep the most hypervolume: greedily drop the smallest
+    contributor and recompute (contributions change as neighbours leave). Exact and cheap
+    in 2-D; in 3-D one pass of contributions when the greedy loop would be long; from 4
+    objectives on, hypervolume is too costly per proposal and crowding distance stands in."""
     keep = np.arange(len(losses))
-    if losses.shape[1] > 2 and len(keep) > 40:
-        # exact greedy is cubic here; one pass of contributions is a fair approximation
+    m = losses.shape[1]
+    if m >= 4:
+        return keep[np.argsort(-_crowding(losses), kind="stable")[:k]]
+    if m == 3 and len(keep) - k > 10:
         return keep[np.argsort(-hv_contributions(losses, ref), kind="stable")[:k]]
     while len(keep) > k:
         contrib = hv_contributions(losses[keep], ref)
