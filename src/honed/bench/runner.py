@@ -31,6 +31,7 @@ from honed.space import Choice, Distribution
 __all__ = [
     "RunKey",
     "default_cache_dir",
+    "problem_fingerprint",
     "reference_samples",
     "run_benchmark",
     "run_one",
@@ -55,6 +56,47 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "honed" / "bench"
+
+
+def _callable_id(obj: Any) -> Any:
+    """A stable description of an evaluation function (partials included, no addresses)."""
+    import functools
+
+    if isinstance(obj, functools.partial):
+        return [_callable_id(obj.func), [_callable_id(a) for a in obj.args], sorted(obj.keywords)]
+    if callable(obj):
+        return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+    return obj
+
+
+def problem_fingerprint(problem: Problem) -> str:
+    """A short hash of what defines a problem (space with branches, directions, optimum,
+    reference point, tags, evaluation function): cached references and resumed traces of a
+    problem whose definition changed are recomputed instead of silently reused."""
+    import hashlib
+
+    from honed.space import normalize_space
+
+    def enc(sub: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, d in normalize_space(sub).items():
+            item = d.to_json()
+            if isinstance(d, Choice) and d.branches:
+                item["branches"] = {repr(k): enc(v) for k, v in d.branches.items()}
+            out[name] = item
+        return out
+
+    payload = {
+        "name": problem.name,
+        "space": enc(problem.space),
+        "directions": list(problem.directions),
+        "optimum": problem.optimum,
+        "reference_point": problem.reference_point,
+        "tags": {str(k): repr(v) for k, v in problem.tags.items()},
+        "evaluate": _callable_id(problem.evaluate),
+    }
+    text = json.dumps(payload, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def _safe(name: str) -> str:
@@ -141,6 +183,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
                     best = (loss, {k: _json_param(v) for k, v in params.items()})
     return {
         "version": TRACE_VERSION,
+        "fingerprint": problem_fingerprint(prob),
         "optimizer": optimizer,
         "problem": prob.name,
         "seed": seed,
@@ -197,6 +240,7 @@ def _reference_task(problem_name: str, n: int) -> dict[str, Any]:
                 values.append(None)
     return {
         "version": REFERENCE_VERSION,
+        "fingerprint": problem_fingerprint(prob),
         "problem": problem_name,
         "n": n,
         "seed": 12345,
@@ -220,7 +264,11 @@ def reference_samples(problem: Problem, cache_dir: Path) -> dict[str, Any]:
     path = reference_path(cache_dir, problem.name)
     n = reference_size(problem)
     data = _load_json(path)
-    if data is None or data.get("n") != n:
+    if (
+        data is None
+        or data.get("n") != n
+        or data.get("fingerprint") != problem_fingerprint(problem)
+    ):
         data = _reference_task(problem.name, n)
         _write_json(path, data)
     return data
@@ -307,9 +355,14 @@ def run_benchmark(
     say = progress or (lambda _msg: None)
     jobs: list[tuple[str, tuple[Any, ...]]] = []
     refs: dict[str, dict[str, Any]] = {}
+    prints = {p.name: problem_fingerprint(p) for p in problems}
     for p in problems:
         data = _load_json(reference_path(cache_dir, p.name))
-        if data is not None and data.get("n") == reference_size(p):
+        if (
+            data is not None
+            and data.get("n") == reference_size(p)
+            and data.get("fingerprint") == prints[p.name]
+        ):
             refs[p.name] = data
         else:
             jobs.append(("ref", (p.name, reference_size(p))))
@@ -324,6 +377,8 @@ def run_benchmark(
                     data is not None
                     and data.get("version") in (1, TRACE_VERSION)  # v1: no cpu_s
                     and data.get("n_trials", 0) >= n_trials
+                    # older traces carry no fingerprint; newer ones must match the problem
+                    and data.get("fingerprint", prints[p.name]) == prints[p.name]
                 ):
                     traces[key] = _truncate(data, n_trials)
                 else:
