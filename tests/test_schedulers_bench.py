@@ -1,0 +1,110 @@
+"""The multi-fidelity benchmark's simulated clock, on real (tiny) training."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from honed.bench.multifidelity import (
+    Trace,
+    _method_factories,
+    make_problem,
+    markdown,
+    run_multifidelity,
+    simulate,
+)
+from honed.cli import main
+
+
+def test_problem_trains_incrementally_and_caches(tmp_path):
+    prob = make_problem("mlp-digits", tmp_path, max_epochs=3)
+    idx = {k: 0 for k in prob.grid}
+    acc1, cost1 = prob.epoch(idx, 1)
+    assert 0.0 <= acc1 <= 1.0 and cost1 > 0
+    acc3, _ = prob.epoch(idx, 3)
+    row = prob.table[prob.key(idx)]
+    assert len(row["acc"]) == 3 and row["acc"][0] == acc1
+    prob.save()
+    again = make_problem("mlp-digits", tmp_path, max_epochs=3)
+    assert again.epoch(idx, 3) == (acc3, row["cost"][2])  # served from the cache
+
+
+def test_simulate_replays_costs_on_two_workers(tmp_path):
+    prob = make_problem("mlp-digits", tmp_path, max_epochs=9)
+    run = _method_factories(9)["honed:asha"](0)
+    tr = simulate("honed:asha", run, prob, 0, budget=1.0, workers=2)
+    assert tr.n_trials >= 2 and tr.n_epochs >= tr.n_trials
+    assert tr.best == sorted(tr.best) and all(t <= 1.0 for t in tr.times)
+    # ASHA stops most trials before the end: fewer epochs than trials * max_epochs
+    assert tr.n_epochs < 9 * tr.n_trials
+    states = {t.state.name for t in run.study.trials}
+    assert "PRUNED" in states
+    assert tr.time_to(2.0) == math.inf and tr.time_to(tr.best[0]) == tr.times[0]
+
+
+def test_trace_and_markdown():
+    tr = Trace("m", "p", 0, [1.0, 2.0], [0.5, 0.9], 3, 10, 0.1)
+    assert tr.best_by(1.5) == 0.5 and tr.time_to(0.8) == 2.0
+    res = run_multifidelity(["honed:asha", "optuna:tpe+median"], [], [0], 1.0)
+    assert res == {"problems": {}}
+    md = markdown(
+        {
+            "problems": {
+                "p": {
+                    "target": 0.9,
+                    "budget": 3.0,
+                    "n_configs_trained": 1,
+                    "summary": {
+                        "honed:asha": {
+                            "median_time_to_target": 1.0,
+                            "reached": 1,
+                            "runs": 1,
+                            "mean_best": 0.9,
+                            "mean_trials": 3,
+                            "mean_overhead_s": 0.1,
+                        },
+                        "optuna:tpe+median": {
+                            "median_time_to_target": 2.0,
+                            "reached": 1,
+                            "runs": 1,
+                            "mean_best": 0.9,
+                            "mean_trials": 3,
+                            "mean_overhead_s": 0.1,
+                        },
+                    },
+                }
+            }
+        },
+        "cmd",
+    )
+    assert "| honed:asha | 1.0 | 1/1 |" in md and "2.00x" in md
+
+
+def test_bench_mf_command(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "bench",
+            "mf",
+            "--methods",
+            "honed:asha,optuna:tpe+median",
+            "--seeds",
+            "1",
+            "--budget",
+            "0.5",
+            "--max-epochs",
+            "3",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+            "--target",
+            "mlp-digits=0.5",
+        ]
+    )
+    assert code == 0
+    result = json.loads((out / "mf.json").read_text())
+    summ = result["problems"]["mlp-digits"]["summary"]
+    assert set(summ) == {"honed:asha", "optuna:tpe+median"}
+    assert "target accuracy 0.5000" in capsys.readouterr().out
+    assert main(["bench", "mf", "--methods", "nope", "--seeds", "1"]) == 2
