@@ -199,10 +199,16 @@ def test_cli_smoke_run_writes_sane_results_and_resumes(tmp_path, capsys) -> None
     assert main([*argv[:-1], "--workers", "1", "--quiet"]) == 0
     assert [t.stat().st_mtime_ns for t in traces] == mtimes
     again = json.loads((out / "results.json").read_text())["summary"]
-    assert (
-        again["aggregate"]["optuna:random"]["regret_mean"]
-        == (summary["aggregate"]["optuna:random"]["regret_mean"])
-    )
+    key = "regret_mean"
+    assert again["aggregate"]["optuna:random"][key] == summary["aggregate"]["optuna:random"][key]
+
+    # A trace recorded for a different definition of its problem is run again.
+    stale = json.loads(traces[0].read_text())
+    stale["fingerprint"] = "0" * 16
+    traces[0].write_text(json.dumps(stale))
+    assert main([*argv[:-1], "--workers", "1", "--quiet"]) == 0
+    assert json.loads(traces[0].read_text())["fingerprint"] != "0" * 16
+    assert [t.stat().st_mtime_ns for t in traces[1:]] == mtimes[1:]
 
 
 def test_cli_rejects_unknown_optimizers_clearly(tmp_path, capsys) -> None:
