@@ -161,7 +161,7 @@ def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path,
     for _ in range(30):
         study.ask().float("x", 0, 1)
     time.sleep(0.3)
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # SQLStorage drops an inherited pool after a fork
     barrier, out = ctx.Barrier(4), ctx.Queue()
     procs = [ctx.Process(target=_race, args=(url, barrier, out)) for _ in range(4)]
     for p in procs:

@@ -91,7 +91,7 @@ def _hammer(url: str, n: int, barrier, out) -> None:
 def test_concurrent_workers_never_share_a_number_nor_lose_a_write(store, pg_url):
     sid = store.create_study("race", [Direction.MINIMIZE])
     n_procs, n_each = 4, 20
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # SQLStorage drops an inherited pool after a fork
     barrier, out = ctx.Barrier(n_procs), ctx.Queue()
     procs = [
         ctx.Process(target=_hammer, args=(pg_url, n_each, barrier, out)) for _ in range(n_procs)
