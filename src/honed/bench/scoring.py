@@ -190,15 +190,16 @@ def summarize(
                     sum(t["n_failed"] for t in by_problem[prob.name] if t["optimizer"] == opt)
                 ),
             }
-        # Ranks per seed, on seeds every optimizer has.
-        seeds = sorted({s for (_, s) in curves})
-        for s in seeds:
-            if not all((o, s) in curves for o in optimizers):
-                continue
-            finals = np.array([curves[(o, s)][-1] for o in optimizers])
-            from scipy.stats import rankdata
+        # Ranks per seed among the optimizers that have that seed (one that failed on a
+        # problem is left out of its ranking rather than dropping the problem).
+        from scipy.stats import rankdata
 
-            for o, r in zip(optimizers, rankdata(finals), strict=True):
+        for s in sorted({s for (_, s) in curves}):
+            present = [o for o in optimizers if (o, s) in curves]
+            if len(present) < 2:
+                continue
+            finals = np.array([curves[(o, s)][-1] for o in present])
+            for o, r in zip(present, rankdata(finals), strict=True):
                 ranks[o].append(float(r))
                 entry["optimizers"][o].setdefault("ranks", []).append(float(r))
         per_problem[prob.name] = entry
