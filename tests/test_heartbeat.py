@@ -58,7 +58,12 @@ def test_stale_trial_is_failed_once_and_retried_with_same_params(storage_url):
     waiting = study.get_trials([TrialState.WAITING])
     assert len(waiting) == 1
     assert dict(waiting[0].params) == {"x": x, "k": k}
-    assert waiting[0].system_attrs == {"retry_of": t.number, "attempt": 1, "first_attempt": 0}
+    assert waiting[0].system_attrs == {
+        "retry_of": t.number,
+        "attempt": 1,
+        "first_attempt": 0,
+        "heartbeat_interval": 0.1,  # the retry can go stale too
+    }
 
     # The next ask claims the retry and the define-by-run objective gets the same values.
     t2 = study.ask()
@@ -157,7 +162,9 @@ def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path,
         if kind == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    study = _make(url)  # no heartbeat policy here: only the racing detectors fail trials
+    # Trials of a beating worker, but with a long grace here: only the racing detectors
+    # (grace 0.2 s) fail them.
+    study = _make(url, heartbeat_interval=0.1, grace_period=100.0)
     for _ in range(30):
         study.ask().float("x", 0, 1)
     time.sleep(0.3)
@@ -199,3 +206,18 @@ def test_retry_attrs_chain():
     assert retry_attrs(second, 2) == {"retry_of": 9, "attempt": 2, "first_attempt": 3}
     third = FrozenTrial(number=12, state=TrialState.FAILED, system_attrs=retry_attrs(second, 2))
     assert retry_attrs(third, 2) is None
+
+
+def test_trials_of_workers_without_heartbeats_never_go_stale(storage_url):
+    quiet = _make(storage_url)  # this worker sends no heartbeats
+    t = quiet.ask()
+    t.float("x", 0, 1)
+    watcher = _make(quiet.storage, heartbeat_interval=0.05, grace_period=0.1, retries=1)
+    time.sleep(0.25)
+    assert watcher.fail_stale_trials() == []
+    beating = watcher.ask()
+    assert beating._frozen.system_attrs["heartbeat_interval"] == 0.05
+    time.sleep(0.25)
+    assert [f.number for f in watcher.fail_stale_trials()] == [beating.number]
+    quiet.tell(t, 0.5)
+    assert [tr.state for tr in watcher.trials][:2] == [TrialState.COMPLETE, TrialState.FAILED]

@@ -27,7 +27,11 @@ from honed.errors import TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["Storage", "StudySummary", "check_state_change", "retry_attrs"]
+__all__ = ["HEARTBEAT_ATTR", "Storage", "StudySummary", "check_state_change", "retry_attrs"]
+
+# System attr of a trial whose worker sends heartbeats (the interval in seconds). Only such
+# trials can go stale: a worker without heartbeats is never mistaken for a dead one.
+HEARTBEAT_ATTR = "heartbeat_interval"
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,8 @@ class Storage(ABC):
         self, study_id: int, grace_period: float, retries: int = 0
     ) -> list[FrozenTrial]:
         """Fail the RUNNING trials whose last sign of life (start, heartbeat, report) is more
-        than ``grace_period`` seconds old: their worker is gone.
+        than ``grace_period`` seconds old: their worker is gone. Only trials whose system
+        attrs carry :data:`HEARTBEAT_ATTR` are considered (their worker promised heartbeats).
 
         One transaction, and a conditional update, so each stale trial is failed by exactly
         one caller however many workers look at once; returns the trials *this* call failed.
@@ -200,8 +205,11 @@ def retry_attrs(trial: FrozenTrial, retries: int) -> dict[str, Any] | None:
     attempt = int(trial.system_attrs.get("attempt", 0))
     if attempt >= retries:
         return None
-    return {
+    attrs = {
         "retry_of": trial.number,
         "attempt": attempt + 1,
         "first_attempt": int(trial.system_attrs.get("first_attempt", trial.number)),
     }
+    if HEARTBEAT_ATTR in trial.system_attrs:
+        attrs[HEARTBEAT_ATTR] = trial.system_attrs[HEARTBEAT_ATTR]
+    return attrs

@@ -13,6 +13,7 @@ from typing import Any
 from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.storage.base import (
+    HEARTBEAT_ATTR,
     Storage,
     StudySummary,
     check_state_change,
@@ -269,7 +270,7 @@ class InMemoryStorage(Storage):
         with self._lock:
             s = self._study(study_id)
             for t in list(s.trials):
-                if t.state is not TrialState.RUNNING:
+                if t.state is not TrialState.RUNNING or HEARTBEAT_ATTR not in t.system_attrs:
                     continue
                 alive = [t.datetime_start.timestamp()] if t.datetime_start else []
                 if t.trial_id in self._heartbeats:

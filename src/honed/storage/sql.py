@@ -35,6 +35,7 @@ from honed.errors import (
 )
 from honed.space import Distribution, ParamValue, distribution_from_json
 from honed.storage.base import (
+    HEARTBEAT_ATTR,
     Storage,
     StudySummary,
     check_state_change,
@@ -761,9 +762,12 @@ class SQLStorage(Storage):
             trials_table.c.state == int(TrialState.RUNNING),
             trials_table.c.heartbeat_at < cutoff,
         )
-        # Usually nothing is stale: look first without taking SQLite's write lock.
-        probe = sa.select(trials_table.c.trial_id).where(*stale).limit(1)
-        if self._read(lambda c: c.execute(probe).first()) is None:
+        # Usually nothing is stale: look first without taking SQLite's write lock. Only
+        # trials whose worker sends heartbeats count (the attr is in their system attrs).
+        probe = sa.select(trials_table.c.system_attrs_json).where(*stale)
+        if not any(
+            HEARTBEAT_ATTR in json.loads(a) for (a,) in self._read(lambda c: c.execute(probe).all())
+        ):
             return []
 
         def run(conn: Connection) -> list[int]:
@@ -796,6 +800,8 @@ class SQLStorage(Storage):
             failed: list[int] = []
             for r in rows:
                 attrs = json.loads(r.system_attrs_json)
+                if HEARTBEAT_ATTR not in attrs:
+                    continue  # its worker never promised heartbeats
                 attrs["fail_reason"] = (
                     f"stale: no heartbeat for {now - (r.heartbeat_at or now):.1f} s "
                     f"(grace period {grace_period:g} s); its worker is gone."

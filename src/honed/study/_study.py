@@ -28,7 +28,7 @@ from honed.schedulers import get_scheduler
 from honed.schedulers.base import Scheduler
 from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
 from honed.storage import Storage, get_storage
-from honed.storage.base import retry_attrs
+from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.study._heartbeat import FaultPolicy
 from honed.study._trial import Trial
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -195,7 +195,12 @@ class Study:
         if self._waiting:
             frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
-            frozen = self._storage.create_trial(self._study_id)
+            frozen = self._storage.create_trial(self._study_id, system_attrs=self._beat_attrs())
+        elif self._beat_attrs() and HEARTBEAT_ATTR not in frozen.system_attrs:
+            # An enqueued trial: mark it as beating, so it can go stale if this worker dies.
+            interval = self.faults.heartbeat_interval
+            self._storage.set_trial_system_attr(frozen.trial_id, HEARTBEAT_ATTR, interval)
+            frozen = replace(frozen, system_attrs={**frozen.system_attrs, HEARTBEAT_ATTR: interval})
         trial = Trial(self, frozen)
         trial._history = history
         declared = flatten_space(tree) if tree is not None else None
@@ -250,6 +255,11 @@ class Study:
             )
         self._last_stale_check = time.monotonic()
         return self._storage.fail_stale_trials(self._study_id, policy.grace_period, policy.retries)
+
+    def _beat_attrs(self) -> dict[str, Any] | None:
+        """System attrs of a trial this worker will send heartbeats for."""
+        interval = self.faults.heartbeat_interval
+        return None if interval is None else {HEARTBEAT_ATTR: interval}
 
     def _check_stale(self) -> None:
         interval = self.faults.heartbeat_interval
