@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from honed.bench.problems.base import Problem
+from honed.bench.problems.sklearn_models import EVAL_VERSION
 from honed.bench.problems.synthetic import levy, rosenbrock
 from honed.space import Choice, Float, Int
 
@@ -95,7 +96,7 @@ def _build() -> list[Problem]:
                 space=_sklearn_space(),
                 evaluate=partial(sklearn_family_loss, dataset),
                 optimum=None,
-                tags={"families": 4, "dataset": dataset},
+                tags={"families": 4, "dataset": dataset, "version": EVAL_VERSION},
             )
         )
     return out
