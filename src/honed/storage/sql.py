@@ -163,6 +163,23 @@ def _parse_distributions(text: str) -> dict[str, Distribution]:
     return {k: distribution_from_json(v) for k, v in json.loads(text).items()}
 
 
+# Trial records are read-only, so identical attributes (``{}`` above all, or the same
+# heartbeat attr on every trial) can be one shared object: a long study's cache holds
+# hundreds of bytes less per trial.
+_NO_REPORTS: dict[int, float] = {}
+
+
+@lru_cache(maxsize=1024)
+def _parse_attrs_cached(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def _parse_attrs(text: str) -> dict[str, Any]:
+    if len(text) > 256:  # long, probably unique values: not worth a cache slot
+        return json.loads(text)
+    return _parse_attrs_cached(text)
+
+
 def _ts(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(x, UTC)
 
@@ -863,12 +880,12 @@ class SQLStorage(Storage):
                     params=json.loads(r.params_json),
                     distributions=_parse_distributions(r.distributions_json),
                     values=None if r.values_json is None else tuple(json.loads(r.values_json)),
-                    intermediate_values=inter.get(r.trial_id, {}),
+                    intermediate_values=inter.get(r.trial_id, _NO_REPORTS),
                     constraints=None
                     if r.constraints_json is None
                     else tuple(json.loads(r.constraints_json)),
-                    user_attrs=json.loads(r.user_attrs_json),
-                    system_attrs=json.loads(r.system_attrs_json),
+                    user_attrs=_parse_attrs(r.user_attrs_json),
+                    system_attrs=_parse_attrs(r.system_attrs_json),
                     datetime_start=_ts(r.started_at),
                     datetime_complete=_ts(r.completed_at),
                     trial_id=r.trial_id,
