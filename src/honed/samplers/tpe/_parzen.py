@@ -113,9 +113,11 @@ class Parzen:
         prior_weight: Weight of the prior component relative to one observation of weight 1.
         bandwidth: ``"neighbour"`` (per-point gap heuristic) or ``"scott"`` (one bandwidth per
             dimension from the data's spread).
-        bw_factor: Multiplies Scott's bandwidth.
-        min_bw: Floor on numeric bandwidths is ``max(min_bw, 1 / min(100, n + 2))``-style clip
-            (the "magic clip"); ``min_bw`` is the absolute part.
+        bw_factor: Multiplies the bandwidths.
+        min_bw: Numeric bandwidths are clipped below at ``max(min_bw, 1 / min(100, n + 2))``
+            (the "magic clip", which keeps kernels from collapsing onto single points).
+        cat_spread: Share of an observation's categorical mass spread over the other options,
+            times ``1 / (n + 1)``.
     """
 
     def __init__(
