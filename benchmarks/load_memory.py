@@ -58,7 +58,7 @@ def main() -> None:
                 "trials": i,
                 "rss_mib": round(rss_mib(), 1),
                 "rss_growth_mib": round(rss_mib() - base, 1),
-                "cached_trials": len(study._cache),
+                "cached_trials": len(study._ordered),
                 "ms_per_trial_recent": round((now - last) / args.every * 1000, 2),
             }
             rows.append(row)

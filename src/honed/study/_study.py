@@ -61,8 +61,7 @@ class Study:
         self.scheduler = scheduler
         self._study_id = storage.get_study_id(name)
         self.directions = storage.get_study_directions(self._study_id)
-        self._cache: dict[int, FrozenTrial] = {}
-        # The same trials as a list indexed by number (numbers are dense), so building the
+        # The cache: trials as a list indexed by number (numbers are dense), so building the
         # History of a long study is one copy instead of a sort; and whether any is WAITING.
         self._ordered: list[FrozenTrial | None] = []
         self._gaps = 0
@@ -114,7 +113,6 @@ class Study:
             changed, seq = self._storage.get_trials_since(self._study_id, self._cache_seq)
             ordered = self._ordered
             for t in changed:
-                self._cache[t.number] = t
                 if t.number >= len(ordered):
                     self._gaps += t.number - len(ordered)
                     ordered.extend([None] * (t.number + 1 - len(ordered)))
