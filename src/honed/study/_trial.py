@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,54 @@ logger = logging.getLogger("honed")
 # model), this many seconds after the first unsaved one, so parallel workers soon see what a
 # running trial is trying. One transaction per trial instead of one per parameter.
 SAVE_DELAY = 0.1
+
+
+class _Saver:
+    """One daemon thread per process writes trials' parameters :data:`SAVE_DELAY` seconds
+    after they were sampled, unless the trial wrote them first. (A thread per trial costs a
+    thread start per trial, which on a busy machine is more than the writes it saves.)"""
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):  # threads do not survive a fork; locks might be held
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._due: dict[Trial, float] = {}  # insertion order is due order: the delay is fixed
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, trial: Trial) -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="honed-param-saver", daemon=True
+                )
+                self._thread.start()
+            if trial not in self._due:
+                self._due[trial] = time.monotonic() + SAVE_DELAY
+                if len(self._due) == 1:
+                    self._cond.notify()
+
+    def cancel(self, trial: Trial) -> None:
+        with self._cond:
+            self._due.pop(trial, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                trial, due = next(iter(self._due.items()))
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                del self._due[trial]
+            trial._save_params_later()
+
+
+_SAVER = _Saver()
 
 
 class Trial:
@@ -63,10 +113,10 @@ class Trial:
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
         self._buffered: dict[str, ParamValue] | None = None
-        # Parameters sampled but not written yet, and the timer that writes them.
+        # Parameters sampled but not written yet; _SAVER writes them if nothing else does.
         self._unsaved: dict[str, ParamValue] = {}
         self._save_lock = threading.Lock()
-        self._save_timer: threading.Timer | None = None
+        self._save_pending = False
         self._told = False
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
@@ -155,19 +205,15 @@ class Trial:
     def _queue_params(self, params: Mapping[str, ParamValue]) -> None:
         with self._save_lock:
             self._unsaved.update(params)
-            if self._save_timer is None:
-                timer = threading.Timer(SAVE_DELAY, self._save_params_later)
-                timer.daemon = True
-                self._save_timer = timer
-                timer.start()
+            schedule, self._save_pending = not self._save_pending, True
+        if schedule:
+            _SAVER.schedule(self)
 
     def _save_params(self) -> None:
         """Write the unsaved parameters now, in one transaction (before any other write of
         this trial, so storage never holds a later event without the parameters before it)."""
         with self._save_lock:
-            if self._save_timer is not None:
-                self._save_timer.cancel()
-                self._save_timer = None
+            self._save_pending = False
             if not self._unsaved:
                 return
             params = dict(self._unsaved)
@@ -177,7 +223,7 @@ class Trial:
             self._unsaved.clear()
 
     def _save_params_later(self) -> None:
-        # The timer thread: a failure leaves the parameters queued for the result to carry.
+        # The saver thread: a failure leaves the parameters queued for the result to carry.
         try:
             self._save_params()
         except Exception as e:  # a background write must never kill anything
@@ -188,11 +234,10 @@ class Trial:
         in flight, and no timer writes after this."""
         with self._save_lock:
             self._told = True
-            if self._save_timer is not None:
-                self._save_timer.cancel()
-                self._save_timer = None
+            self._save_pending = False
             params, self._unsaved = self._unsaved, {}
-            return params, {k: self._distributions[k] for k in params}
+        _SAVER.cancel(self)
+        return params, {k: self._distributions[k] for k in params}
 
     def _snapshot(self) -> FrozenTrial:
         """What samplers and schedulers see of this trial."""
