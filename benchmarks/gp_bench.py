@@ -24,7 +24,7 @@ import argparse
 import json
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,15 @@ def _run_optuna(problem: Problem, name: str, seed: int, n_trials: int):
     return vals, times
 
 
-def run_one(args: tuple[str, str, int, int, dict]) -> dict[str, Any]:
+def run_one(args: tuple[str, str, int, int, dict]) -> dict[str, Any] | None:
+    try:
+        return _run_one(args)
+    except ImportError as e:  # a peer not installed here: leave it out of the table
+        print(f"skipping {args[0]}: {e}")
+        return None
+
+
+def _run_one(args: tuple[str, str, int, int, dict]) -> dict[str, Any]:
     opt, pname, seed, n_trials, kw = args
     warnings.simplefilter("ignore")
     (problem,) = select_problems(None, [pname])
@@ -127,19 +135,40 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--variants", type=str, default="{}", help="JSON: opt label -> kwargs")
-    ap.add_argument("--out", type=str, default=None)
+    ap.add_argument("--out", type=str, default=None, help="append each run as a JSON line")
+    ap.add_argument("--report", type=str, default=None, help="only report a saved --out file")
     a = ap.parse_args()
     kw = json.loads(a.variants)
     probs = [
         p.name for p in select_problems(a.suites, a.problems if a.problems != ["all"] else None)
     ]
-    tasks = [(o, p, s, a.n_trials, kw) for p in probs for o in a.optimizers for s in range(a.seeds)]
-    with ProcessPoolExecutor(a.jobs) as ex:
-        results = list(ex.map(run_one, tasks, chunksize=1))
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(results, f)
-    report(results, a.optimizers, probs, a.budgets or [a.n_trials])
+    tasks = [(o, p, s, a.n_trials, kw) for s in range(a.seeds) for p in probs for o in a.optimizers]
+    results: list[dict[str, Any]] = []
+    if a.report:
+        with open(a.report) as f:
+            results = [json.loads(line) for line in f if line.strip()]
+    else:
+        # Each finished run is appended to --out at once, so a cut-off run still reports.
+        out = open(a.out, "a") if a.out else None  # noqa: SIM115
+        with ProcessPoolExecutor(a.jobs) as ex:
+            futs = [ex.submit(run_one, t) for t in tasks]
+            for fut in as_completed(futs):
+                r = fut.result()
+                if r is None:
+                    continue
+                results.append(r)
+                if out:
+                    out.write(json.dumps(r) + "\n")
+                    out.flush()
+        if out:
+            out.close()
+    opts = [o for o in a.optimizers if any(r["opt"] == o for r in results)]
+    probs = [
+        p
+        for p in probs
+        if all(any(r["opt"] == o and r["problem"] == p for r in results) for o in opts)
+    ]
+    report(results, opts, probs, a.budgets or [a.n_trials])
 
 
 def report(results: list[dict], opts: list[str], probs: list[str], budgets: list[int]) -> None:
@@ -151,14 +180,16 @@ def report(results: list[dict], opts: list[str], probs: list[str], budgets: list
         print(f"{'problem':28s}" + "".join(f"{o:>20s}" for o in opts))
         for p in probs:
             runs = [by[(o, p, s)] for o in opts for s in seeds if (o, p, s) in by]
+            # Only seeds every optimizer finished enter the comparison.
+            p_seeds = [s for s in seeds if all((o, p, s) in by for o in opts)]
             opt_v = runs[0]["optimum"]
             f_ref = opt_v if opt_v is not None else min(min(r["losses"]) for r in runs)
             f_rand = float(np.median([v for r in runs for v in r["losses"][:5]]))
             scale = max(f_rand - f_ref, 1e-12)
             reg = {o: [] for o in opts}
             ranks = {o: [] for o in opts}
-            for s in seeds:
-                bests = {o: min(by[(o, p, s)]["losses"][:b]) for o in opts if (o, p, s) in by}
+            for s in p_seeds:
+                bests = {o: min(by[(o, p, s)]["losses"][:b]) for o in opts}
                 order = sorted(bests.values())
                 for o, v in bests.items():
                     reg[o].append((v - f_ref) / scale)

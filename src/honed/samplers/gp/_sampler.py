@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 
@@ -58,6 +59,7 @@ class GPSampler(Sampler):
         *,
         n_startup_trials: int | None = None,
         output_warping: str = "yeo-johnson",
+        trust_region_min_dim: int = 5,
     ) -> None:
         super().__init__(seed)
         if n_startup_trials is not None and (
@@ -72,6 +74,7 @@ class GPSampler(Sampler):
             )
         self._n_startup = None if n_startup_trials is None else int(n_startup_trials)
         self._warping = output_warping
+        self._tr_min_dim = int(trust_region_min_dim)
         self._scramble_seed = int(np.random.default_rng(seed).integers(2**31))
         # Hyperparameters of the last fit per (space, output), used as a warm start.
         self._theta_cache: dict[tuple, np.ndarray] = {}
@@ -109,7 +112,7 @@ class GPSampler(Sampler):
             return self._startup(trial, space)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            u = self._propose(history, trial, space, complete)
+            u = self._propose(history, trial, space, complete, n_startup)
         return space.decode(u[None, :])[0]
 
     # -- internals ---------------------------------------------------------------------------
@@ -129,12 +132,13 @@ class GPSampler(Sampler):
         trial: FrozenTrial,
         space: SearchSpace,
         complete: list[FrozenTrial],
+        n_startup: int,
     ) -> np.ndarray:
         enc = _Encoder(space)
         x = enc.encode([t.params for t in complete])
         losses = history.losses(complete)
-        y = _scalarize(losses, self._rng) if losses.shape[1] > 1 else losses[:, 0]
-        y = _warp(y, self._warping)
+        y_raw = _scalarize(losses, self._rng) if losses.shape[1] > 1 else losses[:, 0]
+        y = _warp(y_raw, self._warping)
 
         key = (hash(space), "objective")
         gp = fit_gp(x, y, enc.is_cat, self._rng, warm_start=self._theta_cache.get(key))
@@ -183,8 +187,48 @@ class GPSampler(Sampler):
             ranked = np.argsort(mean_obs)
         anchors = x[ranked[:5]]
         acq = LogEI(model, best, cons)
-        u, _ = optimize_acquisition(acq, enc.is_cat, enc.n_options, self._rng, anchors, fix=enc.fix)
+        lower = upper = None
+        num = ~enc.is_cat
+        if num.sum() >= self._tr_min_dim:
+            # Trust region (TuRBO-style) around the incumbent: in many dimensions a global
+            # EI maximizer drifts to the corners of the box, where the model knows nothing.
+            length = _trust_length(y_raw, feasible, n_startup, int(num.sum()))
+            ls = np.exp(gp.theta[: len(num)])[num]
+            w = ls / np.exp(np.mean(np.log(ls)))
+            w = np.clip(w, 0.25, 4.0)
+            w = w / np.exp(np.mean(np.log(w)))
+            lower, upper = np.zeros(len(num)), np.ones(len(num))
+            center = anchors[0][num]
+            lower[num] = np.clip(center - 0.5 * length * w, 0.0, 1.0)
+            upper[num] = np.clip(center + 0.5 * length * w, 0.0, 1.0)
+        u, _ = optimize_acquisition(
+            acq, enc.is_cat, enc.n_options, self._rng, anchors, lower, upper, fix=enc.fix
+        )
         return enc.snap(u)
+
+
+def _trust_length(y: np.ndarray, feasible: np.ndarray, n_startup: int, d: int) -> float:
+    """Side of the trust region (in unit-cube widths), replayed from the trials in order:
+    doubled after 3 improvements in a row, halved after ``fail_tol`` misses in a row, reset
+    when it gets too small. A pure function of the history, like everything here."""
+    length, l_min, l_max = 0.8, 0.5**6, 1.6
+    fail_tol = max(3, min(d, 8))
+    succ = fail = 0
+    yy = np.where(feasible, y, np.inf)
+    best = float(np.min(yy[:n_startup])) if n_startup <= len(yy) else math.inf
+    for v in yy[n_startup:]:
+        if v < best - 1e-3 * abs(best):
+            succ, fail = succ + 1, 0
+        else:
+            succ, fail = 0, fail + 1
+        best = min(best, float(v))
+        if succ == 3:
+            length, succ = min(2.0 * length, l_max), 0
+        elif fail == fail_tol:
+            length, fail = length / 2.0, 0
+        if length < l_min:
+            length = 0.8
+    return length
 
 
 def _scalarize(losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
