@@ -243,3 +243,23 @@ def test_hypervolume_truncation_keeps_the_extremes_and_drops_crowded_points() ->
     chosen, _, _ = s.select(losses, np.zeros(len(losses)))
     kept = set(chosen.tolist())
     assert {0, 3, 4} <= kept and len(kept & {1, 2}) == 1
+
+
+@pytest.mark.parametrize(
+    ("crossover", "mutation"),
+    [("sbx", "polynomial"), ("uniform", "uniform"), ("sbx", "mixed")],
+)
+def test_variation_operators_stay_in_range(crossover: str, mutation: str) -> None:
+    space = {"x": Float(0.0, 1.0), "i": Int(0, 3), "c": Choice(["a", "b"])}
+    study = honed.create_study(
+        directions=["minimize", "minimize"],
+        sampler=NSGAIISampler(
+            seed=0, population_size=6, crossover=crossover, mutation=mutation, mutation_prob=1.0
+        ),
+    )
+    for _ in range(30):
+        t = study.ask(space)
+        assert all(d.contains(t.params[k]) for k, d in space.items())
+        study.tell(t, [t.params["x"], 1 - t.params["x"] + t.params["i"]])
+    with pytest.raises(ValueError, match="mutation"):
+        NSGAIISampler(mutation="gaussian")

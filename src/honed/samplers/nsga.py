@@ -19,8 +19,9 @@ generation is cached in memory, keyed by the numbers of the complete trials it w
 so the cache never changes an answer.
 
 Variation works on the shared unit encodings of :mod:`honed.space`: simulated binary crossover
-(SBX) and polynomial mutation for numbers (log scales, integers and steps are respected by
-decoding), uniform crossover and random resetting for categories.
+(SBX) for numbers, and a mutation that is polynomial (local) or a random reset with equal odds
+(log scales, integers and steps are respected by decoding); uniform crossover and random
+resetting for categories.
 
 Constraints (``trial.constraints``, feasible when all ``<= 0``) follow Deb's rules: a feasible
 trial beats an infeasible one, two infeasible trials compare by total violation, and two
@@ -225,6 +226,12 @@ class NSGAIISampler(Sampler):
             with 4 or more objectives, crowding otherwise.
         reference_points: NSGA-III points on the unit simplex, shape ``(r, n_objectives)``;
             default Das-Dennis points, about as many as the population.
+        crossover: ``"sbx"`` (simulated binary crossover on numbers) or ``"uniform"`` (each
+            parameter from either parent). Categories always use uniform crossover.
+        mutation: ``"polynomial"`` (a perturbation around the value), ``"uniform"`` (a
+            fresh random value) or ``"mixed"`` (either, with equal odds: local refinement
+            plus jumps that keep long runs from losing parts of the front). Categories are
+            always reset at random.
     """
 
     def __init__(
@@ -238,6 +245,8 @@ class NSGAIISampler(Sampler):
         mutation_prob: float | None = None,
         selection: str = "auto",
         reference_points: np.ndarray | None = None,
+        crossover: str = "sbx",
+        mutation: str = "mixed",
     ) -> None:
         super().__init__(seed)
         if not isinstance(population_size, int) or population_size < 2:
@@ -260,6 +269,14 @@ class NSGAIISampler(Sampler):
         self.eta_mutation = float(eta_mutation)
         self.mutation_prob = mutation_prob
         self.selection = selection
+        if crossover not in ("sbx", "uniform"):
+            raise ValueError(f"crossover must be 'sbx' or 'uniform', got {crossover!r}.")
+        if mutation not in ("polynomial", "uniform", "mixed"):
+            raise ValueError(
+                f"mutation must be 'polynomial', 'uniform' or 'mixed', got {mutation!r}."
+            )
+        self.crossover = crossover
+        self.mutation = mutation
         self._refs = None if reference_points is None else np.asarray(reference_points, float)
         self._base_seed = self._derive_base(seed)
         self._cache: OrderedDict[tuple, _Population] = OrderedDict()
@@ -401,15 +418,25 @@ class NSGAIISampler(Sampler):
             p[missing] = rng.random(int(missing.sum()))
         child = p1.copy()
         if len(pop.rank) >= 2 and rng.random() < self.crossover_prob:
-            c1, c2 = _sbx(p1, p2, self.eta_crossover, rng)
-            child = c1 if rng.random() < 0.5 else c2
             swap = rng.random(d) < 0.5
-            child[is_cat] = np.where(swap, p2, p1)[is_cat]
+            if self.crossover == "uniform":
+                child = np.where(swap, p2, p1)
+            else:
+                c1, c2 = _sbx(p1, p2, self.eta_crossover, rng)
+                child = c1 if rng.random() < 0.5 else c2
+                child[is_cat] = np.where(swap, p2, p1)[is_cat]
         pm = self.mutation_prob if self.mutation_prob is not None else 1.0 / d
         mutate = rng.random(d) < pm
         num_mut = mutate & ~is_cat
         if num_mut.any():
-            child[num_mut] = _polynomial_mutation(child[num_mut], self.eta_mutation, rng)
+            poly = _polynomial_mutation(child[num_mut], self.eta_mutation, rng)
+            fresh = rng.random(int(num_mut.sum()))
+            if self.mutation == "uniform":
+                child[num_mut] = fresh
+            elif self.mutation == "mixed":
+                child[num_mut] = np.where(rng.random(len(fresh)) < 0.5, poly, fresh)
+            else:
+                child[num_mut] = poly
         cat_mut = mutate & is_cat
         child[cat_mut] = rng.random(int(cat_mut.sum()))
         return np.clip(child, 0.0, 1.0)
