@@ -502,3 +502,20 @@ def test_two_write_transactions_per_trial(sqlite_url: str) -> None:
     assert kinds.count("write") == 2 * 5
     assert kinds.count("read") == 1 * 5
     assert all(len(tr.params) == 3 for tr in study.trials[1:])
+
+
+def test_enqueue_values_are_checked_and_compared_by_type(storage: Storage) -> None:
+    import numpy as np
+
+    s = honed.create_study(storage=storage)
+    s.enqueue({"c": True})
+    s.enqueue({"c": 1}, skip_if_exists=True)  # 1 is not True: queued
+    s.enqueue({"c": True}, skip_if_exists=True)  # the same: skipped
+    s.enqueue({"n": np.int64(3), "f": np.float32(0.5)})
+    waiting = s.get_trials([TrialState.WAITING])
+    assert [t.params for t in waiting] == [{"c": True}, {"c": 1}, {"n": 3, "f": 0.5}]
+    assert type(waiting[1].params["c"]) is int and type(waiting[2].params["n"]) is int
+    for bad in ([1, 2], math.nan, object()):
+        with pytest.raises(SpaceError, match="'lr'"):
+            s.enqueue({"lr": bad})
+    assert len(s.trials) == 3

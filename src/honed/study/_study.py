@@ -15,13 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from honed.artifacts import (
     ArtifactStore,
     Checkpoints,
     default_artifact_store,
     get_artifact_store,
 )
-from honed.errors import DuplicatedStudyError, StudyError
+from honed.errors import DuplicatedStudyError, SpaceError, StudyError
 from honed.history import History
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import get_scheduler
@@ -177,11 +179,12 @@ class Study:
         objective asks for but ``params`` lacks are sampled as usual."""
         if not isinstance(params, Mapping):
             raise TypeError(f"enqueue needs a dict of parameter values, got {params!r}.")
+        clean = {k: _param_value(k, v) for k, v in params.items()}
         if skip_if_exists:
             for t in self._history():
-                if all(t.params.get(k, object()) == v for k, v in params.items()):
+                if all(k in t.params and _same_value(t.params[k], v) for k, v in clean.items()):
                     return
-        self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=dict(params))
+        self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=clean)
 
     def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
@@ -419,6 +422,27 @@ class Study:
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial."""
         self._stop_flag.set()
+
+
+def _param_value(name: str, value: Any) -> ParamValue:
+    """An enqueued value as storage keeps it (numpy scalars become Python ones)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, str | int | float | bool | None) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise SpaceError(
+            f"enqueued value {value!r} of parameter {name!r} must be a finite number, a "
+            "string, a bool or None."
+        )
+    return value
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality that tells True from 1, as Choice does."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
 
 
 def _walk(trial: Trial, tree: Mapping[str, Distribution]) -> None:
