@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from honed.storage import InMemoryStorage, Storage
 from tests._pg import pg_server, pg_url  # noqa: F401 - PostgreSQL fixtures, see _pg.py
+
+# No per-example deadline: on a shared 2-core machine one slow example is load, not a bug.
+settings.register_profile("honed", deadline=None)
+settings.load_profile("honed")
 
 
 @pytest.fixture(params=["memory", "sqlite"])
