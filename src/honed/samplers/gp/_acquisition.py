@@ -38,16 +38,22 @@ def log_h(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``log(phi(z) + z Phi(z))`` and its derivative ``Phi(z) / h(z)``, stable for all z."""
     z = np.asarray(z, dtype=float)
     out = np.empty_like(z)
+    dz = np.empty_like(z)
     upper = z > -1.0
     zu = z[upper]
     out[upper] = np.log(np.exp(-0.5 * zu * zu - _C1) + zu * np.exp(log_ndtr(zu)))
+    dz[upper] = np.exp(log_ndtr(zu) - out[upper])
     mid = ~upper & (z > _TAIL)
     zm = z[mid]
-    out[mid] = -0.5 * zm * zm - _C1 + _log1mexp(np.log(erfcx(-zm * _INV_SQRT2) * -zm) + _C2)
+    ex = erfcx(-zm * _INV_SQRT2)
+    l1m = _log1mexp(np.log(ex * -zm) + _C2)
+    out[mid] = -0.5 * zm * zm - _C1 + l1m
+    # Phi(z) / h(z) = sqrt(pi/2) erfcx(-z/sqrt2) / (1 - |z| sqrt(pi/2) erfcx(-z/sqrt2))
+    dz[mid] = math.exp(_C2) * ex * np.exp(-l1m)
     far = ~upper & ~mid
     zf = z[far]
     out[far] = -0.5 * zf * zf - _C1 - 2.0 * np.log(-zf)
-    dz = np.exp(log_ndtr(z) - out)
+    dz[far] = -zf - 2.0 / zf
     return out, dz
 
 
