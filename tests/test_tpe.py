@@ -15,7 +15,13 @@ from honed.analysis.hypervolume import hypervolume, hypervolume_contributions
 from honed.history import History
 from honed.samplers import RandomSampler, get_sampler
 from honed.samplers.tpe import TPESampler
-from honed.samplers.tpe._split import hv_contributions, n_below, nondomination_ranks, split
+from honed.samplers.tpe._split import (
+    below_weights,
+    hv_contributions,
+    n_below,
+    nondomination_ranks,
+    split,
+)
 from honed.space import Choice, Distribution, Float, Int
 from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -376,3 +382,11 @@ def test_sampler_sees_the_params_of_trials_asked_but_not_told() -> None:
     first = study.ask(SPHERE)
     study.ask(SPHERE)
     assert seen[-1] == {first.number: first.params}
+
+
+def test_multi_objective_good_trials_weigh_by_contribution() -> None:
+    losses = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.6, 0.6]])
+    w = below_weights(losses)
+    assert w[3] < 1e-9  # dominated by [0.5, 0.5]: contributes nothing
+    assert np.all(w[:3] > 0.1) and w.max() == 1.0
+    assert below_weights(np.ones((3, 4))).tolist() == [1.0, 1.0, 1.0]  # uniform from 4 objectives

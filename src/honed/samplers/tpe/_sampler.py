@@ -15,7 +15,7 @@ from honed.history import History
 from honed.samplers.base import Sampler
 from honed.samplers.tpe._cache import Observations
 from honed.samplers.tpe._parzen import CONT, Parzen, dims_of
-from honed.samplers.tpe._split import n_below, split
+from honed.samplers.tpe._split import below_weights, n_below, split
 from honed.space import Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
@@ -51,7 +51,7 @@ class TPESampler(Sampler):
     * **Constraints.** Feasible trials rank before infeasible ones; infeasible ones rank by
       total violation.
     * **Several objectives.** Trials rank by non-domination, ties at the cut broken by
-      hypervolume contribution.
+      hypervolume contribution; good trials weigh by their hypervolume contribution.
 
     The decision depends only on the seed, the history and the trial's number: finished
     trials are encoded once and cached, but the cache is checked against every history and
@@ -272,7 +272,10 @@ class TPESampler(Sampler):
                 wa = np.append(wa, np.ones(len(pend)))
         dists = [space[n] for n in names]
         dims = dims_of(dists)
-        good = Parzen(xb, np.ones(len(xb)), dims, **self._parzen_kw)
+        wb = np.ones(len(xb))
+        if mo:
+            wb = below_weights(a["losses"][rows][below])
+        good = Parzen(xb, wb, dims, **self._parzen_kw)
         bad = Parzen(xa, wa, dims, **self._parzen_kw)
         cand = good.sample(rng, self._n_ei)
         score = good.log_pdf(cand) - bad.log_pdf(cand)

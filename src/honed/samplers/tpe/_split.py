@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["hv_contributions", "n_below", "nondomination_ranks", "split"]
+__all__ = ["below_weights", "hv_contributions", "n_below", "nondomination_ranks", "split"]
 
 
 def n_below(n: int, gamma: float, cap: int) -> int:
@@ -198,3 +198,24 @@ def _mo_best(lf: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
         if left == 0:
             break
     return idx[np.concatenate(out)]
+
+
+def below_weights(losses: np.ndarray) -> np.ndarray:
+    """Weights of the good trials of a multi-objective split: their share of the good set's
+    hypervolume (exclusive contribution), so ``l`` concentrates where the front gains most.
+    Dominated or infeasible good trials keep a tiny weight. Uniform from 4 objectives on
+    (exact contributions cost too much per proposal) and when nothing contributes."""
+    n, m = losses.shape
+    finite = np.all(np.isfinite(losses), axis=1)
+    if m >= 4 or finite.sum() < 2:
+        return np.ones(n)
+    from honed.analysis.hypervolume import hypervolume_contributions
+
+    lf = losses[finite]
+    hi, lo = lf.max(axis=0), lf.min(axis=0)
+    ref = hi + np.maximum(0.1 * (hi - lo), 1e-9)
+    contrib = np.zeros(n)
+    contrib[finite] = hypervolume_contributions(lf, ref)
+    if contrib.max() <= 0:
+        return np.ones(n)
+    return np.maximum(contrib / contrib.max(), 1e-12)
