@@ -334,6 +334,17 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         sched = ASHA(1, 3, max_epochs)
         return _HonedRun(MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10), sched)
 
+    def honed_tpe_asha(seed: int) -> _Run:
+        from honed.schedulers import ASHA
+
+        # honed's TPE ranks stopped trials by depth reached, then by their last value
+        return _HonedRun(_honed_tpe(seed), ASHA(1, 3, max_epochs))
+
+    def honed_tpe_hyperband(seed: int) -> _Run:
+        from honed.schedulers import Hyperband
+
+        return _HonedRun(_honed_tpe(seed), Hyperband(1, max_epochs, 3))
+
     def honed_lc(seed: int) -> _Run:
         from honed.schedulers import LearningCurveStopping
 
@@ -377,6 +388,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         "honed:hyperband": honed_hyperband,
         "honed:bohb": honed_bohb,
         "honed:asha+mf-tpe": honed_asha_mf_tpe,
+        "honed:tpe+asha": honed_tpe_asha,
+        "honed:tpe+hyperband": honed_tpe_hyperband,
         "honed:lc+tpe": honed_lc,
         "honed:tpe-no-stopping": honed_none,
         "optuna:tpe+hyperband": optuna_tpe_hyperband,
