@@ -136,3 +136,38 @@ def test_remote_executors_need_a_space():
         study.optimize(objective, n_trials=1, executor="dask")
     with pytest.raises(ValueError, match="max_concurrent"):
         RayExecutor(max_concurrent=0)
+
+
+def test_the_driver_scheduler_stops_remote_trials_mid_run(cluster):
+    from honed.schedulers.median import MedianStopping
+
+    def curve(trial) -> float:
+        x = trial.float("x", -2.0, 2.0)
+        trial.choice("k", ["a", "b"])
+        for step in range(6):
+            trial.report(abs(x) + 1.0 / (step + 1), step)  # the final value's ranking, early
+            trial.set_user_attr("last_step_run", step)
+        return abs(x)
+
+    study = honed.create_study(
+        sampler="random", seed=5, scheduler=MedianStopping(min_trials=3, warmup_steps=1)
+    )
+    study.optimize(
+        curve,
+        n_trials=14,
+        space=SPACE,
+        executor=RayExecutor(address=cluster.address, max_concurrent=2),
+    )
+    trials = study.trials
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert pruned and complete and len(pruned) + len(complete) == 14
+    for t in pruned:  # the task really stopped at the step the scheduler said so
+        assert t.last_step < 5 and t.user_attrs.get("last_step_run", -1) < t.last_step
+        assert t.value == pytest.approx(t.intermediate_values[t.last_step])
+    for t in complete:
+        assert sorted(t.intermediate_values) == list(range(6))
+    # Reports reached storage as they happened, each once, with the values the task sent.
+    for t in trials:
+        for step, v in t.intermediate_values.items():
+            assert v == pytest.approx(abs(t.params["x"]) + 1.0 / (step + 1))

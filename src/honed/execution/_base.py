@@ -52,6 +52,7 @@ class TrialOutcome:
     caught: bool = True  # False: the error is outside ``catch`` and stops the study
     exception: BaseException | None = None
     worker: str | None = None
+    streamed: bool = False  # reports already went to the driver one by one
 
 
 class RemoteTrial:
@@ -73,6 +74,9 @@ class RemoteTrial:
         self._intermediate: dict[int, float] = {}
         self._user_attrs: dict[str, Any] = {}
         self._constraints: list[float] | None = None
+        # Set by executors that stream reports to the driver, where the scheduler decides.
+        self._reporter: Any = None
+        self._stopped = False
 
     def __repr__(self) -> str:
         return f"RemoteTrial(number={self.number}, params={self._params})"
@@ -117,13 +121,24 @@ class RemoteTrial:
         return self.suggest(name, Choice(choices))
 
     def report(self, value: float, step: int) -> None:
-        """Record an intermediate value (sent to storage with the result; never prunes)."""
+        """Record an intermediate value. When the study has a scheduler, the value goes to
+        the driver at once and its answer comes back: :class:`honed.TrialPruned` is raised
+        when the scheduler stops the trial. Otherwise it travels with the result."""
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"report step must be a non-negative int, got {step!r}.")
-        self._intermediate[step] = float(value)
+        value = float(value)
+        self._intermediate[step] = value
+        if self._reporter is None:
+            return
+        stop, params = self._reporter.call(self._trial_id, step, value)
+        self._params.update(params)  # population-based training may have moved it
+        if stop:
+            self._stopped = True
+            raise TrialPruned(f"stopped at step {step} by the study's scheduler")
 
     def should_stop(self) -> bool:
-        return False
+        """Whether the scheduler's answer to the latest report was to stop."""
+        return self._stopped
 
     @property
     def intermediate_values(self) -> dict[int, float]:
@@ -159,6 +174,7 @@ def evaluate(
         out.caught = isinstance(e, Exception) and isinstance(e, catch)
         out.exception = e
     out.intermediate_values = trial._intermediate
+    out.streamed = trial._reporter is not None
     out.user_attrs = trial._user_attrs
     out.constraints = trial._constraints
     if isinstance(out.values, Sequence) and not isinstance(out.values, str | bytes):
@@ -191,6 +207,18 @@ class Executor(ABC):
 
     def cancel(self, handles: Sequence[Hashable]) -> None:  # noqa: B027 - optional
         """Stop work that will not be told (the study is stopping)."""
+
+    def stream_reports(self) -> bool:
+        """Start streaming ``trial.report`` calls of the coming trials to the driver, so the
+        study's scheduler can stop them mid-run; False if this executor cannot."""
+        return False
+
+    def take_reports(self) -> list[tuple[int, int, float, Hashable]]:
+        """Reports waiting for an answer: (trial id, step, value, key)."""
+        return []
+
+    def answer_reports(self, answers: Sequence[tuple[Hashable, bool, dict[str, Any]]]) -> None:  # noqa: B027
+        """Send each waiting report its answer: (key, stop, the trial's parameters)."""
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release what :meth:`start` took."""
@@ -242,8 +270,9 @@ def _record(study: Study, trial: Any, outcome: TrialOutcome) -> tuple[FrozenTria
 
     storage, tid = study._storage, trial._trial_id
     try:
-        for step, value in sorted(outcome.intermediate_values.items()):
-            storage.set_trial_intermediate_value(tid, step, value)
+        if not outcome.streamed:  # streamed reports were written as they came
+            for step, value in sorted(outcome.intermediate_values.items()):
+                storage.set_trial_intermediate_value(tid, step, value)
         for key, value in outcome.user_attrs.items():
             storage.set_trial_user_attr(tid, key, value)
         if outcome.constraints is not None:
@@ -270,6 +299,28 @@ def _record(study: Study, trial: Any, outcome: TrialOutcome) -> tuple[FrozenTria
     return frozen, retried is not None
 
 
+def _answer_reports(executor: Executor, inflight: Mapping[Hashable, Any]) -> None:
+    """Put remote reports through the real trial (storage, scheduler) and answer them."""
+    reports = executor.take_reports()
+    if not reports:
+        return
+    by_id = {trial._trial_id: trial for trial in inflight.values()}
+    answers = []
+    for trial_id, step, value, key in reports:
+        trial = by_id.get(trial_id)
+        stop = True  # a trial the driver no longer runs has nothing to go on for
+        if trial is not None:
+            try:
+                trial.report(value, step)
+                stop = False
+            except TrialPruned:
+                pass
+            except Exception as e:  # e.g. failed as stale meanwhile
+                logger.warning("trial %d: report at step %d failed: %s", trial.number, step, e)
+        answers.append((key, stop, trial.params if trial is not None else {}))
+    executor.answer_reports(answers)
+
+
 def drive(
     study: Study,
     objective: Callable[[Any], Any],
@@ -284,6 +335,7 @@ def drive(
 ) -> None:
     """Ask, ship, collect, tell: keep the executor's slots full until the budget is spent."""
     capacity = executor.start(objective, catch, n_jobs)
+    streaming = study.scheduler is not None and executor.stream_reports()
     exhausted = getattr(study.sampler, "is_exhausted", None)
     inflight: dict[Hashable, Any] = {}
     beats = _Beats(study)
@@ -311,7 +363,11 @@ def drive(
                 submitted += 1
             if not inflight:
                 break
-            for handle, outcome in executor.wait(list(inflight), timeout=0.2):
+            if streaming:
+                _answer_reports(executor, inflight)
+            for handle, outcome in executor.wait(
+                list(inflight), timeout=0.05 if streaming else 0.2
+            ):
                 trial = inflight.pop(handle)
                 beats.discard(trial._trial_id)
                 frozen, retried = _record(study, trial, outcome)

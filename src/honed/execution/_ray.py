@@ -19,6 +19,48 @@ def _ray_task(
     return evaluate(objective, trial, catch, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
+class _ReportBox:
+    """A Ray actor between remote trials and the driver: a task's ``report`` waits here
+    until the driver, which runs the scheduler, posts the answer."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, int, float, int]] = []
+        self._waiting: dict[int, Any] = {}
+        self._next = 0
+
+    async def report(self, trial_id: int, step: int, value: float) -> tuple[bool, dict]:
+        import asyncio
+
+        self._next += 1
+        key = self._next
+        answer = asyncio.get_running_loop().create_future()
+        self._waiting[key] = answer
+        self._pending.append((trial_id, step, value, key))
+        return await answer
+
+    async def take(self) -> list[tuple[int, int, float, int]]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    async def answer(self, answers: list[tuple[int, bool, dict]]) -> None:
+        for key, stop, params in answers:
+            waiting = self._waiting.pop(key, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result((stop, params))
+
+
+class _ReportClient:
+    """What a remote trial holds to report: a handle on the box (picklable)."""
+
+    def __init__(self, box: Any) -> None:
+        self._box = box
+
+    def call(self, trial_id: int, step: int, value: float) -> tuple[bool, dict]:
+        import ray
+
+        return ray.get(self._box.report.remote(trial_id, step, value))
+
+
 class RayExecutor(Executor):
     """Run each trial as a Ray task; this process stays the only one that asks and tells.
 
@@ -67,6 +109,8 @@ class RayExecutor(Executor):
         self._remote: Any = None
         self._objective_ref: Any = None
         self._catch: tuple[type[BaseException], ...] = (Exception,)
+        self._box: Any = None
+        self._client: _ReportClient | None = None
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, max_concurrent={self.max_concurrent})"
@@ -98,7 +142,28 @@ class RayExecutor(Executor):
         return max(1, int(cpus // per))
 
     def submit(self, trial: RemoteTrial) -> Hashable:
+        trial._reporter = self._client
         return self._remote.remote(self._objective_ref, trial, self._catch)
+
+    def stream_reports(self) -> bool:
+        import ray
+
+        if self._box is None:
+            self._box = ray.remote(num_cpus=0, max_concurrency=10_000)(_ReportBox).remote()
+            self._client = _ReportClient(self._box)
+        return True
+
+    def take_reports(self) -> list[tuple[int, int, float, Hashable]]:
+        if self._box is None:
+            return []
+        import ray
+
+        return ray.get(self._box.take.remote())
+
+    def answer_reports(self, answers: Sequence[tuple[Hashable, bool, dict[str, Any]]]) -> None:
+        import ray
+
+        ray.get(self._box.answer.remote(list(answers)))
 
     def wait(
         self, handles: Sequence[Hashable], timeout: float
@@ -136,5 +201,11 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
 
     def close(self) -> None:
+        if self._box is not None:
+            import ray
+
+            with contextlib.suppress(Exception):
+                ray.kill(self._box)
+        self._box = self._client = None
         self._remote = None
         self._objective_ref = None
