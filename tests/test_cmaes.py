@@ -233,8 +233,8 @@ def test_parallel_worker_processes_share_one_replayed_state(sqlite_url: str) -> 
     space = SearchSpace(dict(trials[-1].distributions))
     state = sampler.state(study._history(), space)
     # Generations were formed from trials written by both workers, in trial-number order.
-    assert state.told == sorted(state.told) and len(state.told) >= 36
-    assert study.best_value < 0.05
+    assert state.told == [t.number for t in trials]
+    assert study.best_trial.params["k"] == 5
 
 
 def test_learning_rate_adaptation_option_reaches_the_optimizer() -> None:
