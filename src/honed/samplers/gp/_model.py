@@ -38,6 +38,19 @@ def _pairwise_d2(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray
     return d2
 
 
+def _scaled_r2(a: np.ndarray, b: np.ndarray, inv_ls2: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """Squared scaled distances ``(len(a), len(b))`` without a ``(len(a), len(b), d)``
+    tensor: numeric columns by the expanded dot product, categorical ones one by one."""
+    num = ~is_cat
+    w = np.sqrt(inv_ls2[num])
+    an, bn = a[:, num] * w, b[:, num] * w
+    r2 = (an * an).sum(1)[:, None] + (bn * bn).sum(1)[None, :] - 2.0 * an @ bn.T
+    np.maximum(r2, 0.0, out=r2)
+    for j in np.flatnonzero(is_cat):
+        r2 += inv_ls2[j] * (np.abs(a[:, j, None] - b[None, :, j]) > 1e-9)
+    return r2
+
+
 def _matern(r2: np.ndarray, sig2: float) -> tuple[np.ndarray, np.ndarray]:
     """Kernel values and their derivative with respect to ``r^2``."""
     r = np.sqrt(np.maximum(r2, 0.0))
@@ -98,6 +111,11 @@ class GP:
         """Posterior mean and variance at ``xq`` ``(m, d)``; with ``grad``, also their
         gradients ``(m, d)`` (zero along categorical columns)."""
         xq = np.atleast_2d(xq)
+        if not grad:
+            kx, _ = _matern(_scaled_r2(xq, self.x, self.inv_ls2, self.is_cat), self.sig2)
+            mean = kx @ self.alpha
+            v = solve_triangular(self.chol, kx.T, lower=True, check_finite=False)
+            return mean, np.maximum(self.sig2 - np.einsum("ij,ij->j", v, v), 1e-12)
         diff = xq[:, None, :] - self.x[None, :, :]
         d2 = diff * diff
         cat = self.is_cat
@@ -155,7 +173,8 @@ def _neg_log_posterior(
         return 1e10, np.zeros_like(theta)
     alpha = cho_solve((chol, True), y, check_finite=False)
     nll = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * _LOG_2PI
-    kinv = cho_solve((chol, True), np.eye(n), check_finite=False)
+    linv = solve_triangular(chol, np.eye(n), lower=True, check_finite=False)
+    kinv = linv.T @ linv
     w = np.outer(alpha, alpha) - kinv  # d nll / d theta = -0.5 * sum(w * dK/dtheta)
     g = np.empty_like(theta)
     m = w * dk_dr2
@@ -184,7 +203,7 @@ def fit_gp(
     rng: np.random.Generator,
     warm_start: np.ndarray | None = None,
     n_restarts: int = 2,
-    max_fit_points: int = 300,
+    max_fit_points: int = 200,
     maxiter: int = 200,
 ) -> GP:
     """MAP hyperparameters by L-BFGS-B from the warm start (if any), the prior's mode and
@@ -211,7 +230,8 @@ def fit_gp(
     starts = []
     if warm_start is not None and len(warm_start) == d + 2:
         starts.append(np.clip(warm_start, lo, hi))
-    starts.append(default_theta(d))
+    if not starts or n_restarts > 1:
+        starts.append(default_theta(d))
     mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
     for _ in range(max(n_restarts - len(starts), 0)):
         t = default_theta(d)
