@@ -10,8 +10,9 @@ declarative space (``optimize(..., space=...)``) before the trial leaves, so
 * samplers keep their state in one process.
 
 What a task sends back (:class:`TrialOutcome`: the value or the error, reports, user attributes,
-constraints) is written by the driver in one place. The price: ``trial.report`` inside a remote
-task is recorded but cannot prune the trial mid-run (the scheduler runs in the driver).
+constraints) is written by the driver in one place. When the study has a scheduler, executors
+that can (Ray) stream each ``trial.report`` to the driver, which records it and runs the
+scheduler, and the answer goes back: a remote trial is stopped mid-run as a local one is.
 """
 
 from __future__ import annotations
