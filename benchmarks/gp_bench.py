@@ -111,6 +111,10 @@ def _run_one(args: tuple[str, str, int, int, dict]) -> dict[str, Any]:
             from honed.samplers.gp import GPSampler
 
             sampler = GPSampler(seed=seed, **extra)
+        elif name == "auto":
+            from honed.samplers.auto import AutoSampler
+
+            sampler = AutoSampler(seed=seed, **extra)
         else:
             sampler = honed.samplers.get_sampler(name, seed=seed, **extra)
         vals, times = _run_honed(problem, sampler, n_trials)
