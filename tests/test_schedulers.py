@@ -222,6 +222,32 @@ def test_rung_view_models_highest_level_with_enough_points():
     assert level is None and same is not None and len(same) == 7
 
 
+def test_ranked_rung_view_orders_by_level_then_value():
+    x = Float(0.0, 1.0)
+    trials = [
+        ft(0, {1: 5.0, 3: 4.0, 9: 3.0}, C, {"x": 0.1}, {"x": x}, final=3.0),
+        ft(1, {1: 6.0, 3: 5.0}, P, {"x": 0.2}, {"x": x}),
+        ft(2, {1: 0.5}, P, {"x": 0.3}, {"x": x}),
+        ft(3, {1: 1.0, 3: 5.0}, R, {"x": 0.4}, {"x": x}),
+        ft(4, {}, R, {"x": 0.5}, {"x": x}),
+    ]
+    view, level = rung_view(hist(trials), [1, 3, 9], min_points=3, mode="ranked")
+    assert level == 1
+    # trial 0 reached 9 (best); trials 1 and 3 tie at level 3 (value 5); trial 2 only level 1
+    got = {t.number: (t.state, t.values) for t in view}
+    assert got == {
+        0: (C, (0.0,)),
+        1: (C, (0.25,)),
+        3: (C, (0.25,)),
+        2: (C, (0.75,)),
+        4: (R, None),
+    }
+    view, _ = rung_view(hist(trials, MAX), [1, 3, 9], min_points=3, mode="ranked")
+    assert view[0].values == (-0.0,)
+    with pytest.raises(ValueError, match="mode"):
+        MultiFidelitySampler(RandomSampler(), [1, 3], mode="best")
+
+
 class _Recorder(Sampler):
     """Records the history it is shown; proposes uniformly at random."""
 

@@ -23,15 +23,20 @@ __all__ = ["MultiFidelitySampler", "bohb", "rung_view"]
 
 
 def rung_view(
-    history: History, levels: Sequence[int], min_points: int
+    history: History, levels: Sequence[int], min_points: int, mode: str = "highest"
 ) -> tuple[History, int | None]:
     """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
     that level (``None`` when no level has enough: the history is returned unchanged).
 
     A complete trial counts at the top level with its final value even without reports.
+    With ``mode="ranked"`` every trial that reached a level is shown instead, valued by its
+    rank: first by the highest level it reached, then by its value there (the level returned
+    is the lowest level, ``min(levels)``).
     """
     if history.is_multi_objective or not levels:
         return history, None
+    if mode == "ranked":
+        return _ranked_view(history, levels, min_points)
     top = max(levels)
     for level in sorted(set(levels), reverse=True):
         seen: list[FrozenTrial] = []
@@ -50,6 +55,45 @@ def rung_view(
     return history, None
 
 
+def _ranked_view(
+    history: History, levels: Sequence[int], min_points: int
+) -> tuple[History, int | None]:
+    s = history.directions[0].sign
+    top = max(levels)
+    keyed: list[tuple[tuple[int, float], FrozenTrial]] = []
+    pending: list[FrozenTrial] = []
+    for t in history:
+        if t.state is TrialState.FAILED:
+            continue
+        key = None
+        if t.state is TrialState.COMPLETE and t.values:
+            key = (-top, s * t.values[0])
+        for level in sorted(set(levels), reverse=True):
+            if key is not None and -key[0] >= level:
+                break
+            v = first_at_or_after(t.intermediate_values, level)
+            if v is not None:
+                key = (-level, s * v)
+                break
+        if key is not None:
+            keyed.append((key, t))
+        elif t.state in (TrialState.RUNNING, TrialState.WAITING):
+            pending.append(t)
+    if len(keyed) < min_points:
+        return history, None
+    keyed.sort(key=lambda kt: kt[0])
+    n = len(keyed)
+    seen = []
+    rank = 0
+    for i, (key, t) in enumerate(keyed):
+        if i and key != keyed[i - 1][0]:
+            rank = i  # ties share a rank
+        # pseudo-loss in [0, 1): lower is better; turned back into the study's direction
+        seen.append(replace(t, state=TrialState.COMPLETE, values=(s * rank / n,)))
+    trials = sorted(seen + pending, key=lambda t: t.number)
+    return History(trials, history.directions), min(levels)
+
+
 class MultiFidelitySampler(Sampler):
     """Wrap ``base`` so that it models results at the highest well-filled rung.
 
@@ -58,6 +102,9 @@ class MultiFidelitySampler(Sampler):
         levels: Resource levels to model (the rungs plus the full resource), or a
             :class:`~honed.schedulers.SuccessiveHalving` / ``Hyperband`` to take them from.
         min_points: Trials a level needs before the model uses it.
+        mode: ``"highest"`` (BOHB: model the highest level with ``min_points`` results) or
+            ``"ranked"`` (model every trial, ranked by the level reached then its value there;
+            for samplers that, unlike honed's TPE, ignore stopped trials).
     """
 
     def __init__(
@@ -65,7 +112,11 @@ class MultiFidelitySampler(Sampler):
         base: Sampler,
         levels: Sequence[int] | SuccessiveHalving,
         min_points: int = 10,
+        mode: str = "highest",
     ) -> None:
+        if mode not in ("highest", "ranked"):
+            raise ValueError(f"mode must be 'highest' or 'ranked', got {mode!r}.")
+        self.mode = mode
         if not isinstance(base, Sampler):
             raise TypeError(f"base must be a honed Sampler, got {type(base).__name__}.")
         super().__init__(base.seed)
@@ -89,7 +140,7 @@ class MultiFidelitySampler(Sampler):
         self.base.reseed(seed)
 
     def _view(self, history: History) -> History:
-        return rung_view(history, self.levels, self.min_points)[0]
+        return rung_view(history, self.levels, self.min_points, self.mode)[0]
 
     def infer_relative_space(
         self,
