@@ -194,7 +194,7 @@ class Float(Distribution):
             n = self.n_steps
             assert n is not None
             k = min(int(u * n), n - 1)
-            return min(self._snap(self.low + k * self.step), self.high)
+            return min(max(self._snap(self.low + k * self.step), self.low), self.high)
         if self.log:
             x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
