@@ -167,7 +167,7 @@ def test_running_trials_are_pending_not_parents() -> None:
     )
     assert 0.0 <= child["x"] <= 1.0
     (key,) = s._cache
-    assert key[1] == (0, 1, 2)
+    assert [entry[0] for entry in key[1]] == [0, 1, 2]
 
 
 def test_nsga2_beats_random_on_zdt1() -> None:

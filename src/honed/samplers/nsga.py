@@ -8,15 +8,16 @@ A child in generation ``g >= 1`` is bred from the *parent population*: the best
 ``population_size`` of all complete trials numbered below ``g * population_size``, chosen by
 non-dominated sorting (with Deb's constraint-domination) and, on the front that does not fit
 whole, by crowding distance (NSGA-II) or reference-point niching (NSGA-III). Selecting from every
-earlier trial rather than from the previous population alone is the elitist (mu + lambda) scheme
-with an archive; it gives the same fronts as the recursive definition and needs no state. Trials
+earlier trial rather than from the previous population alone is an elitist (mu + lambda) scheme
+with an archive: it needs no state, and a trial once dropped by crowding can return when the
+trials that crowded it are dominated. Trials
 of earlier generations still running (parallel workers) simply join later, when complete.
 
 Each child is drawn with a random generator seeded by ``(seed, trial number)``, so a trial's
 proposal depends only on the seed and the history: any worker process proposes the same child
 for the same trial, and different trials get different children. The parent population of each
-generation is cached in memory, keyed by the numbers of the complete trials it was chosen from,
-so the cache never changes an answer.
+generation is cached in memory, keyed by the complete trials it was chosen from (numbers,
+values, constraints and parameters), so the cache never changes an answer.
 
 Variation works on the shared unit encodings of :mod:`honed.space`: simulated binary crossover
 (SBX) for numbers, and a mutation that is polynomial (local) or a random reset with equal odds
@@ -330,7 +331,11 @@ class NSGAIISampler(Sampler):
     def _population(
         self, history: History, pool: Sequence[FrozenTrial], space: SearchSpace
     ) -> _Population:
-        key = (tuple(space.items()), tuple(t.number for t in pool), history.directions)
+        key = (
+            tuple(space.items()),
+            tuple((t.number, t.values, t.constraints, tuple(t.params.items())) for t in pool),
+            history.directions,
+        )
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
