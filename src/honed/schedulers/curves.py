@@ -165,6 +165,8 @@ def fit_curve(
     The linear coefficients are solved exactly for each value of the shape parameter
     (variable projection), and the shape is found by a log-spaced grid then a bounded
     one-dimensional search: fast (about a millisecond) and free of starting-point luck.
+    ``CurveFit.params`` are ``(a, b, c)`` for ``"pow"`` and ``"exp"`` and
+    ``(L0, A, C, alpha)`` for ``"lr"``.
     """
     tt = np.asarray(t, dtype=float)
     yy = np.asarray(y, dtype=float)
