@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Mapping
@@ -110,7 +111,7 @@ class GPSampler(Sampler):
         complete = [t for t in history.complete if t.values is not None]
         if len(complete) < n_startup:
             return self._startup(trial, space)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
+        with np.errstate(all="ignore"), warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore", RuntimeWarning)
             u = self._propose(history, trial, space, complete, n_startup)
         return space.decode(u[None, :])[0]
@@ -210,6 +211,17 @@ class GPSampler(Sampler):
             acq, enc.is_cat, enc.n_options, self._rng, anchors, lower, upper, fix=enc.fix
         )
         return enc.snap(u)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """The matrices here are small (at most a few hundred rows): threaded BLAS only adds
+    contention, which on a busy machine made a proposal ten times slower. threadpoolctl
+    comes with scikit-learn; without it, BLAS keeps its own setting."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _trust_length(y: np.ndarray, feasible: np.ndarray, n_startup: int, d: int) -> float:
