@@ -11,6 +11,7 @@ from honed.history import History
 from honed.samplers import RandomSampler, get_sampler
 from honed.samplers.cmaes import CmaEsSampler
 from honed.space import Choice, Float, Int, SearchSpace
+from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState
 
 ALL_KINDS = {
@@ -244,3 +245,18 @@ def test_learning_rate_adaptation_option_reaches_the_optimizer() -> None:
     state = sampler.state(History(trials, [Direction.MINIMIZE]), SearchSpace(space))
     assert state.optimizer._lr_adapt is True
     assert min(t.values[0] for t in trials) < 0.05
+
+
+class TestCmaEsConformance(SamplerTests):
+    """The shared sampler checks, with enough trials for two CMA-ES generations."""
+
+    n_trials = 24
+
+    def make_sampler(self, seed, space):
+        return CmaEsSampler(seed=seed, population_size=6)
+
+    def test_multi_objective_with_failed_and_pruned_history(self) -> None:
+        # CMA-ES is single-objective: it refuses clearly instead of proposing.
+        study = self._study(self.search_space(), directions=["minimize", "maximize"])
+        with pytest.raises(ValueError, match="one objective"):
+            study.ask(self.search_space())

@@ -20,6 +20,7 @@ from honed.samplers.nsga import (
     reference_points,
 )
 from honed.space import Choice, Float, Int, SearchSpace
+from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState
 
 ALL_KINDS = {
@@ -264,3 +265,17 @@ def test_variation_operators_stay_in_range(crossover: str, mutation: str) -> Non
         study.tell(t, [t.params["x"], 1 - t.params["x"] + t.params["i"]])
     with pytest.raises(ValueError, match="mutation"):
         NSGAIISampler(mutation="gaussian")
+
+
+class TestNSGAIIConformance(SamplerTests):
+    """The shared sampler checks, with enough trials for bred generations."""
+
+    n_trials = 24
+
+    def make_sampler(self, seed, space):
+        return NSGAIISampler(seed=seed, population_size=6)
+
+
+class TestNSGAIIIConformance(TestNSGAIIConformance):
+    def make_sampler(self, seed, space):
+        return NSGAIIISampler(seed=seed, population_size=6)
