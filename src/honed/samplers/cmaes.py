@@ -210,7 +210,10 @@ class CmaEsSampler(Sampler):
 
     # ---- replay ----
     def state(self, history: History, space: SearchSpace) -> CmaState:
-        """The CMA-ES state rebuilt from ``history`` for the joint ``space`` (cached)."""
+        """The CMA-ES state rebuilt from ``history`` for the joint ``space``.
+
+        The result is the sampler's live cache, advanced by later calls; deep-copy it to keep
+        a snapshot."""
         return self._state(history, space, self._members(history, space))
 
     def _state(self, history: History, space: SearchSpace, members: list[FrozenTrial]) -> CmaState:
