@@ -167,8 +167,8 @@ def test_running_trials_are_pending_not_parents() -> None:
         history, FrozenTrial(number=4, state=TrialState.RUNNING), SearchSpace(space)
     )
     assert 0.0 <= child["x"] <= 1.0
-    (key,) = s._cache
-    assert [entry[0] for entry in key[1]] == [0, 1, 2]
+    ((pool, _),) = s._cache.values()
+    assert [t.number for t in pool] == [0, 1, 2]
 
 
 def test_nsga2_beats_random_on_zdt1() -> None:

@@ -16,8 +16,8 @@ of earlier generations still running (parallel workers) simply join later, when 
 Each child is drawn with a random generator seeded by ``(seed, trial number)``, so a trial's
 proposal depends only on the seed and the history: any worker process proposes the same child
 for the same trial, and different trials get different children. The parent population of each
-generation is cached in memory, keyed by the complete trials it was chosen from (numbers,
-values, constraints and parameters), so the cache never changes an answer.
+generation is cached in memory together with the trials it was chosen from, and reused only for
+an equal set of trials, so the cache never changes an answer.
 
 Variation works on the shared unit encodings of :mod:`honed.space`: simulated binary crossover
 (SBX) for numbers, and a mutation that is polynomial (local) or a random reset with equal odds
@@ -280,7 +280,7 @@ class NSGAIISampler(Sampler):
         self.mutation = mutation
         self._refs = None if reference_points is None else np.asarray(reference_points, float)
         self._base_seed = self._derive_base(seed)
-        self._cache: OrderedDict[tuple, _Population] = OrderedDict()
+        self._cache: OrderedDict[tuple, tuple[list[FrozenTrial], _Population]] = OrderedDict()
 
     def _derive_base(self, seed: int | None) -> int:
         return int(np.random.default_rng(seed).integers(2**62))
@@ -312,7 +312,7 @@ class NSGAIISampler(Sampler):
         pool = [t for t in history.complete if t.number < cutoff and t.values is not None]
         if len(pool) < 2:
             return {}
-        pop = self._population(history, pool, space)
+        pop = self._population(history, pool, space, generation)
         rng = np.random.default_rng([self._base_seed, trial.number])
         child = self._breed(pop, space, rng)
         return space.decode(child[None, :])[0]
@@ -329,22 +329,21 @@ class NSGAIISampler(Sampler):
         return self.selection == "reference"
 
     def _population(
-        self, history: History, pool: Sequence[FrozenTrial], space: SearchSpace
+        self, history: History, pool: list[FrozenTrial], space: SearchSpace, generation: int
     ) -> _Population:
-        key = (
-            tuple(space.items()),
-            tuple((t.number, t.values, t.constraints, tuple(t.params.items())) for t in pool),
-            history.directions,
-        )
+        # Keyed by generation; the entry holds the pool it was chosen from and is reused only
+        # when the pool is equal (list equality checks identity first, so this is cheap when
+        # the study hands over the same immutable records).
+        key = (generation, tuple(space.items()), history.directions)
         hit = self._cache.get(key)
-        if hit is not None:
+        if hit is not None and hit[0] == pool:
             self._cache.move_to_end(key)
-            return hit
-        losses = history.losses(list(pool))
+            return hit[1]
+        losses = history.losses(pool)
         chosen, ranks, crowd = self.select(losses, _violations(pool), key_seed=len(pool))
         unit = space.encode([pool[i].params for i in chosen])
         pop = _Population(unit, ranks, crowd)
-        self._cache[key] = pop
+        self._cache[key] = (pool, pop)
         while len(self._cache) > 8:
             self._cache.popitem(last=False)
         return pop
