@@ -20,7 +20,7 @@ def test_choice_of_delegate() -> None:
     one = History([], [Direction.MINIMIZE])
     two = History([], [Direction.MINIMIZE, Direction.MAXIMIZE])
     assert isinstance(s.choose(one, SMALL), GPSampler)
-    big = {f"x{i}": Float(0.0, 1.0) for i in range(12)}
+    big = {f"x{i}": Float(0.0, 1.0) for i in range(9)}
     assert isinstance(s.choose(one, big), TPESampler)
     assert isinstance(s.choose(two, SMALL), TPESampler)
     tree = {"m": Choice({"a": {"u": Float(0.0, 1.0)}, "b": {}})}
@@ -44,3 +44,14 @@ def test_study_default_flat_and_define_by_run() -> None:
     study = honed.create_study(sampler=AutoSampler(seed=2))
     study.optimize(objective, n_trials=12, show_progress=False)
     assert study.best_value < 0.5
+
+
+def test_is_the_default_and_pickles() -> None:
+    import pickle
+
+    from honed.samplers import get_sampler
+
+    s = get_sampler(None, seed=3)
+    assert isinstance(s, AutoSampler)
+    clone = pickle.loads(pickle.dumps(s))
+    assert isinstance(clone.choose(History([], [Direction.MINIMIZE]), SMALL), GPSampler)

@@ -25,6 +25,8 @@ _REGISTRY: dict[str, str] = {
     "sobol": "honed.samplers.qmc:QMCSampler",
     "tpe": "honed.samplers.tpe:TPESampler",
     "gp": "honed.samplers.gp:GPSampler",
+    # honed's default (get_sampler(None)): GP-BO on small flat spaces, TPE elsewhere.
+    "auto": "honed.samplers.auto:AutoSampler",
     "cmaes": "honed.samplers.cmaes:CmaEsSampler",
     "nsga2": "honed.samplers.nsga:NSGAIISampler",
     "nsga3": "honed.samplers.nsga:NSGAIIISampler",

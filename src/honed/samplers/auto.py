@@ -15,15 +15,15 @@ __all__ = ["AutoSampler"]
 
 # Measured with benchmarks/gp_bench.py (see the GP sampler's notes): the GP wins on small,
 # flat, single-objective spaces at small budgets; TPE is the safer choice elsewhere.
-_GP_MAX_DIM = 10
-_GP_MAX_TRIALS = 500
+_GP_MAX_DIM = 8
+_GP_MAX_TRIALS = 200
 
 
 class AutoSampler(Sampler):
     """Chooses, for each trial, between GP-BO and TPE.
 
     * GP-BO (:class:`~honed.samplers.gp.GPSampler`) for single-objective problems with at most
-      10 parameters, no conditional branches and fewer than 500 finished trials: the regime
+      8 parameters, no conditional branches and fewer than 200 finished trials: the regime
       where a GP finds good configurations in the fewest trials.
     * TPE (:class:`~honed.samplers.tpe.TPESampler`) otherwise: many dimensions, tree-shaped or
       define-by-run spaces, multiple objectives, or large budgets.
