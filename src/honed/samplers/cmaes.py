@@ -76,7 +76,7 @@ class CmaState:
     popsize0: int = 0
     sigma0: float = 0.0
     told: list[int] = field(default_factory=list)
-    told_records: list[tuple[Any, dict[str, Any]]] = field(default_factory=list, repr=False)
+    told_trials: list[FrozenTrial] = field(default_factory=list, repr=False)
     startup_done: bool = False
     run_start: int = 0  # index in the member list where the current run's generations start
     evals_large: int = 0
@@ -223,9 +223,8 @@ class CmaEsSampler(Sampler):
         if (
             cached is not None
             and numbers[: len(cached.told)] == cached.told
-            and all(t.state is TrialState.COMPLETE for t in members[: len(cached.told)])
-            and [(t.values, dict(t.params)) for t in members[: len(cached.told)]]
-            == cached.told_records
+            # Equal records (identity is checked first, so this is cheap in a study).
+            and members[: len(cached.told)] == cached.told_trials
         ):
             state = cached
         else:
@@ -354,7 +353,7 @@ class CmaEsSampler(Sampler):
                 return
             self._start_from_startup(state, members[:n], sign, space)
             state.told.extend(t.number for t in block)
-            state.told_records.extend((t.values, dict(t.params)) for t in block)
+            state.told_trials.extend(block)
             state.run_start = n
             pos = n
         while True:
@@ -371,7 +370,7 @@ class CmaEsSampler(Sampler):
                 solutions.append((x_raw if same else x, sign * float(t.values[0])))
             state.optimizer.tell(solutions)
             state.told.extend(t.number for t in block)
-            state.told_records.extend((t.values, dict(t.params)) for t in block)
+            state.told_trials.extend(block)
             pos += p
             if state.regime == "large":
                 state.evals_large += p
