@@ -207,3 +207,33 @@ def test_optimize_with_worker_processes(pg_url):
     assert all(t.state is TrialState.COMPLETE for t in trials)
     assert study.best_value == min(t.value for t in trials)
     storage.close()
+
+
+def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_url, monkeypatch):
+    import time as real_time
+    import types
+
+    import honed.storage.sql as sql_module
+
+    watcher = get_storage(pg_url)
+    sid = watcher.create_study("clock", [Direction.MINIMIZE])
+    assert watcher._clock_offset == 0.0  # same machine: the clocks agree
+
+    # A worker whose clock runs 100 s behind the server's.
+    slow = types.SimpleNamespace(
+        time=lambda: real_time.time() - 100, sleep=real_time.sleep, monotonic=real_time.monotonic
+    )
+    monkeypatch.setattr(sql_module, "time", slow)
+    worker = SQLStorage(watcher.url)
+    assert 95 < worker._clock_offset < 105  # measured against the server, and corrected
+    attrs = {"heartbeat_interval": 1.0}
+    alive = worker.create_trial(sid, system_attrs=attrs)
+    worker._clock_offset = 0.0  # what an uncorrected slow clock would stamp
+    misjudged = worker.create_trial(sid, system_attrs=attrs)
+    monkeypatch.undo()
+
+    failed = watcher.fail_stale_trials(sid, grace_period=30.0)
+    assert [t.number for t in failed] == [misjudged.number]  # the live trial is not failed
+    assert watcher.get_trial(alive.trial_id).state is TrialState.RUNNING
+    worker.close()
+    watcher.close()

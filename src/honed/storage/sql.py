@@ -246,7 +246,9 @@ class SQLStorage(Storage):
         _LIVE_STORAGES.add(self)
         self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
         self._cache_lock = threading.Lock()
+        self._clock_offset = 0.0
         self._init_schema()
+        self._clock_offset = self._measure_clock_offset()
 
     # Storages travel to worker processes by URL: connections must never cross a fork.
     def __getstate__(self) -> dict[str, Any]:
@@ -361,6 +363,28 @@ class SQLStorage(Storage):
 
         return self._retry(run)
 
+    def _now(self) -> float:
+        """Seconds since the epoch, on the database server's clock where there is a server:
+        workers on many machines then stamp starts and heartbeats on one clock, so a worker
+        whose clock runs behind is not taken for a dead one."""
+        return time.time() + self._clock_offset
+
+    def _measure_clock_offset(self) -> float:
+        if self._engine.dialect.name != "postgresql":
+            return 0.0  # SQLite lives on this machine: its clock is ours
+        query = sa.text("SELECT extract(epoch FROM clock_timestamp())")
+        best: tuple[float, float] | None = None  # (round trip, offset) of the fastest probe
+        for _ in range(3):
+            before = time.time()
+            server = float(self._read(lambda c: c.execute(query).scalar_one()))
+            after = time.time()
+            sample = (after - before, server - (before + after) / 2)
+            best = sample if best is None or sample < best else best
+        assert best is not None
+        rtt, offset = best
+        # Within the measurement's own uncertainty the clocks agree: keep ours.
+        return offset if abs(offset) > max(rtt, 0.01) else 0.0
+
     def _init_schema(self) -> None:
         def init(conn: Connection) -> None:
             metadata.create_all(conn, checkfirst=True)
@@ -398,7 +422,7 @@ class SQLStorage(Storage):
                 studies_table.insert().values(
                     name=name,
                     directions=_dumps([d.value for d in directions]),
-                    created_at=time.time(),
+                    created_at=self._now(),
                     next_number=0,
                     finish_seq=0,
                     user_attrs="{}",
@@ -564,7 +588,7 @@ class SQLStorage(Storage):
             # The counter bump takes the study row's write lock, so numbers are dense and
             # unique however many processes insert at once.
             number = self._bump(conn, "next_number", study_id) - 1
-            now = time.time() if state is TrialState.RUNNING else None
+            now = self._now() if state is TrialState.RUNNING else None
             res = conn.execute(
                 _SQL_INSERT_TRIAL,
                 {
@@ -607,7 +631,7 @@ class SQLStorage(Storage):
                 ).first()
                 if row is None:
                     return None
-                now = time.time()
+                now = self._now()
                 res = conn.execute(
                     trials_table.update()
                     .where(
@@ -675,7 +699,7 @@ class SQLStorage(Storage):
                     _SQL_ADD_INTERMEDIATE,
                     {"trial_id": trial_id, "step": int(step), "value": stored},
                 )
-            return {"heartbeat_at": time.time()}
+            return {"heartbeat_at": self._now()}
 
         self._modify(trial_id, fn)
 
@@ -725,7 +749,7 @@ class SQLStorage(Storage):
             attrs = json.loads(row.system_attrs_json)
             attrs.update(system_attrs or {})
             attrs_json = _dumps(attrs)
-            now = time.time()
+            now = self._now()
             update = {
                 "tid": trial_id,
                 "state": int(state),
@@ -766,14 +790,14 @@ class SQLStorage(Storage):
                     trials_table.c.trial_id == trial_id,
                     trials_table.c.state == int(TrialState.RUNNING),
                 )
-                .values(heartbeat_at=time.time())
+                .values(heartbeat_at=self._now())
             )
         )
 
     def fail_stale_trials(
         self, study_id: int, grace_period: float, retries: int = 0
     ) -> list[FrozenTrial]:
-        cutoff = time.time() - grace_period
+        cutoff = self._now() - grace_period
         stale = (
             trials_table.c.study_id == study_id,
             trials_table.c.state == int(TrialState.RUNNING),
@@ -813,7 +837,7 @@ class SQLStorage(Storage):
                 .with_for_update()
             ).one()
             seq, number = int(study.finish_seq), int(study.next_number)
-            now = time.time()
+            now = self._now()
             failed: list[int] = []
             for r in rows:
                 attrs = json.loads(r.system_attrs_json)
