@@ -84,3 +84,19 @@ def test_in_memory_study_checkpoints_in_a_temp_folder():
     assert t.load_checkpoint() is None
     t.save_checkpoint("state")
     assert t.load_checkpoint() == "state"
+
+
+def _objective_with_checkpoint(trial):
+    x = trial.float("x", 0, 1)
+    trial.save_checkpoint({"x": x})
+    return x
+
+
+def test_checkpoints_from_worker_processes(tmp_path):
+    db = tmp_path / "procs.db"
+    study = honed.create_study("p", storage=db)
+    study.optimize(
+        _objective_with_checkpoint, n_trials=4, n_jobs=2, executor="process", show_progress=False
+    )
+    for t in study.trials:
+        assert study.checkpoints.load(t.number) == {"x": t.params["x"]}
