@@ -221,3 +221,22 @@ def test_trials_of_workers_without_heartbeats_never_go_stale(storage_url):
     assert [f.number for f in watcher.fail_stale_trials()] == [beating.number]
     quiet.tell(t, 0.5)
     assert [tr.state for tr in watcher.trials][:2] == [TrialState.COMPLETE, TrialState.FAILED]
+
+
+def test_a_stale_trial_that_then_raises_is_retried_once(storage_url):
+    study = _make(
+        storage_url, heartbeat_interval=0.05, grace_period=0.2, retries=3, retry_failed=True
+    )
+
+    def objective(trial: honed.Trial) -> float:
+        trial.float("x", 0, 1)
+        if trial.number == 0:
+            # Another worker fails us as stale (and enqueues the retry), then we raise.
+            study.storage.fail_stale_trials(study._study_id, -1.0, retries=3)
+            raise RuntimeError("late failure")
+        return 1.0
+
+    study.optimize(objective, n_trials=2)
+    retries = [t for t in study.trials if t.system_attrs.get("retry_of") == 0]
+    assert len(retries) == 1  # the detector's retry; the late failure adds none
+    assert retries[0].state is TrialState.COMPLETE

@@ -267,7 +267,7 @@ class _Beats:
 def _record(study: Study, trial: Any, outcome: TrialOutcome) -> tuple[FrozenTrial, bool]:
     """Write a worker's outcome: reports, attributes, constraints, then the final state.
     Also says whether a retry was enqueued."""
-    from honed.study._optimize import _tell_alive
+    from honed.study._optimize import _tell_alive, _tell_alive_ex
 
     storage, tid = study._storage, trial._trial_id
     try:
@@ -286,16 +286,21 @@ def _record(study: Study, trial: Any, outcome: TrialOutcome) -> tuple[FrozenTria
         return _tell_alive(study, trial, outcome.values), False
     if outcome.kind == "pruned":
         return _tell_alive(study, trial, state=TrialState.PRUNED), False
-    frozen = _tell_alive(
+    frozen, told = _tell_alive_ex(
         study,
         trial,
         state=TrialState.FAILED,
         fail_reason=outcome.fail_reason,
         _extra_attrs={"traceback": outcome.traceback} if outcome.traceback else None,
     )
-    # A lost worker is retried like a stale trial; a raising objective only when asked.
+    # A lost worker is retried like a stale trial; a raising objective only when asked. Not
+    # when the trial had gone stale first: whoever failed it enqueued the retry already.
     retried = None
-    if frozen.state is TrialState.FAILED and (outcome.kind == "lost" or study.faults.retry_failed):
+    if (
+        told
+        and frozen.state is TrialState.FAILED
+        and (outcome.kind == "lost" or study.faults.retry_failed)
+    ):
         retried = study._retry(frozen)
     return frozen, retried is not None
 

@@ -52,14 +52,15 @@ def run_trial(
         return _tell_alive(study, trial, state=TrialState.PRUNED)
     except BaseException as e:
         reason = f"{type(e).__name__}: {e}"
-        frozen = _tell_alive(
+        frozen, told = _tell_alive_ex(
             study,
             trial,
             state=TrialState.FAILED,
             fail_reason=reason,
             _extra_attrs={"traceback": traceback.format_exc(limit=20)},
         )
-        if frozen.state is TrialState.FAILED and study.faults.retry_failed:
+        # Not when the trial had gone stale: whoever failed it enqueued the retry already.
+        if told and frozen.state is TrialState.FAILED and study.faults.retry_failed:
             study._retry(frozen)
         if isinstance(e, Exception) and isinstance(e, catch):
             logger.warning("trial %d failed: %s", trial.number, reason)
@@ -113,8 +114,13 @@ def _worker_loop(
 
 def _tell_alive(study: Study, trial: Any, *args: Any, **kwargs: Any) -> FrozenTrial:
     """``study.tell``, except that a trial already failed as stale is returned as stored."""
+    return _tell_alive_ex(study, trial, *args, **kwargs)[0]
+
+
+def _tell_alive_ex(study: Study, trial: Any, *args: Any, **kwargs: Any) -> tuple[FrozenTrial, bool]:
+    """:func:`_tell_alive`, and whether this call was the one that finished the trial."""
     try:
-        return study.tell(trial, *args, **kwargs)
+        return study.tell(trial, *args, **kwargs), True
     except TrialStateError:
         frozen = study._storage.get_trial(trial._trial_id)
         if not frozen.state.is_finished:
@@ -125,7 +131,7 @@ def _tell_alive(study: Study, trial: Any, *args: Any, **kwargs: Any) -> FrozenTr
             frozen.state.name,
             frozen.fail_reason or "finished elsewhere",
         )
-        return frozen
+        return frozen, False
 
 
 def _picklable(e: BaseException) -> BaseException | None:
