@@ -334,6 +334,13 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         sched = ASHA(1, 3, max_epochs)
         return _HonedRun(MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10), sched)
 
+    def honed_asha_ranked_tpe(seed: int) -> _Run:
+        from honed.schedulers import ASHA, MultiFidelitySampler
+
+        sched = ASHA(1, 3, max_epochs)
+        sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
+        return _HonedRun(sampler, sched)
+
     def honed_tpe_asha(seed: int) -> _Run:
         from honed.schedulers import ASHA
 
@@ -389,6 +396,7 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         "honed:bohb": honed_bohb,
         "honed:asha+mf-tpe": honed_asha_mf_tpe,
         "honed:tpe+asha": honed_tpe_asha,
+        "honed:asha+ranked-tpe": honed_asha_ranked_tpe,
         "honed:tpe+hyperband": honed_tpe_hyperband,
         "honed:lc+tpe": honed_lc,
         "honed:tpe-no-stopping": honed_none,
