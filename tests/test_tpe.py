@@ -390,3 +390,29 @@ def test_multi_objective_good_trials_weigh_by_contribution() -> None:
     assert w[3] < 1e-9  # dominated by [0.5, 0.5]: contributes nothing
     assert np.all(w[:3] > 0.1) and w.max() == 1.0
     assert below_weights(np.ones((3, 4))).tolist() == [1.0, 1.0, 1.0]  # uniform from 4 objectives
+
+
+def _proposals(sampler: TPESampler, n_params: int, n_trials: int = 24) -> list[dict]:
+    study = honed.create_study("g", sampler=sampler)
+    out = []
+    for _ in range(n_trials):
+        t = study.ask()
+        xs = [t.float(f"x{i}", -1.0, 1.0) for i in range(n_params)]
+        study.tell(t, float(sum((x - 0.3) ** 2 for x in xs)))
+        out.append(dict(t.params))
+    return out
+
+
+def test_default_gamma_is_larger_for_one_or_two_parameters() -> None:
+    from honed.samplers.tpe._sampler import auto_gamma
+
+    assert auto_gamma(1) == auto_gamma(2) == 0.25 and auto_gamma(3) == auto_gamma(20) == 0.1
+    # the default behaves exactly as the explicit share for the space's size, and differs
+    # from the other one (so the rule is really applied)
+    low = _proposals(TPESampler(seed=3), 2)
+    assert low == _proposals(TPESampler(seed=3, gamma=0.25), 2)
+    assert low != _proposals(TPESampler(seed=3, gamma=0.1), 2)
+    high = _proposals(TPESampler(seed=3), 4)
+    assert high == _proposals(TPESampler(seed=3, gamma=0.1), 4)
+    with pytest.raises(ValueError, match="gamma"):
+        TPESampler(gamma=True)

@@ -23,6 +23,7 @@ __all__ = ["TPESampler"]
 
 _SOBOL_DIMS = 64  # startup points cover the first 64 parameters of a trial; the rest are random
 _BANDWIDTHS = ("neighbour", "scott")
+_LOW_DIMS = 2  # spaces this small use a larger default gamma (see auto_gamma)
 
 
 def _check_number(name: str, value: Any, low: float, *, integer: bool = False) -> None:
@@ -66,7 +67,8 @@ class TPESampler(Sampler):
         seed: Seed; the same seed and history give the same proposals.
         n_startup_trials: Complete trials to collect from Sobol points before modelling.
         n_ei_candidates: Points drawn from ``l`` per proposal.
-        gamma: Share of trials that are "good" (``ceil(gamma * n)``).
+        gamma: Share of trials that are "good" (``ceil(gamma * n)``). ``None`` (default):
+            0.25 when the space has at most two tunable parameters, else 0.1.
         max_below: Cap on the number of good trials (single objective).
         prior_weight: Weight of the prior component of each estimator.
         multivariate: Model co-occurring parameters jointly; ``False`` models each alone.
@@ -84,7 +86,7 @@ class TPESampler(Sampler):
         *,
         n_startup_trials: int = 10,
         n_ei_candidates: int = 24,
-        gamma: float = 0.1,
+        gamma: float | None = None,
         max_below: int = 25,
         prior_weight: float = 1.0,
         multivariate: bool = True,
@@ -106,8 +108,12 @@ class TPESampler(Sampler):
                 f"TPESampler bandwidth_factor must be a number > 0, got {bandwidth_factor!r}."
             )
         _check_number("min_bandwidth", min_bandwidth, 0.0)
-        if not (isinstance(gamma, int | float) and 0 < gamma <= 1):
-            raise ValueError(f"TPESampler gamma must be in (0, 1], got {gamma!r}.")
+        if gamma is not None and not (
+            isinstance(gamma, int | float) and not isinstance(gamma, bool) and 0 < gamma <= 1
+        ):
+            raise ValueError(
+                f"TPESampler gamma must be in (0, 1] or None (chosen by dimension), got {gamma!r}."
+            )
         if bandwidth not in _BANDWIDTHS:
             raise ValueError(
                 f"TPESampler bandwidth must be one of {list(_BANDWIDTHS)}, got {bandwidth!r}."
@@ -115,7 +121,7 @@ class TPESampler(Sampler):
         super().__init__(seed)
         self._n_startup = n_startup_trials
         self._n_ei = n_ei_candidates
-        self._gamma = float(gamma)
+        self._gamma = None if gamma is None else float(gamma)
         self._max_below = max_below
         self._prior_weight = float(prior_weight)
         self._multivariate = bool(multivariate)
@@ -213,6 +219,14 @@ class TPESampler(Sampler):
     def _rng_for(self, number: int, salt: int) -> np.random.Generator:
         return np.random.default_rng([self._entropy, number, salt])
 
+    def _gamma_for_space(self) -> float:
+        """``gamma``, or by default the share that suits the number of tunable parameters
+        seen so far (the whole space, not one group: a branch of a big space is not a small
+        problem)."""
+        if self._gamma is not None:
+            return self._gamma
+        return auto_gamma(sum(not dist.is_single for dist in self._obs.dists.values()))
+
     def _startup_value(self, trial: FrozenTrial, dist: Distribution) -> ParamValue:
         """Coordinate ``len(trial.params)`` of Sobol point ``trial.number``: early trials fill
         the space evenly, and workers never share a point."""
@@ -259,7 +273,7 @@ class TPESampler(Sampler):
         a = self._obs.arrays()
         mo = history.n_objectives > 1
         cap = len(rows) if mo else self._max_below
-        k = n_below(len(rows), self._gamma, cap)
+        k = n_below(len(rows), self._gamma_for_space(), cap)
         below, above = split(
             a["losses"][rows],
             a["violation"][rows],
@@ -295,6 +309,19 @@ class TPESampler(Sampler):
                     break
         best = cand[pick]
         return {n: d.from_unit(float(u)) for n, d, u in zip(names, dists, best, strict=True)}
+
+
+def auto_gamma(n_dims: int) -> float:
+    """Default share of good trials for a space of ``n_dims`` tunable parameters.
+
+    0.1 (Optuna's and the TPE papers' choice) from 3 parameters on. With 1-2 parameters a
+    larger good set (0.25) is better: more good points give narrower kernels around the good
+    region, and in so small a space there is little left to explore. Measured with
+    ``honed bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
+    (4 of them significantly; mean regret 0.057 -> 0.037), while 0.15-0.25 lost on most
+    6-20-D problems.
+    """
+    return 0.25 if n_dims <= _LOW_DIMS else 0.1
 
 
 def _ramp(n: int) -> np.ndarray:
