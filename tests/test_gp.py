@@ -282,3 +282,21 @@ def test_multi_objective_and_conditional_spaces() -> None:
         keys = set(t.params)
         assert keys in ({"model", "C", "scale"}, {"model", "depth", "crit", "scale"})
     assert study.best_value < 0.6
+
+
+def test_integer_spaces_do_not_repeat_tried_points() -> None:
+    # A plateau objective on a 6 x 4 grid: rounding the continuous optimum tends to land on a
+    # tried point again and again unless the sampler rules those out.
+    space = {"a": Int(1, 6), "b": Int(1, 4)}
+    study = _run(
+        GPSampler(seed=0, n_startup_trials=5),
+        space,
+        lambda p: float(min(abs(p["a"] - 2), 2) + (p["b"] != 3)),
+        16,
+    )
+    seen: set[tuple] = set()
+    for t in study.trials:
+        key = (t.params["a"], t.params["b"])
+        if t.number >= 5:
+            assert key not in seen, (t.number, key)
+        seen.add(key)

@@ -219,7 +219,27 @@ class GPSampler(Sampler):
         u, _ = optimize_acquisition(
             acq, enc.is_cat, enc.n_options, self._rng, anchors, lower, upper, fix=enc.fix
         )
-        return enc.snap(u)
+        u = enc.snap(u)
+        seen = x if not pending else np.vstack([x, enc.encode([t.params for t in pending])])
+        if enc.has_discrete and _is_seen(u[None, :], seen)[0]:
+            # Rounding integers and steps sent the continuous optimum back onto a tried point
+            # (a plateau of repeats on integer spaces): search the rounded points instead,
+            # with the tried ones ruled out.
+            def snapped(xx: np.ndarray) -> np.ndarray:
+                return enc.snap_all(enc.fix(xx))
+
+            u2, v2 = optimize_acquisition(
+                _Excluding(acq, seen),
+                enc.is_cat,
+                enc.n_options,
+                self._rng,
+                anchors,
+                n_polish=0,
+                fix=snapped,
+            )
+            if np.isfinite(v2):
+                u = enc.snap(u2)
+        return u
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
@@ -255,6 +275,29 @@ def _trust_length(y: np.ndarray, feasible: np.ndarray, n_startup: int, d: int) -
         if length < l_min:
             length = 0.8
     return length
+
+
+def _is_seen(xq: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Which rows of ``xq`` equal (to 1e-9) a row of ``seen``."""
+    if not len(seen):
+        return np.zeros(len(xq), dtype=bool)
+    out = np.zeros(len(xq), dtype=bool)
+    for i in range(0, len(xq), 256):
+        diff = np.abs(xq[i : i + 256, None, :] - seen[None, :, :]).max(axis=2)
+        out[i : i + 256] = (diff < 1e-9).any(axis=1)
+    return out
+
+
+class _Excluding:
+    """An acquisition that is ``-inf`` on points already tried."""
+
+    def __init__(self, acq: LogEI, seen: np.ndarray) -> None:
+        self.acq = acq
+        self.seen = seen
+
+    def __call__(self, x: np.ndarray, grad: bool = False):
+        val = self.acq(x)
+        return np.where(_is_seen(x, self.seen), -np.inf, val)
 
 
 def _scalarize(losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -310,6 +353,12 @@ class _Encoder:
                             self.parents[col[child]] = (j, dd.to_unit(opt))
         self.conditional = any(p is not None for p in self.parents)
         self.inactive = np.where(self.is_cat, _INACTIVE_CAT, _INACTIVE_NUM)
+        self.discrete_cols = [
+            j
+            for j, dd in enumerate(dists)
+            if isinstance(dd, Int) or (isinstance(dd, Float) and dd.step is not None)
+        ]
+        self.has_discrete = bool(self.discrete_cols) or bool(self.is_cat.any())
 
     def encode(self, params: list[Mapping[str, ParamValue]]) -> np.ndarray:
         x = self.space.encode(params)
@@ -329,6 +378,15 @@ class _Encoder:
             return x
         act = self.active(x)
         return np.where(act, x, self.inactive)
+
+    def snap_all(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`snap` for a matrix, column by column."""
+        out = x.copy()
+        for j in self.discrete_cols:
+            dd = self.space[self.space.names[j]]
+            col = np.clip(x[:, j], 0.0, 1.0)
+            out[:, j] = dd.to_unit_array(dd.from_unit_array(col))
+        return out
 
     def snap(self, u: np.ndarray) -> np.ndarray:
         """Snap integer/stepped columns to their encoding of the decoded value."""
