@@ -54,10 +54,11 @@ class TPESampler(Sampler):
     * **Several objectives.** Trials rank by non-domination, ties at the cut broken by
       hypervolume contribution; good trials weigh by their hypervolume contribution.
 
-    Defaults were chosen with ``benchmarks/tpe_compare.py`` (50 trials, 20-30 seeds, eight
-    synthetic problems): more EI candidates (48-128), a larger ``gamma`` (0.15, 0.2), a
-    narrower or wider bandwidth (x0.7, x1.4), Scott's rule, fewer startup trials (5) and
-    other prior weights (0.5, 2) were each no better on average than these.
+    Defaults were chosen with ``benchmarks/tpe_compare.py`` and ``honed bench`` (50 trials,
+    10-40 seeds): more EI candidates (48-128), a narrower or wider bandwidth (x0.7, x1.4),
+    Scott's rule, fewer startup trials (5) and other prior weights (0.5, 2) were each no
+    better on average than these. A larger ``gamma`` (0.15-0.25) lost from 6 parameters on
+    but clearly won with 2, hence the default ``gamma`` that depends on the space's size.
 
     The decision depends only on the seed, the history and the trial's number: finished
     trials are encoded once and cached, but the cache is checked against every history and
