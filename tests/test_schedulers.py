@@ -263,7 +263,7 @@ class _Recorder(Sampler):
 def test_multifidelity_sampler_shows_the_rung_view_to_its_base():
     base = _Recorder()
     sched = Hyperband(min_resource=1, max_resource=9)
-    sampler = MultiFidelitySampler(base, sched, min_points=6)
+    sampler = MultiFidelitySampler(base, sched, min_points=6, mode="highest")
     assert sampler.levels == [1, 3, 9]
     study = honed.create_study(sampler=sampler, scheduler=sched)
 

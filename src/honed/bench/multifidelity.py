@@ -332,7 +332,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         from honed.schedulers import ASHA, MultiFidelitySampler
 
         sched = ASHA(1, 3, max_epochs)
-        return _HonedRun(MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10), sched)
+        sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="highest")
+        return _HonedRun(sampler, sched)
 
     def honed_asha_ranked_tpe(seed: int) -> _Run:
         from honed.schedulers import ASHA, MultiFidelitySampler

@@ -102,9 +102,10 @@ class MultiFidelitySampler(Sampler):
         levels: Resource levels to model (the rungs plus the full resource), or a
             :class:`~honed.schedulers.SuccessiveHalving` / ``Hyperband`` to take them from.
         min_points: Trials a level needs before the model uses it.
-        mode: ``"highest"`` (BOHB: model the highest level with ``min_points`` results) or
-            ``"ranked"`` (model every trial, ranked by the level reached then its value there;
-            for samplers that, unlike honed's TPE, ignore stopped trials).
+        mode: ``"ranked"`` (default: model every trial, ranked by the level it reached, then
+            by its value there) or ``"highest"`` (BOHB: model only the highest level with
+            ``min_points`` results). On the digits benchmarks ``"ranked"`` reached the target
+            accuracy 2-3x sooner than ``"highest"``, which discards most results.
     """
 
     def __init__(
@@ -112,7 +113,7 @@ class MultiFidelitySampler(Sampler):
         base: Sampler,
         levels: Sequence[int] | SuccessiveHalving,
         min_points: int = 10,
-        mode: str = "highest",
+        mode: str = "ranked",
     ) -> None:
         if mode not in ("highest", "ranked"):
             raise ValueError(f"mode must be 'highest' or 'ranked', got {mode!r}.")
@@ -167,6 +168,7 @@ def bohb(
     max_resource: int = 81,
     reduction_factor: int = 3,
     min_points: int = 10,
+    mode: str = "ranked",
 ) -> tuple[MultiFidelitySampler, Hyperband]:
     """A (sampler, scheduler) pair: Hyperband stopping and ``base`` modeling every rung.
 
@@ -174,4 +176,4 @@ def bohb(
     scheduler=scheduler)``.
     """
     scheduler = Hyperband(min_resource, max_resource, reduction_factor)
-    return MultiFidelitySampler(base, scheduler, min_points), scheduler
+    return MultiFidelitySampler(base, scheduler, min_points, mode), scheduler
