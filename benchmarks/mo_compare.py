@@ -31,14 +31,14 @@ def run_honed(problem, sampler_name, seed, n_trials, **kw):
     return np.array(losses)
 
 
-def run_optuna(problem, algo, seed, n_trials):
+def run_optuna(problem, algo, seed, n_trials, **kw):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = {
-        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
-        "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed),
-        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed, **kw),
+        "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed, **kw),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **kw),
     }[algo]()
     study = optuna.create_study(directions=list(problem.directions), sampler=sampler)
     dists = {
@@ -74,16 +74,16 @@ def main() -> None:
             hvs = []
             t0 = time.time()
             for s in range(args.seeds):
+                # "nsga2@population_size=20+selection=hypervolume": sampler arguments.
+                algo_name, _, extra = algo.partition("@")
+                kw = {}
+                for item in filter(None, extra.split("+")):
+                    k, _, v = item.partition("=")
+                    kw[k] = int(v) if v.isdigit() else v
                 if lib == "honed":
-                    # "nsga2@population_size=20+selection=hypervolume": sampler arguments.
-                    algo_name, _, extra = algo.partition("@")
-                    kw = {}
-                    for item in filter(None, extra.split("+")):
-                        k, _, v = item.partition("=")
-                        kw[k] = int(v) if v.isdigit() else v
                     losses = run_honed(p, algo_name, s, args.trials, **kw)
                 else:
-                    losses = run_optuna(p, algo, s, args.trials)
+                    losses = run_optuna(p, algo_name, s, args.trials, **kw)
                 hvs.append(hypervolume(losses, ref) / p.optimum)
             scores[o] = float(np.mean(hvs))
             times[o] = time.time() - t0
