@@ -69,7 +69,7 @@ class TPESampler(Sampler):
         n_startup_trials: Complete trials to collect from Sobol points before modelling.
         n_ei_candidates: Points drawn from ``l`` per proposal.
         gamma: Share of trials that are "good" (``ceil(gamma * n)``). ``None`` (default):
-            0.25 when the space has at most two tunable parameters, else 0.1.
+            0.25 when a single-objective space has at most two tunable parameters, else 0.1.
         max_below: Cap on the number of good trials (single objective).
         prior_weight: Weight of the prior component of each estimator.
         multivariate: Model co-occurring parameters jointly; ``False`` models each alone.
@@ -220,12 +220,15 @@ class TPESampler(Sampler):
     def _rng_for(self, number: int, salt: int) -> np.random.Generator:
         return np.random.default_rng([self._entropy, number, salt])
 
-    def _gamma_for_space(self) -> float:
+    def _gamma_for_space(self, multi_objective: bool) -> float:
         """``gamma``, or by default the share that suits the number of tunable parameters
         seen so far (the whole space, not one group: a branch of a big space is not a small
-        problem)."""
+        problem). Several objectives keep 0.1: the small-space rule was measured on single
+        objectives only."""
         if self._gamma is not None:
             return self._gamma
+        if multi_objective:
+            return 0.1
         return auto_gamma(sum(not dist.is_single for dist in self._obs.dists.values()))
 
     def _startup_value(self, trial: FrozenTrial, dist: Distribution) -> ParamValue:
@@ -274,7 +277,7 @@ class TPESampler(Sampler):
         a = self._obs.arrays()
         mo = history.n_objectives > 1
         cap = len(rows) if mo else self._max_below
-        k = n_below(len(rows), self._gamma_for_space(), cap)
+        k = n_below(len(rows), self._gamma_for_space(mo), cap)
         below, above = split(
             a["losses"][rows],
             a["violation"][rows],
