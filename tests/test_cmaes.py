@@ -260,3 +260,20 @@ class TestCmaEsConformance(SamplerTests):
         study = self._study(self.search_space(), directions=["minimize", "maximize"])
         with pytest.raises(ValueError, match="one objective"):
             study.ask(self.search_space())
+
+
+def test_thread_workers_share_one_sampler_safely() -> None:
+    import pickle
+
+    study = honed.create_study(sampler=CmaEsSampler(seed=0))
+    study.optimize(_quadratic, n_trials=60, n_jobs=3, executor="thread", show_progress=False)
+    trials = study.trials
+    assert len(trials) == 60 and all(t.state is TrialState.COMPLETE for t in trials)
+    space = SearchSpace(dict(trials[-1].distributions))
+    # The shared (threaded) cache ends equal to a cold replay.
+    warm = study.sampler.state(study._history(), space)
+    cold = CmaEsSampler(seed=0).state(study._history(), space)
+    assert warm.told == cold.told and np.array_equal(warm.mean, cold.mean)
+    # Samplers travel to other processes without their lock and cache.
+    clone = pickle.loads(pickle.dumps(study.sampler))
+    assert clone.state(study._history(), space).told == cold.told

@@ -279,3 +279,26 @@ class TestNSGAIIConformance(SamplerTests):
 class TestNSGAIIIConformance(TestNSGAIIConformance):
     def make_sampler(self, seed, space):
         return NSGAIIISampler(seed=seed, population_size=6)
+
+
+def test_thread_workers_and_pickling() -> None:
+    import pickle
+
+    problem = next(p for p in PROBLEMS if p.name == "zdt1")
+
+    def objective(trial: honed.Trial) -> tuple[float, ...]:
+        params = {k: trial.float(k, d.low, d.high) for k, d in problem.space.items()}
+        return problem.evaluate(params)
+
+    study = honed.create_study(
+        directions=list(problem.directions), sampler=NSGAIISampler(seed=0, population_size=8)
+    )
+    study.optimize(objective, n_trials=48, n_jobs=3, executor="thread", show_progress=False)
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    clone = pickle.loads(pickle.dumps(study.sampler))
+    nxt = FrozenTrial(number=48, state=TrialState.RUNNING)
+    space = SearchSpace(problem.space)
+    history = study._history()
+    assert clone.sample_relative(history, nxt, space) == study.sampler.sample_relative(
+        history, nxt, space
+    )

@@ -40,6 +40,7 @@ fallback sampler, random by default. CMA-ES is single-objective; constraints are
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +168,19 @@ class CmaEsSampler(Sampler):
         self._fallback = fallback if fallback is not None else RandomSampler(seed)
         self._base_seed = int(np.random.default_rng(seed).integers(2**62))
         self._cache: dict[tuple, CmaState] = {}
+        # Thread workers share this sampler: replay mutates the cached optimizer, and asking
+        # reseeds its generator, so both happen under one lock.
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def reseed(self, seed: int | None) -> None:
         # Proposals are seeded by trial number; only the fallback's stream changes per worker.
@@ -197,10 +211,11 @@ class CmaEsSampler(Sampler):
         members = self._members(history, space)
         if self.n_startup_trials and len(members) < self.n_startup_trials:
             return {}
-        state = self._state(history, space, members)
-        if not state.startup_done:
-            return {}
-        x_eval, _ = self._ask(state.optimizer, trial.number)
+        with self._lock:
+            state = self._state(history, space, members)
+            if not state.startup_done:
+                return {}
+            x_eval, _ = self._ask(state.optimizer, trial.number)
         return space.decode(x_eval[None, :])[0]
 
     def sample_independent(
@@ -214,7 +229,9 @@ class CmaEsSampler(Sampler):
 
         The result is the sampler's live cache, advanced by later calls; deep-copy it to keep
         a snapshot."""
-        return self._state(history, space, self._members(history, space))
+        members = self._members(history, space)
+        with self._lock:
+            return self._state(history, space, members)
 
     def _state(self, history: History, space: SearchSpace, members: list[FrozenTrial]) -> CmaState:
         numbers = [t.number for t in members]

@@ -32,6 +32,7 @@ feasible trials by Pareto dominance.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
@@ -281,6 +282,17 @@ class NSGAIISampler(Sampler):
         self._refs = None if reference_points is None else np.asarray(reference_points, float)
         self._base_seed = self._derive_base(seed)
         self._cache: OrderedDict[tuple, tuple[list[FrozenTrial], _Population]] = OrderedDict()
+        self._lock = threading.Lock()  # thread workers share the cache
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_cache"] = OrderedDict()
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _derive_base(self, seed: int | None) -> int:
         return int(np.random.default_rng(seed).integers(2**62))
@@ -335,17 +347,19 @@ class NSGAIISampler(Sampler):
         # when the pool is equal (list equality checks identity first, so this is cheap when
         # the study hands over the same immutable records).
         key = (generation, tuple(space.items()), history.directions)
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] == pool:
-            self._cache.move_to_end(key)
-            return hit[1]
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == pool:
+                self._cache.move_to_end(key)
+                return hit[1]
         losses = history.losses(pool)
         chosen, ranks, crowd = self.select(losses, _violations(pool), key_seed=len(pool))
         unit = space.encode([pool[i].params for i in chosen])
         pop = _Population(unit, ranks, crowd)
-        self._cache[key] = (pool, pop)
-        while len(self._cache) > 8:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = (pool, pop)
+            while len(self._cache) > 8:
+                self._cache.popitem(last=False)
         return pop
 
     def select(
