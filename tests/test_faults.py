@@ -20,7 +20,9 @@ from honed.errors import TrialPruned
 from honed.trial import TrialState
 
 HEARTBEAT, GRACE, RETRIES = 0.2, 1.0, 20
-KILL_PHASE_S = 10.0
+# The kill phase ends on progress, not on the clock, so a loaded machine makes it longer
+# rather than weaker; the cap only guards against a hang.
+MIN_KILLS, MIN_COMPLETE, KILL_PHASE_CAP_S = 20, 25, 120.0
 
 
 def value_of(x: float, y: int) -> float:
@@ -85,8 +87,17 @@ def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, reques
 
     workers = [spawn() for _ in range(4)]
     kills = 0
-    end = time.time() + KILL_PHASE_S
-    while time.time() < end:
+
+    def n_complete() -> int:
+        # Opened and closed each time: no connection of the driver's may cross a fork.
+        storage = honed.load_study("chaos", storage=url).storage
+        try:
+            return storage.count_trials(storage.get_study_id("chaos"), [TrialState.COMPLETE])
+        finally:
+            storage.close()
+
+    end = time.time() + KILL_PHASE_CAP_S
+    while time.time() < end and (kills < MIN_KILLS or n_complete() < MIN_COMPLETE):
         time.sleep(rng.uniform(0.1, 0.4))
         i = rng.randrange(len(workers))
         os.kill(workers[i].pid, signal.SIGKILL)
@@ -110,9 +121,9 @@ def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, reques
     # Dense, unique numbers; nothing left RUNNING or WAITING.
     assert [t.number for t in trials] == list(range(len(trials)))
     assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0
-    assert kills >= 20
+    assert kills >= MIN_KILLS, f"only {kills} kills in {KILL_PHASE_CAP_S} s"
     assert states[TrialState.FAILED] > 0, "no kill ever hit a running trial"
-    assert states[TrialState.COMPLETE] > 20
+    assert states[TrialState.COMPLETE] >= MIN_COMPLETE
 
     # Every failed trial went stale (workers were killed, objectives never raise) and was
     # retried exactly once, with the parameters it had.
