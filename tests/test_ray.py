@@ -163,7 +163,8 @@ def test_the_driver_scheduler_stops_remote_trials_mid_run(cluster):
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     assert pruned and complete and len(pruned) + len(complete) == 14
     for t in pruned:  # the task really stopped at the step the scheduler said so
-        assert t.last_step < 5 and t.user_attrs.get("last_step_run", -1) < t.last_step
+        # (it may say so at the last step too: which trials finished first is up to timing)
+        assert t.user_attrs.get("last_step_run", -1) < t.last_step
         assert t.value == pytest.approx(t.intermediate_values[t.last_step])
     for t in complete:
         assert sorted(t.intermediate_values) == list(range(6))
