@@ -46,12 +46,13 @@ def test_study_default_flat_and_define_by_run() -> None:
     assert study.best_value < 0.5
 
 
-def test_is_the_default_and_pickles() -> None:
+def test_by_name_and_pickles() -> None:
     import pickle
 
     from honed.samplers import get_sampler
 
-    s = get_sampler(None, seed=3)
+    assert isinstance(get_sampler(None, seed=3), TPESampler)  # the default, for now
+    s = get_sampler("auto", seed=3)
     assert isinstance(s, AutoSampler)
     clone = pickle.loads(pickle.dumps(s))
     assert isinstance(clone.choose(History([], [Direction.MINIMIZE]), SMALL), GPSampler)
