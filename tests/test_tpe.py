@@ -12,14 +12,13 @@ import pytest
 
 import honed
 from honed.analysis.hypervolume import hypervolume, hypervolume_contributions
-from honed.history import History
+from honed.history import History, non_dominated_ranks
 from honed.samplers import RandomSampler, get_sampler
 from honed.samplers.tpe import TPESampler
 from honed.samplers.tpe._split import (
     below_weights,
     hv_contributions,
     n_below,
-    nondomination_ranks,
     split,
 )
 from honed.space import Choice, Distribution, Float, Int
@@ -295,7 +294,7 @@ def test_split_orders_feasible_infeasible_pruned() -> None:
 
 def test_multi_objective_split_uses_ranks_then_hypervolume() -> None:
     losses = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.45, 0.55], [1.0, 1.0], [2.0, 2.0]])
-    assert nondomination_ranks(losses).tolist() == [0, 0, 0, 0, 1, 2]
+    assert non_dominated_ranks(losses).tolist() == [0, 0, 0, 0, 1, 2]
     n = len(losses)
     below, _ = split(
         losses, np.zeros(n), np.zeros(n, bool), np.full(n, -1.0), np.full(n, np.inf), 3
@@ -310,7 +309,7 @@ def test_multi_objective_split_uses_ranks_then_hypervolume() -> None:
 def test_own_hv_contributions_match_analysis(m: int) -> None:
     rng = np.random.default_rng(m)
     pts = rng.random((40, m))
-    front = pts[nondomination_ranks(pts) == 0]
+    front = pts[non_dominated_ranks(pts) == 0]
     ref = np.full(m, 1.2)
     np.testing.assert_allclose(
         hv_contributions(front, ref), hypervolume_contributions(front, ref), atol=1e-12
@@ -363,7 +362,7 @@ def test_multi_objective_split_takes_whole_fronts_first(m: int) -> None:
         losses, np.zeros(n), np.zeros(n, bool), np.full(n, -1.0), np.full(n, np.inf), k
     )
     assert len(below) == k and len(above) == n - k
-    ranks = nondomination_ranks(losses)
+    ranks = non_dominated_ranks(losses)
     cut = ranks[below].max()
     # every row of a better front than the cut front is below
     assert set(np.flatnonzero(ranks < cut)) <= set(below.tolist())

@@ -9,7 +9,7 @@ import numpy as np
 
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["History", "dominates", "non_dominated_mask"]
+__all__ = ["History", "dominates", "non_dominated_mask", "non_dominated_ranks"]
 
 
 class History(Sequence[FrozenTrial]):
@@ -91,25 +91,43 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def non_dominated_mask(losses: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept)."""
+    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept).
+    Vectorized ``O(n^2 m)``, in chunks so memory stays bounded."""
+    pts = np.asarray(losses, dtype=float)
+    n = len(pts)
+    keep = np.ones(n, dtype=bool)
+    if n <= 1:
+        return keep
+    chunk = max(1, 2_000_000 // max(1, n * pts.shape[1]))
+    for start in range(0, n, chunk):
+        block = pts[start : start + chunk]
+        le = np.all(pts[None, :, :] <= block[:, None, :], axis=2)
+        lt = np.any(pts[None, :, :] < block[:, None, :], axis=2)
+        keep[start : start + chunk] = ~np.any(le & lt, axis=1)
+    return keep
+
+
+def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
+    """Front index of each row (0 = non-dominated), by repeated peeling of the Pareto front."""
     losses = np.asarray(losses, dtype=float)
     n = len(losses)
+    ranks = np.full(n, -1, dtype=int)
     if n == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort(losses.T[::-1])
-    keep = np.ones(n, dtype=bool)
-    sorted_l = losses[order]
-    front: list[int] = []
-    for i in range(n):
-        row = sorted_l[i]
-        dominated = False
-        for j in front:
-            other = sorted_l[j]
-            if np.all(other <= row) and np.any(other < row):
-                dominated = True
-                break
-        if dominated:
-            keep[order[i]] = False
-        else:
-            front.append(i)
-    return keep
+        return ranks
+    if losses.shape[1] == 1:
+        # One objective: the rank is the position among distinct values.
+        _, inv = np.unique(losses[:, 0], return_inverse=True)
+        return inv.ravel().astype(int)
+    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
+    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
+    dom = le & lt  # dom[i, j]: i dominates j
+    n_dominators = dom.sum(axis=0)
+    rank = 0
+    remaining = np.ones(n, dtype=bool)
+    while remaining.any():
+        front = remaining & (n_dominators == 0)
+        ranks[front] = rank
+        remaining &= ~front
+        n_dominators = n_dominators - dom[front].sum(axis=0)
+        rank += 1
+    return ranks

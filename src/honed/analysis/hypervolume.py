@@ -30,6 +30,8 @@ from bisect import bisect_right
 
 import numpy as np
 
+from honed.history import non_dominated_mask
+
 __all__ = ["hypervolume", "hypervolume_contributions", "pareto_mask"]
 
 
@@ -52,21 +54,8 @@ def _check(losses: np.ndarray, reference_point: np.ndarray) -> tuple[np.ndarray,
 
 
 def pareto_mask(losses: np.ndarray) -> np.ndarray:
-    """Mask of rows no other row dominates (vectorized ``O(n^2 m)``; duplicates are all kept)."""
-    pts = np.asarray(losses, dtype=float)
-    n = len(pts)
-    keep = np.ones(n, dtype=bool)
-    if n <= 1:
-        return keep
-    # Chunked so memory stays O(chunk * n * m).
-    chunk = max(1, 2_000_000 // max(1, n * pts.shape[1]))
-    for start in range(0, n, chunk):
-        block = pts[start : start + chunk]
-        le = np.all(pts[None, :, :] <= block[:, None, :], axis=2)
-        lt = np.any(pts[None, :, :] < block[:, None, :], axis=2)
-        keep[start : start + chunk] = ~np.any(le & lt, axis=1)
-    return keep
-
+    """Mask of rows no other row dominates (duplicates are all kept)."""
+    return non_dominated_mask(losses)
 
 def _front(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Points strictly inside the reference box; for 4+ objectives only the distinct

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from honed.history import History
+from honed.history import History, non_dominated_ranks
 from honed.samplers.base import Sampler, intersection_space
 from honed.space import Choice, Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
@@ -54,32 +54,6 @@ __all__ = [
 
 
 # ---- ranking ------------------------------------------------------------------------------
-
-
-def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
-    """Front index of each row (0 = non-dominated), by repeated peeling of the Pareto front."""
-    losses = np.asarray(losses, dtype=float)
-    n = len(losses)
-    ranks = np.full(n, -1, dtype=int)
-    if n == 0:
-        return ranks
-    if losses.shape[1] == 1:
-        # One objective: the rank is the position among distinct values.
-        _, inv = np.unique(losses[:, 0], return_inverse=True)
-        return inv.ravel().astype(int)
-    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
-    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
-    dom = le & lt  # dom[i, j]: i dominates j
-    n_dominators = dom.sum(axis=0)
-    rank = 0
-    remaining = np.ones(n, dtype=bool)
-    while remaining.any():
-        front = remaining & (n_dominators == 0)
-        ranks[front] = rank
-        remaining &= ~front
-        n_dominators = n_dominators - dom[front].sum(axis=0)
-        rank += 1
-    return ranks
 
 
 def constrained_ranks(losses: np.ndarray, violations: np.ndarray) -> np.ndarray:

@@ -14,7 +14,9 @@ import math
 
 import numpy as np
 
-__all__ = ["below_weights", "hv_contributions", "n_below", "nondomination_ranks", "split"]
+from honed.history import non_dominated_ranks
+
+__all__ = ["below_weights", "hv_contributions", "n_below", "split"]
 
 
 def n_below(n: int, gamma: float, cap: int) -> int:
@@ -22,28 +24,6 @@ def n_below(n: int, gamma: float, cap: int) -> int:
     if n <= 0:
         return 0
     return max(1, min(math.ceil(gamma * n), cap))
-
-
-def nondomination_ranks(losses: np.ndarray) -> np.ndarray:
-    """Front index of each row (0 = non-dominated), by peeling fronts of a domination matrix."""
-    n = len(losses)
-    ranks = np.full(n, -1)
-    if n == 0:
-        return ranks
-    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
-    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
-    dom = le & lt  # dom[i, j]: i dominates j
-    counts = dom.sum(axis=0)
-    rank = 0
-    left = np.ones(n, dtype=bool)
-    while left.any():
-        front = left & (counts == 0)
-        ranks[front] = rank
-        left &= ~front
-        counts = counts - dom[front].sum(axis=0)
-        counts[~left] = -1
-        rank += 1
-    return ranks
 
 
 def _hv(points: np.ndarray, ref: np.ndarray) -> float:
@@ -180,7 +160,7 @@ def split(
 def _mo_best(lf: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
     if len(lf) <= k:
         return idx
-    ranks = nondomination_ranks(np.where(np.isfinite(lf), lf, np.finfo(float).max))
+    ranks = non_dominated_ranks(np.where(np.isfinite(lf), lf, np.finfo(float).max))
     out: list[np.ndarray] = []
     left = k
     for r in range(int(ranks.max()) + 1):
