@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from honed.errors import SpaceError, TrialPruned
 from honed.space import Distribution, ParamValue
-from honed.study._trial import _build
+from honed.study._trial import ParameterAPI
 from honed.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class TrialOutcome:
     streamed: bool = False  # reports already went to the driver one by one
 
 
-class RemoteTrial:
+class RemoteTrial(ParameterAPI):
     """The trial an objective receives in a remote worker: its parameters were sampled by the
     driver, so ``float``/``int``/``choice`` return them; reports, user attributes and
     constraints are sent back with the result."""
@@ -103,23 +103,6 @@ class RemoteTrial:
                 f"{distribution}; make them the same."
             )
         return self._params[name]
-
-    def float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        from honed.space import Float
-
-        return self.suggest(name, _build(name, Float, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False, step: int = 1) -> int:
-        from honed.space import Int
-
-        return self.suggest(name, _build(name, Int, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
-        from honed.space import Choice
-
-        return self.suggest(name, Choice(choices))
 
     def report(self, value: float, step: int) -> None:
         """Record an intermediate value. When the study has a scheduler, the value goes to

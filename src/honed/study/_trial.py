@@ -7,6 +7,7 @@ import math
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,34 @@ class _Saver:
 _SAVER = _Saver()
 
 
-class Trial:
+class ParameterAPI(ABC):
+    """``float``, ``int`` and ``choice``: the calls an objective makes, on any kind of trial
+    (a local :class:`Trial`, or a remote one that gets its parameters from a driver)."""
+
+    @abstractmethod
+    def suggest(self, name: str, distribution: Distribution) -> ParamValue:
+        """The value of ``name`` drawn from ``distribution``."""
+
+    def float(
+        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> float:
+        """A real number in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
+        return self.suggest(name, _build(name, Float, low, high, log=log, step=step))  # type: ignore[return-value]
+
+    def int(self, name: str, low: int, high: int, *, log: bool = False, step: int = 1) -> int:
+        """An integer in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
+        return self.suggest(name, _build(name, Int, low, high, log=log, step=step))  # type: ignore[return-value]
+
+    def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
+        """One of ``choices``."""
+        try:
+            dist = Choice(choices)
+        except SpaceError as e:
+            raise SpaceError(f"parameter {name!r}: {e}") from None
+        return self.suggest(name, dist)
+
+
+class Trial(ParameterAPI):
     """One evaluation of the objective, while it runs.
 
     Parameters come from ``float``, ``int`` and ``choice``; conditional parameters follow from
@@ -134,24 +162,6 @@ class Trial:
     @property
     def distributions(self) -> dict[str, Distribution]:
         return dict(self._distributions)
-
-    def float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        """A real number in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
-        return self.suggest(name, _build(name, Float, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False, step: int = 1) -> int:
-        """An integer in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
-        return self.suggest(name, _build(name, Int, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
-        """One of ``choices``."""
-        try:
-            dist = Choice(choices)
-        except SpaceError as e:
-            raise SpaceError(f"parameter {name!r}: {e}") from None
-        return self.suggest(name, dist)
 
     def suggest(self, name: str, distribution: Distribution) -> ParamValue:
         """Sample ``name`` from ``distribution`` (the common path of float, int and choice)."""
