@@ -519,3 +519,16 @@ def test_enqueue_values_are_checked_and_compared_by_type(storage: Storage) -> No
         with pytest.raises(SpaceError, match="'lr'"):
             s.enqueue({"lr": bad})
     assert len(s.trials) == 3
+
+
+def test_random_search_workers_cache_no_finished_trials(sqlite_url: str) -> None:
+    """A sampler that needs no history gets none: a worker's memory stays flat however long
+    the study runs (benchmarks/load_memory.py measures it), and enqueued trials still run."""
+    study = honed.create_study(storage=sqlite_url, sampler="random", seed=0)
+    study.enqueue({"x": 0.25})
+    study.optimize(lambda t: t.float("x", 0.0, 1.0), n_trials=40, show_progress=False)
+    assert study._ordered == []
+    trials = study.trials  # reading the study as a user still sees everything
+    assert len(trials) == 40 and trials[0].params == {"x": 0.25}
+    assert len({t.params["x"] for t in trials}) == 40
+    study.storage.close()

@@ -36,6 +36,10 @@ __all__ = ["Sampler", "intersection_space"]
 class Sampler(ABC):
     """Base class of all samplers. Subclasses implement at least :meth:`sample_independent`."""
 
+    #: Whether decisions read finished trials. A sampler that sets this to False is given only
+    #: the running and waiting trials, so a long study costs its workers no memory.
+    needs_history: bool = True
+
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
         self._rng = np.random.default_rng(seed)

@@ -18,6 +18,8 @@ class RandomSampler(Sampler):
         seed: Seed of the random generator; the same seed gives the same sequence.
     """
 
+    needs_history = False  # each draw ignores the past
+
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:

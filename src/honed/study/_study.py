@@ -69,6 +69,7 @@ class Study:
         self._gaps = 0
         self._waiting = False
         self._cache_seq = 0
+        self._lean_seq = 0
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
         # Trials asked here and not told yet, so tell(number) finds their unsaved parameters.
@@ -126,6 +127,21 @@ class Study:
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
             trials = ordered if self._gaps == 0 else [t for t in ordered if t is not None]
             return History(trials, self.directions)  # type: ignore[arg-type]
+
+    def _decision_history(self) -> History:
+        """What the sampler decides from at ``ask``. A sampler that declares it needs no
+        finished trials (``needs_history = False``, as random search does) gets only the
+        unfinished ones, when no scheduler needs more: a worker then caches nothing, and its
+        memory stays flat however long the study runs."""
+        if self.scheduler is not None or getattr(self.sampler, "needs_history", True):
+            return self._history()
+        with self._cache_lock:
+            changed, self._lean_seq = self._storage.get_trials_since(
+                self._study_id, self._lean_seq
+            )
+            unfinished = [t for t in changed if not t.state.is_finished]
+            self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
+        return History(unfinished, self.directions)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -191,7 +207,7 @@ class Study:
         branches allowed) its parameters are sampled now and are in ``trial.params``."""
         tree = normalize_space(space) if space is not None else None
         self._check_stale()
-        history = self._with_unsaved_params(self._history())
+        history = self._with_unsaved_params(self._decision_history())
         frozen = None
         if self._waiting:
             frozen = self._storage.claim_waiting_trial(self._study_id)
