@@ -415,3 +415,26 @@ def test_default_gamma_is_larger_for_one_or_two_parameters() -> None:
     assert high == _proposals(TPESampler(seed=3, gamma=0.1), 4)
     with pytest.raises(ValueError, match="gamma"):
         TPESampler(gamma=True)
+
+
+def _mo_proposals(sampler: TPESampler, n_trials: int = 24) -> list[dict]:
+    space = {f"x{i}": Float(0.0, 1.0) for i in range(3)}
+    study = honed.create_study(sampler=sampler, directions=["minimize", "minimize"])
+    out = []
+    for _ in range(n_trials):
+        t = study.ask(space)
+        study.tell(t, _zdt1(t.params))
+        out.append(dict(t.params))
+    return out
+
+
+def test_default_bandwidth_depends_on_the_number_of_objectives() -> None:
+    # one objective keeps the per-point gaps; several use Scott's rule; both really differ
+    one = _proposals(TPESampler(seed=5), 4)
+    assert one == _proposals(TPESampler(seed=5, bandwidth="neighbour"), 4)
+    assert one != _proposals(TPESampler(seed=5, bandwidth="scott"), 4)
+    many = _mo_proposals(TPESampler(seed=5))
+    assert many == _mo_proposals(TPESampler(seed=5, bandwidth="scott"))
+    assert many != _mo_proposals(TPESampler(seed=5, bandwidth="neighbour"))
+    with pytest.raises(ValueError, match="bandwidth"):
+        TPESampler(bandwidth="silverman")
