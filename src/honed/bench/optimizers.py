@@ -47,6 +47,14 @@ class Adapter(ABC):
         self.seed = seed
         self.n_trials = n_trials  # the run's budget; some peers (SMAC) want it up front
 
+    def _require_single_objective(self, peer: str) -> None:
+        """Refuse a multi-objective problem for a peer that optimizes one objective only."""
+        if self.problem.n_objectives != 1:
+            raise MissingOptimizerError(
+                f"the {peer} adapter runs single-objective problems only; "
+                f"{self.problem.name!r} has {self.problem.n_objectives} objectives."
+            )
+
     @abstractmethod
     def ask(self) -> tuple[Any, dict[str, Any]]: ...
 

@@ -111,11 +111,7 @@ class HeboAdapter(Adapter):
         super().__init__(problem, seed, n_trials)
         options = dict(options or {})
         check_hebo(algorithm)
-        if problem.n_objectives != 1:
-            raise MissingOptimizerError(
-                f"the hebo adapter runs single-objective problems only; {problem.name!r} has "
-                f"{problem.n_objectives} objectives."
-            )
+        self._require_single_objective("hebo")
         import torch
         from hebo.design_space.design_space import DesignSpace
         from hebo.optimizers.hebo import HEBO

@@ -112,11 +112,7 @@ class SmacAdapter(Adapter):
         super().__init__(problem, seed, n_trials)
         options = dict(options or {})
         check_smac(algorithm)
-        if problem.n_objectives != 1:
-            raise MissingOptimizerError(
-                f"the smac adapter runs single-objective problems only; {problem.name!r} has "
-                f"{problem.n_objectives} objectives."
-            )
+        self._require_single_objective("smac")
         import smac
         from smac.runhistory.dataclasses import TrialValue
 
