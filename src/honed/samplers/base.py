@@ -30,7 +30,7 @@ from honed.history import History
 from honed.space import Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial, TrialState
 
-__all__ = ["Sampler", "intersection_space"]
+__all__ = ["Sampler", "intersection_space", "joint_space"]
 
 
 class Sampler(ABC):
@@ -95,3 +95,12 @@ def intersection_space(history: History, include_pruned: bool = False) -> Search
         return SearchSpace({})
     last = next(t for t in reversed(history._trials) if t.state in states)
     return SearchSpace({k: space[k] for k in last.distributions if k in space})
+
+
+def joint_space(
+    history: History, declared_space: Mapping[str, Distribution] | None = None
+) -> SearchSpace:
+    """The parameters a joint model samples: the declared space, or else the parameters all
+    complete trials share (:func:`intersection_space`); single-valued ones left out."""
+    space = declared_space if declared_space is not None else intersection_space(history)
+    return SearchSpace({k: d for k, d in space.items() if not d.is_single})

@@ -49,7 +49,7 @@ import numpy as np
 from cmaes import CMA, CMAwM, get_warm_start_mgd
 
 from honed.history import History
-from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.base import Sampler, joint_space
 from honed.samplers.random import RandomSampler
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial, TrialState
@@ -198,10 +198,8 @@ class CmaEsSampler(Sampler):
             raise ValueError(
                 "CmaEsSampler optimizes one objective; for several use sampler='nsga2' or 'tpe'."
             )
-        space = declared_space if declared_space is not None else intersection_space(history)
-        return SearchSpace(
-            {k: d for k, d in space.items() if not d.is_single and not isinstance(d, Choice)}
-        )
+        space = joint_space(history, declared_space)
+        return SearchSpace({k: d for k, d in space.items() if not isinstance(d, Choice)})
 
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from honed.history import History, non_dominated_ranks
-from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.base import Sampler, joint_space
 from honed.space import Choice, Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
@@ -283,8 +283,7 @@ class NSGAIISampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        space = declared_space if declared_space is not None else intersection_space(history)
-        return SearchSpace({k: d for k, d in space.items() if not d.is_single})
+        return joint_space(history, declared_space)
 
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from honed.history import History
-from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.base import Sampler, joint_space
 from honed.space import Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
@@ -50,10 +50,7 @@ class QMCSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        if declared_space is not None:
-            return SearchSpace({k: d for k, d in declared_space.items() if not d.is_single})
-        space = intersection_space(history)
-        return SearchSpace({k: d for k, d in space.items() if not d.is_single})
+        return joint_space(history, declared_space)
 
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace

@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from honed.history import History
-from honed.samplers.base import Sampler, intersection_space
+from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import LogEI, optimize_acquisition
 from honed.samplers.gp._model import GP, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
@@ -97,8 +97,7 @@ class GPSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        space = declared_space if declared_space is not None else intersection_space(history)
-        return SearchSpace({k: d for k, d in space.items() if not d.is_single})
+        return joint_space(history, declared_space)
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
