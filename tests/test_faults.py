@@ -184,3 +184,54 @@ def test_worker_processes_see_each_others_pending_trials(tmp_path: Path):
     assert max(seen) == 2  # three workers: up to two others in flight at each ask
     assert sum(s > 0 for s in seen) >= len(seen) // 2
     study.storage.close()
+
+
+def _kill_own_process_on_trial_3(trial: honed.Trial) -> float:
+    x = trial.float("x", 0.0, 1.0)
+    marker = Path(trial.study.user_attrs["marker"])
+    if trial.number == 3 and not marker.exists():
+        marker.write_text("killed once")
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return x
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_optimize_survives_a_killed_worker_process(tmp_path: Path, retries: int):
+    study = honed.create_study(
+        storage=f"sqlite:///{tmp_path / 'k.db'}", sampler="random", seed=1, retries=retries
+    )
+    study.set_user_attr("marker", str(tmp_path / "marker"))
+    study.optimize(_kill_own_process_on_trial_3, n_trials=12, n_jobs=2, executor="process")
+    trials = study.trials
+    states = Counter(t.state for t in trials)
+    assert (tmp_path / "marker").exists()
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0
+    # The killed attempt uses its slot of the budget, unless it is retried.
+    assert len(trials) == 12 + retries
+    failed = [t for t in trials if t.state is TrialState.FAILED]
+    assert [t.number for t in failed] == [3]
+    assert "SIGKILL" in failed[0].fail_reason
+    assert states[TrialState.COMPLETE] == 11 + retries
+    if retries:
+        again = [t for t in trials if t.system_attrs.get("retry_of") == 3]
+        assert len(again) == 1 and again[0].state is TrialState.COMPLETE
+        assert again[0].params == failed[0].params or not failed[0].params
+    study.storage.close()
+
+
+def _always_kill_own_process(trial: honed.Trial) -> float:
+    trial.float("x", 0.0, 1.0)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0.0
+
+
+def test_optimize_gives_up_on_a_crash_loop_and_keeps_the_study_usable(tmp_path: Path):
+    study = honed.create_study(storage=f"sqlite:///{tmp_path / 'loop.db'}", sampler="random")
+    with pytest.raises(RuntimeError, match=r"worker processes died .*SIGKILL"):
+        study.optimize(_always_kill_own_process, n_trials=50, n_jobs=2, executor="process")
+    trials = study.trials
+    assert trials and all(t.state is TrialState.FAILED for t in trials)
+    assert len(trials) <= 2 * 2 + 2 + 2  # the first workers plus every replacement, once each
+    study.optimize(lambda t: t.float("x", 0.0, 1.0), n_trials=3)
+    assert sum(t.state is TrialState.COMPLETE for t in study.trials) == 3
+    study.storage.close()

@@ -9,6 +9,7 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 import time
@@ -38,6 +39,7 @@ def run_trial(
     objective: Objective,
     catch: tuple[type[BaseException], ...],
     space: Mapping[str, Any] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> FrozenTrial:
     """Ask, evaluate, tell. Every outcome is recorded before anything propagates.
 
@@ -45,6 +47,8 @@ def run_trial(
     the trial was failed as stale meanwhile (the worker stalled past the grace period), its
     late result is dropped with a warning: another attempt may already be running."""
     trial = study.ask(space)
+    if on_start is not None:
+        on_start(trial._trial_id)
     try:
         with beating(study._storage, trial._trial_id, study.faults.heartbeat_interval):
             result = objective(trial)
@@ -87,6 +91,7 @@ def _worker_loop(
     counter: Any,
     stop: Any,
     report: Callable[[tuple[Any, ...]], None],
+    on_start: Callable[[int], None] | None = None,
 ) -> None:
     """Claim a trial slot, run it, report it; until the budget, the clock or a stop says no."""
     exhausted = getattr(study.sampler, "is_exhausted", None)
@@ -101,7 +106,7 @@ def _worker_loop(
             report(("exhausted",))
             break
         try:
-            frozen = run_trial(study, objective, plan.catch, plan.space)
+            frozen = run_trial(study, objective, plan.catch, plan.space, on_start)
         except KeyboardInterrupt:
             stop.set()
             raise
@@ -175,6 +180,7 @@ def _process_main(
     stop: Any,
     messages: Any,
     seed: int | None,
+    current: Any,
 ) -> None:
     from honed.study._study import Study as StudyCls
 
@@ -186,7 +192,11 @@ def _process_main(
     worker_study.sampler.reseed(seed)
     try:
         watched = _ParentWatch(stop, os.getppid())
-        _worker_loop(worker_study, objective, plan, counter, watched, messages.put)
+
+        def on_start(trial_id: int) -> None:
+            current.value = trial_id  # read by the parent if this process dies
+
+        _worker_loop(worker_study, objective, plan, counter, watched, messages.put, on_start)
     except KeyboardInterrupt:
         pass
     finally:
@@ -417,31 +427,98 @@ def _run_processes(
     counter = ctx.Value("q", 0)
     stop = ctx.Event()
     messages = ctx.Queue()
-    study._storage.close()  # no open connection may be inherited by a child
-    seeds = _worker_seeds(study.sampler.seed, n_jobs)
-    procs = [
-        ctx.Process(
+    # A worker killed from outside (the OOM killer, a segfault in native code, kill -9) takes
+    # its trial with it: fail that trial here, retry it per the study's policy, and start a
+    # replacement. A crash loop (an objective that always kills its process) gives up.
+    max_restarts = 2 * n_jobs + 2
+    restarts = 0
+    seeds = _worker_seeds(study.sampler.seed, n_jobs + max_restarts)
+    workers: list[tuple[Any, Any]] = []  # (process, id of the trial it runs)
+
+    def start_worker(slot: int, seed: int | None) -> tuple[Any, Any]:
+        current = ctx.Value("q", -1)
+        proc = ctx.Process(
             target=_process_main,
-            args=(study, objective, plan, counter, stop, messages, seeds[i]),
-            name=f"honed-worker-{i}",
+            args=(study, objective, plan, counter, stop, messages, seed, current),
+            name=f"honed-worker-{slot}",
             daemon=True,
         )
-        for i in range(n_jobs)
-    ]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: we own none
-        for p in procs:
-            p.start()
+        study._storage.close()  # no open connection may be inherited by a child
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: we own none
+            proc.start()
+        return proc, current
+
+    for i in range(n_jobs):
+        workers.append(start_worker(i, seeds[i]))
+
+    def alive() -> bool:
+        nonlocal restarts
+        for slot, (proc, current) in enumerate(workers):
+            if proc.is_alive() or proc.exitcode in (0, None):
+                continue
+            if _fail_dead_worker_trial(study, proc, int(current.value)):
+                with counter.get_lock():
+                    counter.value -= 1  # the retry runs in the killed attempt's slot
+            current.value = -1
+            if stop.is_set() or study._stop_flag.is_set():
+                continue
+            if restarts >= max_restarts:
+                stop.set()
+                raise RuntimeError(
+                    f"worker processes died {restarts + 1} times (last: {proc.name}, "
+                    f"{_describe_exit(proc.exitcode)}); the study keeps every finished trial. "
+                    "An objective that kills its process (out of memory, a crash in native "
+                    "code) needs fixing, or fewer n_jobs if memory is short."
+                )
+            workers[slot] = start_worker(slot, seeds[n_jobs + restarts])
+            restarts += 1
+        return any(proc.is_alive() for proc, _ in workers)
+
     try:
-        _drain(study, messages, lambda: any(p.is_alive() for p in procs), stop, callbacks, progress)
+        _drain(study, messages, alive, stop, callbacks, progress)
     finally:
         stop.set()
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.terminate()
-                p.join()
+        for proc, current in workers:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+            if proc.exitcode not in (0, None):
+                _fail_dead_worker_trial(study, proc, int(current.value))
         messages.close()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _fail_dead_worker_trial(study: Study, proc: Any, trial_id: int) -> bool:
+    """Fail the trial a dead worker process was running, and retry it if the policy says so.
+    Returns whether a retry was enqueued."""
+    logger.warning("worker process %s died (%s).", proc.name, _describe_exit(proc.exitcode))
+    if trial_id < 0:
+        return False
+    try:
+        trial = study._storage.get_trial(trial_id)
+    except KeyError:
+        return False
+    if trial.state is not TrialState.RUNNING:
+        return False  # it finished, or a heartbeat check failed it already
+    reason = f"its worker process {proc.name} died ({_describe_exit(proc.exitcode)})"
+    try:
+        frozen = study._storage.finish_trial(
+            trial_id, TrialState.FAILED, system_attrs={"fail_reason": reason}
+        )
+    except TrialStateError:
+        return False  # finished concurrently (a stale check in another worker)
+    logger.warning("trial %d failed: %s", frozen.number, reason)
+    return study._retry(frozen) is not None
 
 
 class _Progress:
