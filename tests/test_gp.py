@@ -16,6 +16,7 @@ from honed.samplers.gp import GPSampler
 from honed.samplers.gp._acquisition import LogEI, log_h, optimize_acquisition
 from honed.samplers.gp._model import _neg_log_posterior, _pairwise_d2, fit_gp
 from honed.space import Choice, Float, Int
+from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState
 
 
@@ -300,3 +301,81 @@ def test_integer_spaces_do_not_repeat_tried_points() -> None:
         if t.number >= 5:
             assert key not in seen, (t.number, key)
         seen.add(key)
+
+
+# -- output warping and the refit schedule ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["normal", "lognormal", "negative-lognormal"])
+def test_yeo_johnson_matches_scipys_maximum_likelihood_transform(kind: str) -> None:
+    from scipy import stats
+
+    from honed.samplers.gp._sampler import _yeo_johnson
+
+    rng = np.random.default_rng(0)
+    y = {
+        "normal": rng.standard_normal(80),
+        "lognormal": rng.lognormal(0.0, 1.5, 80),
+        "negative-lognormal": -rng.lognormal(0.0, 1.0, 80),
+    }[kind]
+    y = (y - y.mean()) / y.std()
+    ref, lam = stats.yeojohnson(y)
+    assert -5.0 < lam < 5.0  # inside the grid the fast version searches
+    mine = _yeo_johnson(y)
+
+    def z(v: np.ndarray) -> np.ndarray:
+        return (v - v.mean()) / v.std()
+
+    assert np.max(np.abs(z(mine) - z(ref))) < 0.02
+    # Monotone: the ranking of the losses is what EI's incumbent relies on.
+    assert np.array_equal(np.argsort(mine), np.argsort(y))
+
+
+def test_hyperparameters_are_refitted_every_trial_early_and_sparsely_late() -> None:
+    from honed.samplers.gp._sampler import _refit_gap
+
+    assert _refit_gap(50) == 1 and _refit_gap(110) == 1
+    assert _refit_gap(300) == 20 and _refit_gap(500) == 40
+    rng = np.random.default_rng(0)
+    space = {"a": Float(0.0, 1.0), "b": Float(0.0, 1.0)}
+    trials = [
+        FrozenTrial(
+            number=i,
+            state=TrialState.COMPLETE,
+            params={"a": float(a), "b": float(b)},
+            distributions=space,
+            values=(float((a - 0.3) ** 2 + (b - 0.6) ** 2),),
+        )
+        for i, (a, b) in enumerate(rng.random((130, 2)))
+    ]
+
+    def propose(s: GPSampler, n: int) -> dict:
+        hist = History(trials[:n], [Direction.MINIMIZE])
+        me = FrozenTrial(number=n, state=TrialState.RUNNING)
+        return s.sample_relative(hist, me, s.infer_relative_space(hist, me, space))
+
+    s = GPSampler(seed=0)
+    propose(s, 120)  # fitted on 120 trials: the next refit is due at 122
+    ((theta, n_fit),) = s._theta_cache.values()
+    assert n_fit == 120
+    propose(s, 121)
+    ((theta2, n_fit2),) = s._theta_cache.values()
+    assert n_fit2 == 120 and np.array_equal(theta, theta2)
+    propose(s, 122)
+    assert next(iter(s._theta_cache.values()))[1] == 122
+    # The schedule keeps a study reproducible: the same sequence gives the same proposals.
+    s2, s3 = GPSampler(seed=0), GPSampler(seed=0)
+    first = [propose(s2, n) for n in (120, 121, 122)]
+    assert first == [propose(s3, n) for n in (120, 121, 122)]
+
+
+def test_unknown_keyword_arguments_are_refused() -> None:
+    with pytest.raises(TypeError, match="_not_a_knob"):
+        GPSampler(seed=0, _not_a_knob=1)
+
+
+class TestGPConformance(SamplerTests):
+    """The shared sampler checks, with a short startup so the model proposes most points."""
+
+    def make_sampler(self, seed, space):
+        return GPSampler(seed=seed, n_startup_trials=4)

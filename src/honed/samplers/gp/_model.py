@@ -95,7 +95,8 @@ class GP:
         self.inv_ls2 = np.exp(-2.0 * self.theta[:d])
         self.sig2 = float(np.exp(self.theta[d]))
         self.noise = float(np.exp(self.theta[d + 1]))
-        r2 = _pairwise_d2(self.x, self.x, self.is_cat) @ self.inv_ls2
+        r2 = _scaled_r2(self.x, self.x, self.inv_ls2, self.is_cat)
+        np.fill_diagonal(r2, 0.0)
         k, _ = _matern(r2, self.sig2)
         k[np.diag_indices_from(k)] += self.noise
         self.chol = _cholesky(k)
@@ -138,11 +139,18 @@ class GP:
         return mean, var, dmean, dvar
 
 
-def _log_prior(theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
+# Prior settings: (shift of the lengthscale prior's centre, log noise-variance centre,
+# its spread). Module-level so the sampler can pass variants through fit_gp.
+PRIOR = {"ls_shift": 3.0, "noise_mu": -6.0, "noise_sd": 2.0}
+
+
+def _log_prior(theta: np.ndarray, d: int, prior: dict | None = None) -> tuple[float, np.ndarray]:
     """Log prior density (up to a constant) and its gradient."""
+    pr = PRIOR if prior is None else prior
     g = np.zeros_like(theta)
     # Lengthscales: LogNormal(sqrt(2) + log(d) / 2, sqrt(3)) (Hvarfner et al., 2024).
-    mu_ls, s_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), math.sqrt(3.0)
+    mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1)) - pr["ls_shift"]
+    s_ls = math.sqrt(3.0)
     z = (theta[:d] - mu_ls) / s_ls
     lp = -0.5 * float(z @ z)
     g[:d] = -z / s_ls
@@ -150,14 +158,14 @@ def _log_prior(theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
     lp += -0.5 * theta[d] ** 2
     g[d] = -theta[d]
     # Noise variance: LogNormal(-6, 2); deterministic objectives push it to the floor.
-    zn = (theta[d + 1] + 6.0) / 2.0
+    zn = (theta[d + 1] - pr["noise_mu"]) / pr["noise_sd"]
     lp += -0.5 * zn * zn
-    g[d + 1] = -zn / 2.0
+    g[d + 1] = -zn / pr["noise_sd"]
     return lp, g
 
 
 def _neg_log_posterior(
-    theta: np.ndarray, d2: np.ndarray, y: np.ndarray
+    theta: np.ndarray, d2: np.ndarray, y: np.ndarray, prior: dict | None = None
 ) -> tuple[float, np.ndarray]:
     n, _, d = d2.shape
     inv_ls2 = np.exp(-2.0 * theta[:d])
@@ -182,7 +190,7 @@ def _neg_log_posterior(
     g[:d] = np.einsum("jk,jki->i", m, d2) * inv_ls2
     g[d] = -0.5 * float(np.sum(w * k))
     g[d + 1] = -0.5 * noise * float(np.trace(w))
-    lp, glp = _log_prior(theta, d)
+    lp, glp = _log_prior(theta, d, prior)
     return nll - lp, g - glp
 
 
@@ -205,6 +213,7 @@ def fit_gp(
     n_restarts: int = 2,
     max_fit_points: int = 200,
     maxiter: int = 200,
+    prior: dict | None = None,
 ) -> GP:
     """MAP hyperparameters by L-BFGS-B from the warm start (if any), the prior's mode and
     ``n_restarts - 1`` draws from the prior; conditioned on all points.
@@ -232,10 +241,11 @@ def fit_gp(
         starts.append(np.clip(warm_start, lo, hi))
     if not starts or n_restarts > 1:
         starts.append(default_theta(d))
-    mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
+    pr = PRIOR if prior is None else prior
+    mu_ls = math.sqrt(2.0) + 0.5 * math.log(max(d, 1)) - pr["ls_shift"]
     for _ in range(max(n_restarts - len(starts), 0)):
         t = default_theta(d)
-        t[:d] = mu_ls + math.sqrt(3.0) * rng.standard_normal(d) * 0.5 - 1.5
+        t[:d] = mu_ls + math.sqrt(3.0) * rng.standard_normal(d) * 0.5
         starts.append(np.clip(t, lo, hi))
     best_theta, best_f = starts[0], math.inf
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -243,7 +253,7 @@ def fit_gp(
             res = minimize(
                 _neg_log_posterior,
                 t0,
-                args=(d2, yf),
+                args=(d2, yf, prior),
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
