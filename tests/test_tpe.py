@@ -388,7 +388,7 @@ def test_multi_objective_good_trials_weigh_by_contribution() -> None:
     w = below_weights(losses)
     assert w[3] < 1e-9  # dominated by [0.5, 0.5]: contributes nothing
     assert np.all(w[:3] > 0.1) and w.max() == 1.0
-    assert below_weights(np.ones((3, 4))).tolist() == [1.0, 1.0, 1.0]  # uniform from 4 objectives
+    assert below_weights(np.ones((3, 4))).tolist() == [1.0, 1.0, 1.0]  # nothing contributes
 
 
 def _proposals(sampler: TPESampler, n_params: int, n_trials: int = 24) -> list[dict]:
