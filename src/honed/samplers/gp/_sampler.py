@@ -147,8 +147,10 @@ class GPSampler(Sampler):
             if len(theta) == x.shape[1] + 2 and n_fit <= n < n_fit + _refit_gap(n_fit):
                 return GP(x, y, is_cat, theta)
         # Refit from the last hyperparameters alone most of the time (they move little from
-        # one fit to the next); every 8th model also restarts from the prior's mode.
-        restarts = 2 if n % 8 == 0 or cached is None else 1
+        # one fit to the next); every 8th model, and the first, also start from a draw around
+        # the prior's mode. Past 200 trials the likelihood dominates the prior and one start
+        # does (it halves the cost of a cold proposal there).
+        restarts = 2 if (n % 8 == 0 or cached is None) and n <= 200 else 1
         gp = fit_gp(
             x,
             y,
@@ -288,15 +290,20 @@ def _refit_gap(n_fit: int) -> int:
     return max(1, (n_fit - 100) // 10)
 
 
+_CONTROLLER: list = []  # threadpoolctl's controller, built once: building it scans the libraries
+
+
 def _one_blas_thread() -> contextlib.AbstractContextManager:
     """The matrices here are small (at most a few hundred rows): threaded BLAS only adds
     contention, which on a busy machine made a proposal ten times slower. threadpoolctl
     comes with scikit-learn; without it, BLAS keeps its own setting."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - optional
+            return contextlib.nullcontext()
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _trust_length(y: np.ndarray, feasible: np.ndarray, n_startup: int, d: int) -> float:
