@@ -438,3 +438,12 @@ def test_default_bandwidth_depends_on_the_number_of_objectives() -> None:
     assert many != _mo_proposals(TPESampler(seed=5, bandwidth="neighbour"))
     with pytest.raises(ValueError, match="bandwidth"):
         TPESampler(bandwidth="silverman")
+
+
+def test_default_models_jointly_for_one_objective_and_alone_for_several() -> None:
+    one = _proposals(TPESampler(seed=7), 4)
+    assert one == _proposals(TPESampler(seed=7, multivariate=True), 4)
+    assert one != _proposals(TPESampler(seed=7, multivariate=False), 4)
+    many = _mo_proposals(TPESampler(seed=7))
+    assert many == _mo_proposals(TPESampler(seed=7, multivariate=False))
+    assert many != _mo_proposals(TPESampler(seed=7, multivariate=True))
