@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
 __all__ = ["GP", "fit_gp"]
@@ -181,13 +182,16 @@ def _neg_log_posterior(
         return 1e10, np.zeros_like(theta)
     alpha = cho_solve((chol, True), y, check_finite=False)
     nll = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * _LOG_2PI
-    linv = solve_triangular(chol, np.eye(n), lower=True, check_finite=False)
-    kinv = linv.T @ linv
+    # K^-1 from the Cholesky factor (LAPACK potri fills one triangle).
+    kinv, info = dpotri(chol, lower=1)
+    if info:
+        return 1e10, np.zeros_like(theta)
+    kinv = np.tril(kinv) + np.tril(kinv, -1).T
     w = np.outer(alpha, alpha) - kinv  # d nll / d theta = -0.5 * sum(w * dK/dtheta)
     g = np.empty_like(theta)
     m = w * dk_dr2
     # dK/dlog l_i = dk/dr2 * (-2 d2_i / l_i^2)
-    g[:d] = np.einsum("jk,jki->i", m, d2) * inv_ls2
+    g[:d] = (m.reshape(-1) @ d2.reshape(n * n, d)) * inv_ls2
     g[d] = -0.5 * float(np.sum(w * k))
     g[d + 1] = -0.5 * noise * float(np.trace(w))
     lp, glp = _log_prior(theta, d, prior)
