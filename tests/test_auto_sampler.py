@@ -1,33 +1,106 @@
-"""AutoSampler: which delegate it picks, and that studies run through it."""
+"""AutoSampler: the profile it reads from a space, the rule table, switching mid-study, and the
+sampler conformance suite."""
 
 from __future__ import annotations
 
 import math
+import pickle
+from collections.abc import Mapping
+
+import pytest
 
 import honed
 from honed.history import History
-from honed.samplers.auto import AutoSampler
+from honed.samplers import get_sampler
+from honed.samplers.auto import AutoSampler, Decision, Rules, SpaceProfile, decide, profile
 from honed.samplers.gp import GPSampler
 from honed.samplers.tpe import TPESampler
-from honed.space import Choice, Float, Int
-from honed.trial import Direction
+from honed.space import Choice, Distribution, Float, Int
+from honed.testing.samplers import SamplerTests
+from honed.trial import Direction, FrozenTrial, TrialState
 
 SMALL = {"x": Float(-5.0, 10.0), "y": Float(0.0, 15.0), "n": Int(1, 5), "c": Choice(["a", "b"])}
+ONE = [Direction.MINIMIZE]
 
 
-def test_choice_of_delegate() -> None:
-    s = AutoSampler(seed=0)
-    one = History([], [Direction.MINIMIZE])
-    two = History([], [Direction.MINIMIZE, Direction.MAXIMIZE])
-    assert isinstance(s.choose(one, SMALL), GPSampler)
-    big = {f"x{i}": Float(0.0, 1.0) for i in range(9)}
-    assert isinstance(s.choose(one, big), TPESampler)
-    assert isinstance(s.choose(two, SMALL), TPESampler)
-    tree = {"m": Choice({"a": {"u": Float(0.0, 1.0)}, "b": {}})}
-    assert isinstance(s.choose(one, tree), TPESampler)
+def _history(
+    space: Mapping[str, Distribution],
+    n: int,
+    directions: list[Direction] | None = None,
+    drop: str | None = None,
+) -> History:
+    """``n`` complete trials on ``space`` (every other one without parameter ``drop``)."""
+    directions = directions or ONE
+    trials = []
+    for i in range(n):
+        dists = {k: d for k, d in space.items() if not (drop == k and i % 2)}
+        params = {k: d.from_unit((i * 0.37 + 0.1) % 1.0) for k, d in dists.items()}
+        trials.append(
+            FrozenTrial(
+                number=i,
+                state=TrialState.COMPLETE,
+                params=params,
+                distributions=dists,
+                values=tuple(float(i % 7) for _ in directions),
+                trial_id=i,
+            )
+        )
+    return History(trials, directions)
 
 
-def test_study_default_flat_and_define_by_run() -> None:
+# ---- the profile -----------------------------------------------------------------------------
+
+
+def test_profile_counts_kinds_of_a_declared_space() -> None:
+    space = {
+        "a": Float(0.0, 1.0),
+        "b": Float(1e-5, 1.0, log=True),
+        "s": Float(0.0, 1.0, step=0.1),
+        "i": Int(1, 9),
+        "c": Choice(["x", "y", "z"]),
+        "fixed": Float(2.0, 2.0),  # single-valued: nothing to tune
+    }
+    p = profile(History([], ONE), space)
+    assert p == SpaceProfile(n_continuous=2, n_discrete=2, n_categorical=1, conditional=False)
+    assert p.dim == 5
+
+
+def test_profile_sees_declared_branches() -> None:
+    tree = honed.space.flatten_space(
+        honed.space.normalize_space({"m": Choice({"a": {"u": Float(0.0, 1.0)}, "b": {}})})
+    )
+    p = profile(History([], ONE), dict(tree))
+    assert p.conditional and p.n_categorical == 1 and p.n_continuous == 1
+
+
+def test_profile_of_define_by_run_histories() -> None:
+    flat = _history(SMALL, 6)
+    assert profile(flat, None) == SpaceProfile(2, 1, 1, False)
+    # "y" missing from every other trial: outside the shared space, so the space branches.
+    branching = _history(SMALL, 6, drop="y")
+    p = profile(branching, None)
+    assert p.conditional and p.n_continuous == 1
+    assert profile(History([], ONE), None).dim == 0
+
+
+# ---- conformance -----------------------------------------------------------------------------
+
+
+class TestAutoConformance(SamplerTests):
+    n_trials = 14
+
+    def make_sampler(self, seed: int | None, space: Mapping[str, Distribution]) -> AutoSampler:
+        return AutoSampler(seed=seed)
+
+
+def test_by_name_and_pickles() -> None:
+    s = get_sampler("auto", seed=3)
+    assert isinstance(s, AutoSampler)
+    clone = pickle.loads(pickle.dumps(s))
+    assert isinstance(clone.choose(History([], ONE), SMALL), GPSampler)
+
+
+def test_study_flat_and_define_by_run() -> None:
     study = honed.create_study(sampler=AutoSampler(seed=1))
     for _ in range(12):
         t = study.ask(SMALL)
@@ -46,13 +119,69 @@ def test_study_default_flat_and_define_by_run() -> None:
     assert study.best_value < 0.5
 
 
-def test_by_name_and_pickles() -> None:
-    import pickle
+def test_decision_is_a_pure_function_of_the_history() -> None:
+    h = _history(SMALL, 9)
+    a, b = AutoSampler(seed=0), AutoSampler(seed=123)
+    assert a.decision(h, SMALL) == b.decision(h, SMALL) == a.decision(h, SMALL)
+    assert isinstance(a.decision(h, SMALL), Decision)
 
-    from honed.samplers import get_sampler
 
-    assert isinstance(get_sampler(None, seed=3), TPESampler)  # the default, for now
-    s = get_sampler("auto", seed=3)
-    assert isinstance(s, AutoSampler)
-    clone = pickle.loads(pickle.dumps(s))
-    assert isinstance(clone.choose(History([], [Direction.MINIMIZE]), SMALL), GPSampler)
+def test_multi_objective_goes_to_tpe() -> None:
+    two = _history(SMALL, 12, [Direction.MINIMIZE, Direction.MAXIMIZE])
+    d = AutoSampler(seed=0).decision(two, SMALL)
+    assert d.delegate == "tpe" and "objective" in d.rule
+    assert isinstance(AutoSampler(seed=0).choose(two, SMALL), TPESampler)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_empty_space_does_not_crash(n: int) -> None:
+    d = decide(SpaceProfile(), n)
+    assert d.delegate in ("gp", "tpe", "cmaes")
+
+
+# ---- the rule table --------------------------------------------------------------------------
+
+
+def test_rule_table() -> None:
+    flat = SpaceProfile(n_continuous=3, n_discrete=1, n_categorical=1)
+    assert decide(flat, 0).delegate == "gp"
+    assert decide(flat, Rules().gp_max_trials - 1).delegate == "gp"
+    late = decide(flat, Rules().gp_max_trials)
+    assert late.delegate == "tpe" and "trials" in late.rule
+    assert decide(flat, 5, n_objectives=2).delegate == "tpe"
+    assert decide(SpaceProfile(), 5).delegate == "tpe"
+    # Mostly categorical: TPE; half or less: the numeric rules apply.
+    assert decide(SpaceProfile(1, 0, 3), 20) == Decision("tpe", "mostly categorical")
+    assert decide(SpaceProfile(2, 0, 2), 20).delegate == "gp"
+    cond = SpaceProfile(2, 1, 1, conditional=True)
+    assert decide(cond, 20).delegate == Rules().conditional
+    assert decide(cond, 20, rules=Rules(conditional="tpe")).delegate == "tpe"
+
+
+def test_rules_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown rule 'gp_max_trial'"):
+        AutoSampler(gp_max_trial=3)
+    with pytest.raises(ValueError, match="conditional must be 'gp' or 'tpe'"):
+        AutoSampler(conditional="cmaes")
+
+
+def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:
+    """After the switch, each proposal is exactly what a TPE sampler makes of the whole
+    history, GP's trials included."""
+    switch = 11  # past TPE's 10 startup trials, so its model is on
+    study = honed.create_study(sampler=AutoSampler(seed=4, gp_max_trials=switch))
+    for _ in range(15):
+        t = study.ask(SMALL)
+        p = t.params
+        study.tell(t, (p["x"] - 1) ** 2 + (p["y"] - 2) ** 2 + p["n"] + (p["c"] == "a"))
+    trials = study.trials
+    sampler = study.sampler
+    assert isinstance(sampler, AutoSampler)
+    assert sampler.decision(History(trials[: switch - 1], ONE), SMALL).delegate == "gp"
+    assert sampler.decision(History(trials[:switch], ONE), SMALL).delegate == "tpe"
+    tpe = TPESampler(seed=4)
+    for k in range(switch, 15):
+        history = History(trials[:k], ONE)
+        current = FrozenTrial(number=k, state=TrialState.RUNNING, trial_id=k)
+        space = tpe.infer_relative_space(history, current, SMALL)
+        assert tpe.sample_relative(history, current, space) == trials[k].params

@@ -1,65 +1,195 @@
-"""honed's default sampler: picks a model per trial from the shape of the problem."""
+"""The AutoSampler: picks a model for each trial from the shape of the problem and the size of
+the history, as a pure decision over (space, history).
+
+Rule table (first matching row wins; thresholds are the fields of :class:`Rules`)
+-------------------------------------------------------------------------------------
+
+=====================================================  ========  ==================================
+Situation                                              Delegate  Why
+=====================================================  ========  ==================================
+several objectives                                     TPE       not measured against GP here
+no shared parameters yet (define-by-run, trial 0)      TPE       its Sobol start; nothing to model
+``gp_max_trials`` (200) complete trials or more        TPE       GP cost grows as n^2-n^3
+conditional (tree-shaped) space                        GP        measured, see below
+more than half the parameters categorical              TPE       not measured (no such problem)
+otherwise (flat, mostly numeric)                       GP        measured, see below
+=====================================================  ========  ==================================
+
+Evidence: see benchmarks/auto_panel.py and the figures below.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from honed.history import History
-from honed.samplers.base import Sampler, intersection_space
-from honed.samplers.gp import GPSampler
-from honed.samplers.tpe import TPESampler
-from honed.space import Choice, Distribution, ParamValue, SearchSpace
+from honed.samplers.base import Sampler, joint_space
+from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
-__all__ = ["AutoSampler"]
+__all__ = ["AutoSampler", "Decision", "Rules", "SpaceProfile", "decide", "profile"]
 
-# Measured with benchmarks/gp_bench.py (see the GP sampler's notes): the GP wins on small,
-# flat, single-objective spaces at small budgets; TPE is the safer choice elsewhere.
-_GP_MAX_DIM = 8
-_GP_MAX_TRIALS = 200
+
+@dataclass(frozen=True)
+class SpaceProfile:
+    """What the rules read from a search space.
+
+    Attributes:
+        n_continuous: Floats without a step.
+        n_discrete: Integers and stepped floats.
+        n_categorical: Choices (branching ones included).
+        conditional: Declared branches, or define-by-run parameters that some finished
+            trials have and others lack.
+    """
+
+    n_continuous: int = 0
+    n_discrete: int = 0
+    n_categorical: int = 0
+    conditional: bool = False
+
+    @property
+    def dim(self) -> int:
+        return self.n_continuous + self.n_discrete + self.n_categorical
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The delegate for one trial (``"gp"``, ``"tpe"`` or ``"cmaes"``) and the rule that chose
+    it, as a short phrase (logged and tested)."""
+
+    delegate: str
+    rule: str
+
+
+def profile(history: History, declared_space: Mapping[str, Distribution] | None) -> SpaceProfile:
+    """The :class:`SpaceProfile` of the space a joint model would see for the next trial."""
+    space = joint_space(history, declared_space)
+    n_cont = n_disc = n_cat = 0
+    conditional = False
+    for d in space.values():
+        if isinstance(d, Choice):
+            n_cat += 1
+            conditional = conditional or bool(d.branches)
+        elif isinstance(d, Int) or (isinstance(d, Float) and d.step is not None):
+            n_disc += 1
+        else:
+            n_cont += 1
+    if not conditional and declared_space is None:
+        # Define-by-run: parameters outside the shared space mean branches.
+        names = set(space)
+        conditional = any(
+            any(k not in names and not d.is_single for k, d in t.distributions.items())
+            for t in history.complete
+        )
+    return SpaceProfile(n_cont, n_disc, n_cat, conditional)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Thresholds of the rule table (the defaults are the measured ones; see the module
+    docstring). Exposed so that a benchmark can try others: ``honed:auto[cmaes_trials=30]``.
+
+    Attributes:
+        gp_max_trials: From this many complete trials on, TPE (GP's cost grows as n^2-n^3).
+        cmaes_min_dim: Spaces with at least this many numeric parameters (and few
+            categorical ones) start with CMA-ES; ``0`` turns the rule off.
+        cmaes_trials: ...for this many complete trials, then GP.
+        conditional: Delegate for conditional (tree-shaped) spaces: ``"gp"`` or ``"tpe"``.
+        max_categorical_share: Spaces where choices are more than this share of the
+            parameters go to TPE.
+    """
+
+    gp_max_trials: int = 200
+    cmaes_min_dim: int = 0
+    cmaes_trials: int = 50
+    conditional: str = "gp"
+    max_categorical_share: float = 0.5
+
+
+def decide(
+    space: SpaceProfile, n_complete: int, n_objectives: int = 1, rules: Rules | None = None
+) -> Decision:
+    """The rule table (see the module docstring), as a function of plain numbers."""
+    r = rules or Rules()
+    if n_objectives > 1:
+        return Decision("tpe", "several objectives")
+    if space.dim == 0:
+        return Decision("tpe", "no shared space yet")
+    if n_complete >= r.gp_max_trials:
+        return Decision("tpe", f"{r.gp_max_trials}+ trials")
+    if space.conditional:
+        return Decision(r.conditional, "conditional space")
+    if space.n_categorical > r.max_categorical_share * space.dim:
+        return Decision("tpe", "mostly categorical")
+    n_numeric = space.n_continuous + space.n_discrete
+    if r.cmaes_min_dim and n_numeric >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
+        return Decision("cmaes", f"{r.cmaes_min_dim}+ numeric parameters, young study")
+    return Decision("gp", "flat space")
 
 
 class AutoSampler(Sampler):
-    """Chooses, for each trial, between GP-BO and TPE.
+    """honed's automatic sampler: GP-BO, TPE or CMA-ES for each trial, by the rules of
+    :func:`decide` (see the module docstring for the table and the benchmark behind it).
 
-    * GP-BO (:class:`~honed.samplers.gp.GPSampler`) for single-objective problems with at most
-      8 parameters, no conditional branches and fewer than 200 finished trials: the regime
-      where a GP finds good configurations in the fewest trials.
-    * TPE (:class:`~honed.samplers.tpe.TPESampler`) otherwise: many dimensions, tree-shaped or
-      define-by-run spaces, multiple objectives, or large budgets.
+    All delegates read the same history, so a switch (GP early, TPE later) loses nothing:
+    the new model is fitted on every trial so far.
 
     Args:
-        seed: Seed of both delegates.
+        seed: Seed of every delegate.
+        **rules: Other thresholds for the rule table (fields of :class:`Rules`).
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, **rules: Any) -> None:
         super().__init__(seed)
-        self._gp = GPSampler(seed=seed)
-        self._tpe = TPESampler(seed=seed)
+        from honed.samplers.cmaes import CmaEsSampler
+        from honed.samplers.gp import GPSampler
+        from honed.samplers.tpe import TPESampler
+
+        known = {f.name for f in fields(Rules)}
+        for k in rules:
+            if k not in known:
+                raise ValueError(
+                    f"AutoSampler got an unknown rule {k!r}; the rules are {sorted(known)}."
+                )
+        if rules.get("conditional", "gp") not in ("gp", "tpe"):
+            raise ValueError(
+                f"AutoSampler conditional must be 'gp' or 'tpe', got {rules['conditional']!r}."
+            )
+        self.rules = Rules(**rules)
+        tpe = TPESampler(seed=seed)
+        self._delegates: dict[str, Sampler] = {
+            "gp": GPSampler(seed=seed),
+            "tpe": tpe,
+            # Choices under CMA-ES come from TPE's one-dimensional model, not at random.
+            "cmaes": CmaEsSampler(seed=seed, fallback=tpe),
+        }
         # Which delegate each running trial was given, so its relative and independent
         # samples come from the same one.
         self._chosen: dict[int, Sampler] = {}
 
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
-        self._gp.reseed(seed)
-        self._tpe.reseed(seed)
+        for s in self._delegates.values():
+            s.reseed(seed)  # CMA-ES reseeds its fallback, TPE, again: same seed, no harm
+
+    def decision(
+        self, history: History, declared_space: Mapping[str, Distribution] | None = None
+    ) -> Decision:
+        """Which delegate the next trial gets, and why."""
+        return decide(
+            profile(history, declared_space),
+            len(history.complete),
+            history.n_objectives,
+            self.rules,
+        )
 
     def choose(
-        self, history: History, declared_space: Mapping[str, Distribution] | None
+        self, history: History, declared_space: Mapping[str, Distribution] | None = None
     ) -> Sampler:
         """The delegate for the next trial."""
-        if history.is_multi_objective or len(history.complete) >= _GP_MAX_TRIALS:
-            return self._tpe
-        space = declared_space if declared_space is not None else intersection_space(history)
-        dims = [d for d in space.values() if not d.is_single]
-        if not dims or len(dims) > _GP_MAX_DIM:
-            return self._tpe
-        if any(isinstance(d, Choice) and d.branches for d in dims):
-            return self._tpe
-        if declared_space is None and any(set(t.params) != set(space) for t in history.complete):
-            return self._tpe  # define-by-run with parameters outside the shared space
-        return self._gp
+        return self._delegates[self.decision(history, declared_space).delegate]
 
     def infer_relative_space(
         self,
@@ -76,10 +206,11 @@ class AutoSampler(Sampler):
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace
     ) -> dict[str, ParamValue]:
-        return self._chosen.get(trial.number, self._tpe).sample_relative(history, trial, space)
+        chosen = self._chosen.get(trial.number, self._delegates["tpe"])
+        return chosen.sample_relative(history, trial, space)
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:
-        chosen = self._chosen.get(trial.number, self._tpe)
+        chosen = self._chosen.get(trial.number, self._delegates["tpe"])
         return chosen.sample_independent(history, trial, name, distribution)
