@@ -75,11 +75,15 @@ def test_profile_sees_declared_branches() -> None:
 
 def test_profile_of_define_by_run_histories() -> None:
     flat = _history(SMALL, 6)
-    assert profile(flat, None) == SpaceProfile(2, 1, 1, False)
+    assert profile(flat, None) == SpaceProfile(2, 1, 1, False, declared=False)
     # "y" missing from every other trial: outside the shared space, so the space branches.
     branching = _history(SMALL, 6, drop="y")
     p = profile(branching, None)
-    assert p.conditional and p.n_continuous == 1
+    assert p.conditional and not p.declared and p.n_continuous == 1
+    assert AutoSampler(seed=0).decision(branching, None) == Decision(
+        "tpe", "define-by-run branches"
+    )
+    assert AutoSampler(seed=0).decision(flat, None).delegate == "gp"
     assert profile(History([], ONE), None).dim == 0
 
 

@@ -10,7 +10,8 @@ Situation                                              Delegate  Why
 several objectives                                     TPE       not measured against GP here
 no shared parameters yet (define-by-run, trial 0)      TPE       its Sobol start; nothing to model
 ``gp_max_trials`` (200) complete trials or more        TPE       GP cost grows as n^2-n^3
-conditional (tree-shaped) space                        GP        measured, see below
+define-by-run branches (params not in every trial)     TPE       GP would draw them at random
+declared conditional (tree-shaped) space               GP        measured, see below
 more than half the parameters categorical              TPE       not measured (no such problem)
 otherwise (flat, mostly numeric)                       GP        measured, see below
 =====================================================  ========  ==================================
@@ -42,12 +43,16 @@ class SpaceProfile:
         n_categorical: Choices (branching ones included).
         conditional: Declared branches, or define-by-run parameters that some finished
             trials have and others lack.
+        declared: Whether the space was declared (``study.ask(space)``), so a joint model
+            sees every parameter, branches included; define-by-run parameters outside the
+            shared space are not in the joint space.
     """
 
     n_continuous: int = 0
     n_discrete: int = 0
     n_categorical: int = 0
     conditional: bool = False
+    declared: bool = True
 
     @property
     def dim(self) -> int:
@@ -83,7 +88,7 @@ def profile(history: History, declared_space: Mapping[str, Distribution] | None)
             any(k not in names and not d.is_single for k, d in t.distributions.items())
             for t in history.complete
         )
-    return SpaceProfile(n_cont, n_disc, n_cat, conditional)
+    return SpaceProfile(n_cont, n_disc, n_cat, conditional, declared_space is not None)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ def decide(
         return Decision("tpe", "no shared space yet")
     if n_complete >= r.gp_max_trials:
         return Decision("tpe", f"{r.gp_max_trials}+ trials")
+    if space.conditional and not space.declared:
+        # GP models the shared parameters only and would draw the others at random; TPE
+        # fits each branch on the trials that took it.
+        return Decision("tpe", "define-by-run branches")
     if space.conditional:
         return Decision(r.conditional, "conditional space")
     if space.n_categorical > r.max_categorical_share * space.dim:
