@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from honed.bench.optimizers import split_optimizers
 from honed.bench.problems import get_problem
 from honed.bench.runner import (
     RunKey,
@@ -174,7 +175,7 @@ def main() -> None:
         "--per-problem-all", action="store_true", help="per-problem tables at every budget"
     )
     args = ap.parse_args()
-    opts = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+    opts = split_optimizers(args.optimizers)  # brackets may hold commas
     names = [p.strip() for p in args.problems.split(",") if p.strip()]
     budgets = sorted(int(b) for b in args.budgets.split(","))
     traces, common = load(Path(args.out), opts, names, args.seeds, budgets[-1])

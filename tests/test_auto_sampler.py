@@ -189,3 +189,40 @@ def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:
         current = FrozenTrial(number=k, state=TrialState.RUNNING, trial_id=k)
         space = tpe.infer_relative_space(history, current, SMALL)
         assert tpe.sample_relative(history, current, space) == trials[k].params
+
+
+def test_cmaes_starts_many_dimensional_spaces() -> None:
+    r = Rules()
+    wide = SpaceProfile(n_continuous=r.cmaes_min_dim)
+    assert decide(wide, 0).delegate == "cmaes"
+    assert decide(wide, r.cmaes_trials - 1).delegate == "cmaes"
+    assert decide(wide, r.cmaes_trials) == Decision("gp", "flat space")
+    narrow = SpaceProfile(n_continuous=r.cmaes_min_dim - 1)
+    assert decide(narrow, 0).delegate == "gp"
+    # Mixed spaces count every parameter (CMA-ES leaves the choices to TPE).
+    assert decide(SpaceProfile(4, 2, 2), 5).delegate == "cmaes"
+    assert decide(wide, 5, rules=Rules(cmaes_min_dim=0)).delegate == "gp"
+
+
+def test_cmaes_phase_then_gp_in_a_study() -> None:
+    from honed.samplers.cmaes import CmaEsSampler
+
+    space = {f"x{i}": Float(-2.0, 2.0) for i in range(8)}
+    space["k"] = Int(0, 4)
+    n_cma = 12
+    sampler = AutoSampler(seed=5, cmaes_trials=n_cma)
+    study = honed.create_study(sampler=sampler)
+    for _ in range(n_cma + 2):
+        t = study.ask(space)
+        study.tell(t, sum(v * v for v in t.params.values()))
+    trials = study.trials
+    assert all(space[k].contains(v) for t in trials for k, v in t.params.items())
+    decisions = [sampler.decision(History(trials[:k], ONE), space).delegate for k in range(14)]
+    assert decisions == ["cmaes"] * n_cma + ["gp"] * 2
+    # The CMA-ES phase is CMA-ES itself: the same proposal from the same history.
+    cma = CmaEsSampler(seed=5, fallback=TPESampler(seed=5))
+    for k in (3, n_cma - 1):
+        current = FrozenTrial(number=k, state=TrialState.RUNNING, trial_id=k)
+        history = History([*trials[:k], current], ONE)
+        rel = cma.infer_relative_space(history, current, space)
+        assert cma.sample_relative(history, current, rel) == trials[k].params

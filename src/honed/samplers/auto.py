@@ -13,6 +13,8 @@ no shared parameters yet (define-by-run, trial 0)      TPE       its Sobol start
 define-by-run branches (params not in every trial)     TPE       GP would draw them at random
 declared conditional (tree-shaped) space               GP        measured, see below
 more than half the parameters categorical              TPE       not measured (no such problem)
+``cmaes_min_dim`` (8)+ parameters, < ``cmaes_trials``  CMA-ES    measured, see below
+(30) complete trials
 otherwise (flat, mostly numeric)                       GP        measured, see below
 =====================================================  ========  ==================================
 
@@ -98,8 +100,8 @@ class Rules:
 
     Attributes:
         gp_max_trials: From this many complete trials on, TPE (GP's cost grows as n^2-n^3).
-        cmaes_min_dim: Spaces with at least this many numeric parameters (and few
-            categorical ones) start with CMA-ES; ``0`` turns the rule off.
+        cmaes_min_dim: Flat spaces with at least this many parameters (at most half of them
+            categorical) start with CMA-ES; ``0`` turns the rule off.
         cmaes_trials: ...for this many complete trials, then GP.
         conditional: Delegate for conditional (tree-shaped) spaces: ``"gp"`` or ``"tpe"``.
         max_categorical_share: Spaces where choices are more than this share of the
@@ -107,8 +109,8 @@ class Rules:
     """
 
     gp_max_trials: int = 200
-    cmaes_min_dim: int = 0
-    cmaes_trials: int = 50
+    cmaes_min_dim: int = 8
+    cmaes_trials: int = 30
     conditional: str = "gp"
     max_categorical_share: float = 0.5
 
@@ -132,9 +134,9 @@ def decide(
         return Decision(r.conditional, "conditional space")
     if space.n_categorical > r.max_categorical_share * space.dim:
         return Decision("tpe", "mostly categorical")
-    n_numeric = space.n_continuous + space.n_discrete
-    if r.cmaes_min_dim and n_numeric >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
-        return Decision("cmaes", f"{r.cmaes_min_dim}+ numeric parameters, young study")
+    if r.cmaes_min_dim and space.dim >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
+        # (Choices under CMA-ES come from TPE; at most half the parameters are choices here.)
+        return Decision("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
     return Decision("gp", "flat space")
 
 
