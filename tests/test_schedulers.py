@@ -301,6 +301,68 @@ def test_bohb_with_tpe_runs_end_to_end():
     assert abs(study.best_params["x"] - 0.3) < 0.2
 
 
+def test_untried_neighbour_moves_a_repeat_one_grid_step():
+    from honed.schedulers.multifidelity import untried_neighbour
+
+    space = {"a": Int(0, 4), "b": Choice(["x", "y", "z"]), "c": Float(0.0, 1.0)}
+    h = hist([ft(0, {}, params={"a": 2, "b": "y", "c": 0.5}), ft(1, {}, params={"a": 0})])
+    rng = np.random.default_rng(0)
+    # untried proposals come back as they are
+    assert untried_neighbour({"a": 3, "b": "y", "c": 0.5}, space, h, 9, rng) == {
+        "a": 3,
+        "b": "y",
+        "c": 0.5,
+    }
+    # a repeat of trial 0 moves exactly one grid step in one discrete parameter; c stays
+    moved = untried_neighbour({"a": 2, "b": "y", "c": 0.5}, space, h, 9, rng)
+    assert moved["c"] == 0.5
+    steps = abs(moved["a"] - 2) + abs(["x", "y", "z"].index(moved["b"]) - 1)
+    assert steps == 1
+    # the trial asking is not its own repeat
+    assert untried_neighbour({"a": 2, "b": "y", "c": 0.5}, space, h, 0, rng)["a"] == 2
+
+
+def test_untried_neighbour_searches_outward_and_gives_up_when_all_tried():
+    from honed.schedulers.multifidelity import untried_neighbour
+
+    space = {"a": Int(0, 2), "b": Int(0, 1)}
+    tried = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
+    h = hist([ft(i, {}, params={"a": a, "b": b}) for i, (a, b) in enumerate(tried)])
+    rng = np.random.default_rng(1)
+    # (2, 1) is the only untried configuration, three grid steps from (0, 0)
+    assert untried_neighbour({"a": 0, "b": 0}, space, h, 99, rng) == {"a": 2, "b": 1}
+    full = hist([*h, ft(5, {}, params={"a": 2, "b": 1})])
+    assert untried_neighbour({"a": 0, "b": 0}, space, full, 99, rng) == {"a": 0, "b": 0}
+    # a continuous proposal is never moved
+    cont = {"x": Float(0.0, 1.0)}
+    hc = hist([ft(0, {}, params={"x": 0.25})])
+    assert untried_neighbour({"x": 0.25}, cont, hc, 9, rng) == {"x": 0.25}
+
+
+def test_multifidelity_sampler_never_repeats_a_configuration_in_a_small_grid():
+    from honed.samplers.tpe import TPESampler
+
+    sched = ASHA(1, 3, 9)
+    sampler = MultiFidelitySampler(TPESampler(seed=0, n_startup_trials=3), sched, min_points=3)
+    study = honed.create_study(sampler=sampler, scheduler=sched)
+
+    def objective(trial):
+        a, b = trial.int("a", 0, 3), trial.int("b", 0, 3)
+        for step in range(1, 10):
+            trial.report((a - 1) ** 2 + (b - 2) ** 2 + 1.0 / step, step)
+        return (a - 1) ** 2 + (b - 2) ** 2
+
+    study.optimize(objective, n_trials=16, show_progress=False)
+    configs = [(t.params["a"], t.params["b"]) for t in study.trials]
+    assert len(set(configs)) == 16  # the whole 4 x 4 grid, each configuration once
+    plain = MultiFidelitySampler(
+        TPESampler(seed=0, n_startup_trials=3), sched, min_points=3, avoid_repeats=False
+    )
+    study2 = honed.create_study(sampler=plain, scheduler=sched)
+    study2.optimize(objective, n_trials=16, show_progress=False)
+    assert len({(t.params["a"], t.params["b"]) for t in study2.trials}) < 16
+
+
 # ---- PBT ----------------------------------------------------------------------------------------
 def _population(step=4):
     lr = Float(1e-4, 1.0, log=True)
