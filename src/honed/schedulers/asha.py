@@ -4,6 +4,23 @@
 The resource is the ``step`` of ``trial.report`` (epochs, boosting rounds, ...), counted from 1:
 a report at step ``s`` means ``s`` units were spent. A trial reaches rung ``r`` at its first
 report with ``step >= r``; its value there is its rung value.
+
+How these differ from textbook successive halving, because a trial can only go on or stop
+(never pause and resume later):
+
+* A trial is judged when it reaches a rung, against the trials that reached that rung *so far*,
+  never against later arrivals. Textbook (synchronous) SH ranks a full rung at once.
+* While fewer than ``eta`` trials reached a rung, ``n // eta`` is 0; a trial then goes on only
+  if no trial at the rung was better, so the first trial to reach each rung always goes on
+  (Optuna's SuccessiveHalvingPruner does the same). The first trials of a study can thus train
+  to the end whatever their value.
+* A stopped trial is never promoted later, even if the trials reaching its rung afterwards are
+  all worse (textbook SH and ASHA with pausing would resume it). Each trial is stopped at most
+  once, so the total resource is bounded, but the top ``1 / eta`` of a full rung is only
+  approximated: a good early trial can be stopped by a rung still holding few, good trials.
+* ``SuccessiveHalving(min_trials_at_rung=k)`` lets the first ``k - 1`` arrivals at a rung go on
+  unconditionally and judges later ones against all arrivals; that is still not the
+  synchronous algorithm (nothing waits), only less eager than ASHA.
 """
 
 from __future__ import annotations
