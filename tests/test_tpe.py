@@ -447,3 +447,13 @@ def test_default_models_jointly_for_one_objective_and_alone_for_several() -> Non
     many = _mo_proposals(TPESampler(seed=7))
     assert many == _mo_proposals(TPESampler(seed=7, multivariate=False))
     assert many != _mo_proposals(TPESampler(seed=7, multivariate=True))
+
+
+def test_three_objective_weights_are_square_roots_of_the_shares() -> None:
+    front2 = np.array([[0.0, 1.0], [0.2, 0.5], [1.0, 0.0]])
+    front3 = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.5, 0.5, 0.5]])
+    for front, power in ((front2, 1.0), (front3, 0.5)):
+        hi, lo = front.max(axis=0), front.min(axis=0)
+        exact = hypervolume_contributions(front, hi + 0.1 * (hi - lo))
+        np.testing.assert_allclose(below_weights(front), (exact / exact.max()) ** power)
+    assert np.all(below_weights(front3) > 0.1)
