@@ -57,6 +57,7 @@ def test_trace_and_markdown():
                     "summary": {
                         "honed:asha": {
                             "median_time_to_target": 1.0,
+                            "mean_time_to_target": 1.5,
                             "reached": 1,
                             "runs": 1,
                             "mean_best": 0.9,
@@ -65,6 +66,7 @@ def test_trace_and_markdown():
                         },
                         "optuna:tpe+median": {
                             "median_time_to_target": 2.0,
+                            "mean_time_to_target": 2.5,
                             "reached": 1,
                             "runs": 1,
                             "mean_best": 0.9,
@@ -77,7 +79,7 @@ def test_trace_and_markdown():
         },
         "cmd",
     )
-    assert "| honed:asha | 1.0 | 1/1 |" in md and "2.00x" in md
+    assert "| honed:asha | 1.0 | 1/1 | 1.5 |" in md and "2.00x" in md
 
 
 def test_bench_mf_command(tmp_path, capsys):
