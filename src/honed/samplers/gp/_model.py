@@ -126,17 +126,22 @@ class GP:
         r2 = d2 @ self.inv_ls2
         kx, dk_dr2 = _matern(r2, self.sig2)
         mean = kx @ self.alpha
+        # Triangular solves, not an explicit K^-1: with a tiny noise the variance is a
+        # difference of nearly equal numbers and the inverse loses it.
         v = solve_triangular(self.chol, kx.T, lower=True, check_finite=False)  # (n, m)
         var = np.maximum(self.sig2 - np.einsum("ij,ij->j", v, v), 1e-12)
-        if not grad:
-            return mean, var
-        # d k(x, X_j) / d x_i = dk/dr2 * 2 (x_i - X_ji) / l_i^2 on numeric columns.
-        dk = dk_dr2[:, :, None] * 2.0 * diff * self.inv_ls2  # (m, n, d)
-        if cat.any():
-            dk[..., cat] = 0.0
-        dmean = np.einsum("mnd,n->md", dk, self.alpha)
         kinv_k = solve_triangular(self.chol.T, v, lower=False, check_finite=False)  # (n, m)
-        dvar = -2.0 * np.einsum("mnd,nm->md", dk, kinv_k)
+        # d k(x, X_j) / d x_i = dk/dr2 * 2 (x_i - X_ji) / l_i^2 on numeric columns; the
+        # mean takes alpha and the variance -2 K^-1 k(x) as weights, in one batched product.
+        m = len(xq)
+        w = np.empty((m, len(self.x), 2))
+        w[:, :, 0] = self.alpha
+        w[:, :, 1] = -2.0 * kinv_k.T
+        w *= dk_dr2[:, :, None]
+        r = np.matmul(diff.transpose(0, 2, 1), w) * (2.0 * self.inv_ls2)[None, :, None]
+        if cat.any():
+            r[:, cat, :] = 0.0
+        dmean, dvar = r[..., 0], r[..., 1]
         return mean, var, dmean, dvar
 
 
