@@ -199,12 +199,12 @@ def untried_neighbour(
     history: History,
     exclude: int,
     rng: np.random.Generator,
-    max_visits: int = 5000,
+    max_visits: int = 2000,
 ) -> dict[str, ParamValue]:
     """``proposal`` if no trial (but number ``exclude``) has exactly these parameters, else the
     closest untried configuration: breadth-first over single grid steps of the discrete
-    parameters (a Choice steps to its neighbours in declared order), visiting the moves of each
-    node in a ``rng``-shuffled order. Returns ``proposal`` unchanged when nothing untried is
+    parameters (a Choice steps to its neighbours in declared order), trying the moves in one
+    ``rng``-shuffled order. Returns ``proposal`` unchanged when nothing untried is
     found within ``max_visits`` configurations (or no parameter is discrete)."""
     names = sorted(proposal)
     seen = set()
@@ -227,10 +227,10 @@ def untried_neighbour(
     queue = deque([origin])
     visited = {origin}
     moves = [(i, d) for i in grids for d in (-1, 1)]
+    moves = [moves[j] for j in rng.permutation(len(moves))]  # one seeded order per call
     while queue and len(visited) <= max_visits:
         node = queue.popleft()
-        for j in rng.permutation(len(moves)):
-            i, d = moves[j]
+        for i, d in moves:
             k = node[i] + d
             if not 0 <= k < len(grids[i]):
                 continue
