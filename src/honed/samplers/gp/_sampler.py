@@ -265,6 +265,9 @@ class GPSampler(Sampler):
             n_raw=int(dv["_n_raw"]),
             n_local=int(dv["_n_local"]),
             n_polish=int(dv["_n_polish"]),
+            # Past 100 trials the polish (most of a proposal's cost there) starts from
+            # candidates already close to the optimum; 30 iterations do.
+            maxiter=100 if len(y) < 100 else 30,
             fix=enc.fix,
         )
         u = enc.snap(u)
