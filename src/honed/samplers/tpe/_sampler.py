@@ -60,8 +60,11 @@ class TPESampler(Sampler):
       set lies along a front, so gaps to neighbours are tiny and kernels clung to single
       points (``honed bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
       9 of 10 problems, e.g. zdt3 4.98 -> 5.67, zdt6 2.62 -> 3.16). Parameters are modelled
-      one at a time, which recombines good values across the front (zdt4 regret 0.47 ->
-      0.32, dtlz1 0.019 -> 0.008, dtlz2-5obj 0.094 -> 0.019).
+      one at a time, which recombines good values across the front (``1 - HV / HV*`` at 200
+      trials: zdt4 0.47 -> 0.32, dtlz1 0.019 -> 0.008, dtlz2-5obj 0.094 -> 0.019). With
+      these defaults ``honed bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
+      --n-trials 200 --seeds 5`` gives a mean normalized regret of 0.261 vs 0.298 for
+      Optuna's TPE, lower on 9 of the 10 problems (dtlz2: 0.045 vs 0.042).
 
     Defaults were chosen with ``benchmarks/tpe_compare.py`` and ``honed bench`` (50 trials,
     10-40 seeds): more EI candidates (48-128), a narrower or wider bandwidth (x0.7, x1.4),
