@@ -226,3 +226,45 @@ def test_cmaes_phase_then_gp_in_a_study() -> None:
         history = History([*trials[:k], current], ONE)
         rel = cma.infer_relative_space(history, current, space)
         assert cma.sample_relative(history, current, rel) == trials[k].params
+
+
+def _valued(values: list[float], directions: list[Direction] | None = None) -> History:
+    space = {"x": Float(0.0, 1.0)}
+    trials = [
+        FrozenTrial(
+            number=i,
+            state=TrialState.COMPLETE,
+            params={"x": 0.5},
+            distributions=space,
+            values=(v,),
+            trial_id=i,
+        )
+        for i, v in enumerate(values)
+    ]
+    return History(trials, directions or ONE)
+
+
+def test_stalled_for_counts_trials_since_the_last_improvement() -> None:
+    from honed.samplers.auto import stalled_for
+
+    assert stalled_for(_valued([])) == 0
+    assert stalled_for(_valued([3.0, 2.0, 2.0, 5.0])) == 2  # a tie is no improvement
+    assert stalled_for(_valued([3.0, 2.0, 2.0, 1.0])) == 0
+    assert stalled_for(_valued([1.0, 2.0, 3.0], [Direction.MAXIMIZE])) == 0
+    assert stalled_for(_valued([3.0, 2.0, 1.0], [Direction.MAXIMIZE])) == 2
+
+
+def test_stall_rule_hands_gp_trials_to_tpe() -> None:
+    r = Rules(stall_trials=5)
+    flat = SpaceProfile(n_continuous=3)
+    assert decide(flat, 40, rules=r, stalled_for=4).delegate == "gp"
+    assert decide(flat, 40, rules=r, stalled_for=5).delegate == "tpe"
+    assert decide(SpaceProfile(2, 0, 1, conditional=True), 40, rules=r, stalled_for=5).delegate == (
+        "tpe"
+    )
+    # CMA-ES's phase is not interrupted.
+    assert decide(SpaceProfile(n_continuous=9), 10, rules=r, stalled_for=9).delegate == "cmaes"
+    sampler = AutoSampler(seed=0, stall_trials=3)
+    space = {"x": Float(0.0, 1.0)}
+    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1]), space).delegate == "gp"
+    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1, 2.2]), space).delegate == "tpe"

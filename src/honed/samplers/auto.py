@@ -63,7 +63,15 @@ from honed.samplers.base import Sampler, joint_space
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
-__all__ = ["AutoSampler", "Decision", "Rules", "SpaceProfile", "decide", "profile"]
+__all__ = [
+    "AutoSampler",
+    "Decision",
+    "Rules",
+    "SpaceProfile",
+    "decide",
+    "profile",
+    "stalled_for",
+]
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,8 @@ class Rules:
         conditional: Delegate for conditional (tree-shaped) spaces: ``"gp"`` or ``"tpe"``.
         max_categorical_share: Spaces where choices are more than this share of the
             parameters go to TPE.
+        stall_trials: When GP would be chosen but the last this many complete trials
+            brought no improvement, TPE proposes instead (until one does); ``0``: off.
     """
 
     gp_max_trials: int = 200
@@ -144,10 +154,15 @@ class Rules:
     cmaes_trials: int = 30
     conditional: str = "gp"
     max_categorical_share: float = 0.5
+    stall_trials: int = 0
 
 
 def decide(
-    space: SpaceProfile, n_complete: int, n_objectives: int = 1, rules: Rules | None = None
+    space: SpaceProfile,
+    n_complete: int,
+    n_objectives: int = 1,
+    rules: Rules | None = None,
+    stalled_for: int = 0,
 ) -> Decision:
     """The rule table (see the module docstring), as a function of plain numbers."""
     r = rules or Rules()
@@ -161,14 +176,38 @@ def decide(
         # GP models the shared parameters only and would draw the others at random; TPE
         # fits each branch on the trials that took it.
         return Decision("tpe", "define-by-run branches")
+    stalled = bool(r.stall_trials) and stalled_for >= r.stall_trials
     if space.conditional:
+        if stalled:
+            return Decision("tpe", f"conditional space, no improvement in {r.stall_trials}")
         return Decision(r.conditional, "conditional space")
     if space.n_categorical > r.max_categorical_share * space.dim:
         return Decision("tpe", "mostly categorical")
     if r.cmaes_min_dim and space.dim >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
         # (Choices under CMA-ES come from TPE; at most half the parameters are choices here.)
         return Decision("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
+    if stalled:
+        return Decision("tpe", f"no improvement in {r.stall_trials} trials")
     return Decision("gp", "flat space")
+
+
+def stalled_for(history: History) -> int:
+    """Complete trials since the best value last improved (single objective; feasible
+    trials only once there is one)."""
+    complete = [t for t in history.complete if t.values is not None]
+    if history.is_multi_objective or not complete:
+        return 0
+    feasible = [t.is_feasible for t in complete]
+    losses = history.losses(complete)[:, 0]
+    if any(feasible):
+        losses = [v if ok else float("inf") for v, ok in zip(losses, feasible, strict=True)]
+    best, since = float("inf"), 0
+    for v in losses:
+        if v < best:
+            best, since = v, 0
+        else:
+            since += 1
+    return since
 
 
 class AutoSampler(Sampler):
@@ -225,6 +264,7 @@ class AutoSampler(Sampler):
             len(history.complete),
             history.n_objectives,
             self.rules,
+            stalled_for(history),
         )
 
     def choose(
