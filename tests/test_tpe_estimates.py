@@ -154,3 +154,21 @@ def test_many_objective_tpe_runs_and_beats_random() -> None:
             study.tell(t, dtlz2(t.params))
         hv[name] = hypervolume(np.array([t.values for t in study.trials]), ref)
     assert hv["tpe"] > hv["random"], hv
+
+
+def test_estimates_use_fewer_samples_only_for_large_fronts() -> None:
+    from honed.samplers.tpe._split import _samples_for
+
+    # the sizes of a few hundred trials keep the full sample
+    assert _samples_for(200 * 20, 2e7) == 512 and _samples_for(20**2, 2e6) == 512
+    # long studies get fewer, never below 32
+    assert _samples_for(2000 * 500, 2e7) == 32 and 32 < _samples_for(100**2, 2e6) < 512
+    # and a large many-objective split still returns a valid, front-first good set
+    losses = np.vstack([_sphere_front(600, 4, seed=5), _sphere_front(50, 4, seed=6) + 1.0])
+    n = len(losses)
+    below, above = split(
+        losses, np.zeros(n), np.zeros(n, bool), np.full(n, -1.0), np.full(n, np.inf), 300
+    )
+    assert len(below) == 300 and len(above) == n - 300 and below.max() < 600
+    w = below_weights(losses[below])
+    assert w.shape == (300,) and np.all(w > 0) and w.max() == 1.0

@@ -77,6 +77,13 @@ def hv_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.array([total - _hv(points[idx != i], ref) for i in idx])
 
 
+def _samples_for(work: float, budget: float) -> int:
+    """Sample points per box for an estimate whose cost grows with ``work``: 512 up to a
+    few hundred trials, then fewer (at least 32), so long many-objective studies keep a
+    bounded cost per proposal."""
+    return int(np.clip(2 ** np.floor(np.log2(max(budget / max(work, 1.0), 1.0))), 32, 512))
+
+
 def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
     """Keep ``k`` rows of a front that keep the most hypervolume: greedily drop the smallest
     contributor and recompute (contributions change as neighbours leave). Exact and cheap
@@ -91,7 +98,8 @@ def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
     if m >= 4:
         from honed.analysis.hv_estimate import greedy_hv_subset
 
-        return np.sort(greedy_hv_subset(losses, k, ref))
+        n_samples = _samples_for(len(losses) * k, 2e7)
+        return np.sort(greedy_hv_subset(losses, k, ref, n_samples=n_samples))
     if m == 3 and len(keep) - k > 10:
         return keep[np.argsort(-hv_contributions(losses, ref), kind="stable")[:k]]
     while len(keep) > k:
@@ -203,7 +211,8 @@ def below_weights(losses: np.ndarray) -> np.ndarray:
     if m >= 4:
         from honed.analysis.hv_estimate import estimate_contributions
 
-        contrib[finite] = estimate_contributions(lf, ref, n_samples=512)
+        n_samples = _samples_for(len(lf) ** 2, 2e6)
+        contrib[finite] = estimate_contributions(lf, ref, n_samples=n_samples)
     else:
         from honed.analysis.hypervolume import hypervolume_contributions
 
