@@ -235,15 +235,27 @@ def test_ranked_rung_view_orders_by_level_then_value():
     assert level == 1
     # trial 0 reached 9 (best); trials 1 and 3 tie at level 3 (value 5); trial 2 only level 1
     got = {t.number: (t.state, t.values) for t in view}
+
+    def sq(x):
+        return 0.5 + math.atan(x) / math.pi
+
     assert got == {
-        0: (C, (0.0,)),
-        1: (C, (0.25,)),
-        3: (C, (0.25,)),
-        2: (C, (0.75,)),
+        0: (C, (0 + sq(3.0),)),  # depth 0: the top level
+        1: (C, (1 + sq(5.0),)),
+        3: (C, (1 + sq(5.0),)),
+        2: (C, (2 + sq(0.5),)),
         4: (R, None),
     }
+    # maximize: values are negated losses, so the best (highest) value is trial 0's
     view, _ = rung_view(hist(trials, MAX), [1, 3, 9], min_points=3, mode="ranked")
-    assert view[0].values == (-0.0,)
+    assert view[0].values == (-(0 + sq(-3.0)),)
+    assert max(view[:4], key=lambda t: t.values[0]).number == 0
+    # a cache keeps the same view object for a trial whose pseudo-loss did not change
+    shown = {}
+    a, _ = rung_view(hist(trials), [1, 3, 9], 3, "ranked", shown)
+    more = [*trials, ft(5, {1: 9.0}, P, {"x": 0.6}, {"x": x})]
+    b, _ = rung_view(hist(more), [1, 3, 9], 3, "ranked", shown)
+    assert b[0] is a[0] and b[1] is a[1] and b[5].values == (2 + sq(9.0),)
     with pytest.raises(ValueError, match="mode"):
         MultiFidelitySampler(RandomSampler(), [1, 3], mode="best")
 

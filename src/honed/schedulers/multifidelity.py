@@ -15,6 +15,7 @@ to the nearest configuration not tried yet (``avoid_repeats``).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -32,20 +33,25 @@ __all__ = ["MultiFidelitySampler", "bohb", "rung_view", "untried_neighbour"]
 
 
 def rung_view(
-    history: History, levels: Sequence[int], min_points: int, mode: str = "highest"
+    history: History,
+    levels: Sequence[int],
+    min_points: int,
+    mode: str = "highest",
+    shown: dict[int, FrozenTrial] | None = None,
 ) -> tuple[History, int | None]:
     """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
     that level (``None`` when no level has enough: the history is returned unchanged).
 
     A complete trial counts at the top level with its final value even without reports.
-    With ``mode="ranked"`` every trial that reached a level is shown instead, valued by its
-    rank: first by the highest level it reached, then by its value there (the level returned
-    is the lowest level, ``min(levels)``).
+    With ``mode="ranked"`` every trial that reached a level is shown instead, with a
+    pseudo-loss ordered first by the highest level it reached, then by its value there:
+    ``depth + (0.5 + atan(loss) / pi)``, where ``depth`` counts the levels above the one it
+    reached (0 at the top); the level returned is the lowest level, ``min(levels)``.
     """
     if history.is_multi_objective or not levels:
         return history, None
     if mode == "ranked":
-        return _ranked_view(history, levels, min_points)
+        return _ranked_view(history, levels, min_points, shown)
     top = max(levels)
     for level in sorted(set(levels), reverse=True):
         seen: list[FrozenTrial] = []
@@ -65,42 +71,57 @@ def rung_view(
 
 
 def _ranked_view(
-    history: History, levels: Sequence[int], min_points: int
+    history: History,
+    levels: Sequence[int],
+    min_points: int,
+    shown: dict[int, FrozenTrial] | None = None,
 ) -> tuple[History, int | None]:
     s = history.directions[0].sign
-    top = max(levels)
-    keyed: list[tuple[tuple[int, float], FrozenTrial]] = []
+    order = sorted(set(levels), reverse=True)
+    keyed: list[tuple[float, FrozenTrial]] = []
     pending: list[FrozenTrial] = []
     for t in history:
         if t.state is TrialState.FAILED:
             continue
         key = None
         if t.state is TrialState.COMPLETE and t.values:
-            key = (-top, s * t.values[0])
-        for level in sorted(set(levels), reverse=True):
-            if key is not None and -key[0] >= level:
+            key = (0, s * t.values[0])
+        for depth, level in enumerate(order):
+            if key is not None and key[0] <= depth:
                 break
             v = first_at_or_after(t.intermediate_values, level)
             if v is not None:
-                key = (-level, s * v)
+                key = (depth, s * v)
                 break
         if key is not None:
-            keyed.append((key, t))
+            # Lexicographic (levels above first, then value) in one float, so a trial keeps
+            # its pseudo-loss until it reaches a new level: a wrapped sampler's caches stay
+            # valid instead of every value changing as trials arrive (as ranks would).
+            keyed.append((key[0] + _squash(key[1]), t))
         elif t.state in (TrialState.RUNNING, TrialState.WAITING):
             pending.append(t)
     if len(keyed) < min_points:
         return history, None
-    keyed.sort(key=lambda kt: kt[0])
-    n = len(keyed)
     seen = []
-    rank = 0
-    for i, (key, t) in enumerate(keyed):
-        if i and key != keyed[i - 1][0]:
-            rank = i  # ties share a rank
-        # pseudo-loss in [0, 1): lower is better; turned back into the study's direction
-        seen.append(replace(t, state=TrialState.COMPLETE, values=(s * rank / n,)))
+    for pseudo, t in keyed:
+        value = (s * pseudo,)  # back into the study's direction
+        old = shown.get(t.number) if shown is not None else None
+        if old is not None and old.values == value and old.params == t.params:
+            seen.append(old)  # the same object as last time: cheaper for samplers' caches
+            continue
+        v = replace(t, state=TrialState.COMPLETE, values=value)
+        if shown is not None:
+            shown[t.number] = v
+        seen.append(v)
     trials = sorted(seen + pending, key=lambda t: t.number)
     return History(trials, history.directions), min(levels)
+
+
+def _squash(x: float) -> float:
+    """A strictly increasing map of the reals (and +-inf) into [0, 1)."""
+    if math.isnan(x):
+        return 1.0 - 1e-12
+    return min(0.5 + math.atan(x) / math.pi, 1.0 - 1e-12)
 
 
 class MultiFidelitySampler(Sampler):
@@ -147,6 +168,8 @@ class MultiFidelitySampler(Sampler):
         self.levels = sorted(set(levels))
         self.min_points = check_positive_int("min_points", min_points, 1)
         self.avoid_repeats = bool(avoid_repeats)
+        self._last: tuple[History, History] | None = None
+        self._shown: dict[int, FrozenTrial] = {}
 
     def __repr__(self) -> str:
         return f"MultiFidelitySampler({self.base!r}, levels={self.levels})"
@@ -156,7 +179,12 @@ class MultiFidelitySampler(Sampler):
         self.base.reseed(seed)
 
     def _view(self, history: History) -> History:
-        return rung_view(history, self.levels, self.min_points, self.mode)[0]
+        last = self._last
+        if last is not None and last[0] is history:
+            return last[1]  # asked twice per trial (space, then sample) with one History
+        view = rung_view(history, self.levels, self.min_points, self.mode, self._shown)[0]
+        self._last = (history, view)
+        return view
 
     def infer_relative_space(
         self,
