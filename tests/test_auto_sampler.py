@@ -254,17 +254,17 @@ def test_stalled_for_counts_trials_since_the_last_improvement() -> None:
     assert stalled_for(_valued([3.0, 2.0, 1.0], [Direction.MAXIMIZE])) == 2
 
 
-def test_stall_rule_hands_gp_trials_to_tpe() -> None:
+def test_stall_rule_hands_conditional_gp_trials_to_tpe() -> None:
     r = Rules(stall_trials=5)
-    flat = SpaceProfile(n_continuous=3)
-    assert decide(flat, 40, rules=r, stalled_for=4).delegate == "gp"
-    assert decide(flat, 40, rules=r, stalled_for=5).delegate == "tpe"
-    assert decide(SpaceProfile(2, 0, 1, conditional=True), 40, rules=r, stalled_for=5).delegate == (
-        "tpe"
-    )
-    # CMA-ES's phase is not interrupted.
+    tree = SpaceProfile(2, 0, 1, conditional=True)
+    assert decide(tree, 40, rules=r, stalled_for=4).delegate == "gp"
+    assert decide(tree, 40, rules=r, stalled_for=5).delegate == "tpe"
+    assert decide(tree, 40, rules=Rules(stall_trials=0), stalled_for=50).delegate == "gp"
+    # Flat spaces keep GP (the rule lost there), and CMA-ES's phase is not interrupted.
+    assert decide(SpaceProfile(n_continuous=3), 40, rules=r, stalled_for=9).delegate == "gp"
     assert decide(SpaceProfile(n_continuous=9), 10, rules=r, stalled_for=9).delegate == "cmaes"
+    space = {"m": Choice({"a": {"x": Float(0.0, 1.0)}, "b": {}})}
+    flat_tree = dict(honed.space.flatten_space(honed.space.normalize_space(space)))
     sampler = AutoSampler(seed=0, stall_trials=3)
-    space = {"x": Float(0.0, 1.0)}
-    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1]), space).delegate == "gp"
-    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1, 2.2]), space).delegate == "tpe"
+    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1]), flat_tree).delegate == "gp"
+    assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1, 2.2]), flat_tree).delegate == "tpe"

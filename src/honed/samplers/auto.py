@@ -145,8 +145,9 @@ class Rules:
         conditional: Delegate for conditional (tree-shaped) spaces: ``"gp"`` or ``"tpe"``.
         max_categorical_share: Spaces where choices are more than this share of the
             parameters go to TPE.
-        stall_trials: When GP would be chosen but the last this many complete trials
-            brought no improvement, TPE proposes instead (until one does); ``0``: off.
+        stall_trials: In a conditional space, when the last this many complete trials
+            brought no improvement, TPE proposes instead of GP (until one does); ``0``: off.
+            (On flat spaces the same rule lost, see (C), so it applies to trees only.)
     """
 
     gp_max_trials: int = 200
@@ -154,7 +155,7 @@ class Rules:
     cmaes_trials: int = 30
     conditional: str = "gp"
     max_categorical_share: float = 0.5
-    stall_trials: int = 0
+    stall_trials: int = 12
 
 
 def decide(
@@ -186,8 +187,6 @@ def decide(
     if r.cmaes_min_dim and space.dim >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
         # (Choices under CMA-ES come from TPE; at most half the parameters are choices here.)
         return Decision("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
-    if stalled:
-        return Decision("tpe", f"no improvement in {r.stall_trials} trials")
     return Decision("gp", "flat space")
 
 
