@@ -97,7 +97,10 @@ class TestAutoConformance(SamplerTests):
         return AutoSampler(seed=seed)
 
 
-def test_by_name_and_pickles() -> None:
+def test_by_name_default_and_pickles() -> None:
+    default = get_sampler(None, seed=3)
+    assert isinstance(default, AutoSampler) and default.seed == 3
+    assert isinstance(honed.create_study().sampler, AutoSampler)
     s = get_sampler("auto", seed=3)
     assert isinstance(s, AutoSampler)
     clone = pickle.loads(pickle.dumps(s))
