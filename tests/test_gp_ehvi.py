@@ -108,3 +108,30 @@ def test_log_ehvi_stays_finite_where_improvement_underflows() -> None:
     acq = LogEHVI(gps, front, np.array([-4.9, -4.9]))
     vals = acq(np.random.default_rng(0).random((8, 2)))
     assert np.all(np.isfinite(vals))
+
+
+def _zdt1(trial) -> tuple[float, float]:
+    xs = [trial.float(f"x{i}", 0.0, 1.0) for i in range(3)]
+    g = 1.0 + 9.0 * sum(xs[1:]) / 2.0
+    return xs[0], g * (1.0 - np.sqrt(xs[0] / g))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gp_sampler_with_ehvi_beats_random_search_on_hypervolume(seed: int) -> None:
+    import honed
+    from honed.samplers.gp import GPSampler
+
+    def hv(sampler) -> float:
+        study = honed.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        study.optimize(_zdt1, n_trials=30)
+        vals = np.array([t.values for t in study.trials])
+        return hypervolume(vals, np.array([1.1, 11.0]))
+
+    assert hv(GPSampler(seed=seed)) > hv(honed.samplers.RandomSampler(seed=seed))
+
+
+def test_gp_sampler_rejects_an_unknown_multi_objective_method() -> None:
+    from honed.samplers.gp import GPSampler
+
+    with pytest.raises(ValueError, match="multi_objective must be 'ehvi' or 'parego'"):
+        GPSampler(multi_objective="qehvi")

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.stats import qmc
 
-from honed.history import History
+from honed.history import History, non_dominated_mask
 from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import LogEI, optimize_acquisition
+from honed.samplers.gp._ehvi import LogEHVI
 from honed.samplers.gp._model import GP, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
@@ -49,8 +50,10 @@ class GPSampler(Sampler):
     * **Parallel workers**: running trials are pending points; the model is conditioned on its
       own predictions there (kriging believer), so workers spread out instead of colliding.
     * **Constraints**: one GP per constraint value (feasible when ``<= 0``).
-    * **Multiple objectives**: ParEGO, i.e. a random augmented Chebyshev scalarization of the
-      normalized losses per trial, modelled by one GP.
+    * **Multiple objectives**: with 2 or 3 objectives, one GP per objective and exact log
+      expected hypervolume improvement over the feasible front (``multi_objective="ehvi"``,
+      the default); with more, or ``multi_objective="parego"``, ParEGO: a random augmented
+      Chebyshev scalarization of the normalized losses per trial, modelled by one GP.
     * **Conditional spaces** (``study.ask(space)`` with branches): inactive parameters get a
       fixed code, so one model covers the tree. Define-by-run parameters outside the shared
       space are sampled uniformly at random.
@@ -66,6 +69,7 @@ class GPSampler(Sampler):
             is maximized inside a trust region around the best trial (TuRBO-style: its side,
             scaled per dimension by the lengthscales, doubles after 3 improvements in a row
             and halves after ``min(d, 8)`` misses, replayed from the history).
+        multi_objective: ``"ehvi"`` (default; 2-3 objectives, ParEGO beyond) or ``"parego"``.
         **dev: Ablation knobs for benchmarks, not a stable API (names start with ``_``):
             ``_ls_shift`` (how far below ``sqrt(2) + log(d)/2`` the log-lengthscale prior is
             centred; 3 is the log-normal's mode), ``_noise_mu``/``_noise_sd`` (log noise
@@ -79,6 +83,7 @@ class GPSampler(Sampler):
         n_startup_trials: int | None = None,
         output_warping: str = "yeo-johnson",
         trust_region_min_dim: int = 5,
+        multi_objective: str = "ehvi",
         **dev: float,
     ) -> None:
         super().__init__(seed)
@@ -96,6 +101,11 @@ class GPSampler(Sampler):
             raise ValueError(
                 f"output_warping must be 'yeo-johnson' or 'standardize', got {output_warping!r}."
             )
+        if multi_objective not in ("ehvi", "parego"):
+            raise ValueError(
+                f"multi_objective must be 'ehvi' or 'parego', got {multi_objective!r}."
+            )
+        self._mo = multi_objective
         self._n_startup = None if n_startup_trials is None else int(n_startup_trials)
         self._warping = output_warping
         self._tr_min_dim = int(trust_region_min_dim)
@@ -188,12 +198,21 @@ class GPSampler(Sampler):
         enc = _Encoder(space)
         x = enc.encode([t.params for t in complete])
         losses = history.losses(complete)
-        y_raw = _scalarize(losses, self._rng) if losses.shape[1] > 1 else losses[:, 0]
-        y = _warp(y_raw, self._warping)
-
+        n_obj = losses.shape[1]
+        ehvi = self._mo == "ehvi" and n_obj in (2, 3)
         dv = self._dev
         prior = {k[1:]: dv[k] for k in ("_ls_shift", "_noise_mu", "_noise_sd")}
-        gp = self._fit((hash(space), "objective"), x, y, enc.is_cat, prior)
+        if ehvi:
+            ys = np.column_stack([_warp(losses[:, j], self._warping) for j in range(n_obj)])
+            gps = [
+                self._fit((hash(space), f"objective{j}"), x, ys[:, j], enc.is_cat, prior)
+                for j in range(n_obj)
+            ]
+            y_raw, y, gp = ys[:, 0], ys[:, 0], gps[0]
+        else:
+            y_raw = _scalarize(losses, self._rng) if n_obj > 1 else losses[:, 0]
+            y = _warp(y_raw, self._warping)
+            gp = self._fit((hash(space), "objective"), x, y, enc.is_cat, prior)
 
         # Constraints: only when every complete trial reports the same number of them.
         cons: list[tuple[GP, float]] = []
@@ -223,6 +242,8 @@ class GPSampler(Sampler):
             mp, _ = gp.predict(xp)
             model = gp.condition_on(xp, mp)
             cons = [(m.condition_on(xp, m.predict(xp)[0]), thr) for m, thr in cons]
+        if ehvi:
+            return self._propose_ehvi(enc, x, ys, gps, cons, feasible, pending, len(y))
 
         mean_obs, _ = gp.predict(x)
         if feasible.any():
@@ -270,6 +291,59 @@ class GPSampler(Sampler):
             maxiter=100 if len(y) < 100 else 30,
             fix=enc.fix,
         )
+        return self._unseen(u, acq, enc, x, pending, anchors)
+
+    def _propose_ehvi(
+        self,
+        enc: _Encoder,
+        x: np.ndarray,
+        ys: np.ndarray,
+        gps: list[GP],
+        cons: list[tuple[GP, float]],
+        feasible: np.ndarray,
+        pending: list[FrozenTrial],
+        n: int,
+    ) -> np.ndarray:
+        """The point of highest log EHVI (2-3 objectives, one GP each, warped losses)."""
+        models = gps
+        if pending:
+            xp = enc.encode([t.params for t in pending])
+            models = [m.condition_on(xp, m.predict(xp)[0]) for m in gps]
+        # Reference point: a tenth of the observed range beyond the worst value seen.
+        span = np.maximum(ys.max(axis=0) - ys.min(axis=0), 1e-9)
+        ref = ys.max(axis=0) + 0.1 * span
+        on_front = np.zeros(len(ys), dtype=bool)
+        if feasible.any():
+            idx = np.flatnonzero(feasible)
+            on_front[idx[non_dominated_mask(ys[idx])]] = True
+        acq = LogEHVI(models, ys[on_front], ref, cons)
+        front_idx = np.flatnonzero(on_front) if on_front.any() else np.arange(len(ys))
+        anchors = x[self._rng.permutation(front_idx)[:5]]
+        dv = self._dev
+        u, _ = optimize_acquisition(
+            acq,
+            enc.is_cat,
+            enc.n_options,
+            self._rng,
+            anchors,
+            n_raw=int(dv["_n_raw"]),
+            n_local=int(dv["_n_local"]),
+            n_polish=int(dv["_n_polish"]),
+            maxiter=100 if n < 100 else 30,
+            fix=enc.fix,
+        )
+        return self._unseen(u, acq, enc, x, pending, anchors)
+
+    def _unseen(
+        self,
+        u: np.ndarray,
+        acq: LogEI | LogEHVI,
+        enc: _Encoder,
+        x: np.ndarray,
+        pending: list[FrozenTrial],
+        anchors: np.ndarray,
+    ) -> np.ndarray:
+        """``u`` snapped to its discrete values, moved off points already tried."""
         u = enc.snap(u)
         seen = x if not pending else np.vstack([x, enc.encode([t.params for t in pending])])
         if enc.has_discrete and _is_seen(u[None, :], seen)[0]:
