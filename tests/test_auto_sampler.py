@@ -133,11 +133,20 @@ def test_decision_is_a_pure_function_of_the_history() -> None:
     assert isinstance(a.decision(h, SMALL), Decision)
 
 
-def test_multi_objective_goes_to_tpe() -> None:
-    two = _history(SMALL, 12, [Direction.MINIMIZE, Direction.MAXIMIZE])
-    d = AutoSampler(seed=0).decision(two, SMALL)
-    assert d.delegate == "tpe" and "objective" in d.rule
-    assert isinstance(AutoSampler(seed=0).choose(two, SMALL), TPESampler)
+def test_multi_objective_rules() -> None:
+    mo = [Direction.MINIMIZE, Direction.MAXIMIZE]
+    two = _history(SMALL, 12, mo)
+    assert AutoSampler(seed=0).decision(two, SMALL) == Decision("gp", "2 objectives, young study")
+    assert isinstance(AutoSampler(seed=0).choose(two, SMALL), GPSampler)
+    late = AutoSampler(seed=0, mo_gp_max_trials=10).decision(two, SMALL)
+    assert late == Decision("tpe", "several objectives")
+    four = _history(SMALL, 12, [*mo, *mo])
+    assert AutoSampler(seed=0).decision(four, SMALL).delegate == "tpe"
+    # Define-by-run or tree-shaped: TPE.
+    assert AutoSampler(seed=0).decision(two, None).delegate == "tpe"
+    tree = SpaceProfile(2, 0, 1, conditional=True)
+    assert decide(tree, 5, n_objectives=2).delegate == "tpe"
+    assert isinstance(AutoSampler(seed=0).choose(four, SMALL), TPESampler)
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -155,7 +164,8 @@ def test_rule_table() -> None:
     assert decide(flat, Rules().gp_max_trials - 1).delegate == "gp"
     late = decide(flat, Rules().gp_max_trials)
     assert late.delegate == "tpe" and "trials" in late.rule
-    assert decide(flat, 5, n_objectives=2).delegate == "tpe"
+    assert decide(flat, 5, n_objectives=2).delegate == "gp"  # log EHVI, young study
+    assert decide(flat, 5, n_objectives=4).delegate == "tpe"
     assert decide(SpaceProfile(), 5).delegate == "tpe"
     # Mostly categorical: TPE; half or less: the numeric rules apply.
     assert decide(SpaceProfile(1, 0, 3), 20) == Decision("tpe", "mostly categorical")
