@@ -57,6 +57,7 @@ def pareto_mask(losses: np.ndarray) -> np.ndarray:
     """Mask of rows no other row dominates (duplicates are all kept)."""
     return non_dominated_mask(losses)
 
+
 def _front(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Points strictly inside the reference box; for 4+ objectives only the distinct
     non-dominated ones (the 2-D and 3-D sweeps skip dominated points themselves)."""

@@ -136,9 +136,7 @@ class Study:
         if self.scheduler is not None or getattr(self.sampler, "needs_history", True):
             return self._history()
         with self._cache_lock:
-            changed, self._lean_seq = self._storage.get_trials_since(
-                self._study_id, self._lean_seq
-            )
+            changed, self._lean_seq = self._storage.get_trials_since(self._study_id, self._lean_seq)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
         return History(unfinished, self.directions)
