@@ -20,7 +20,7 @@ from scipy.stats import qmc
 
 from honed.samplers.gp._model import GP
 
-__all__ = ["LogEI", "log_h", "optimize_acquisition"]
+__all__ = ["LogEI", "add_log_feasibility", "log_h", "optimize_acquisition"]
 
 _C1 = 0.5 * math.log(2.0 * math.pi)
 _C2 = 0.5 * math.log(math.pi / 2.0)
@@ -86,23 +86,36 @@ class LogEI:
             dsd = dvar / (2.0 * sd)[:, None]
             dz = -dmean / sd[:, None] - z[:, None] * dsd / sd[:, None]
             g = dlh[:, None] * dz + dsd / sd[:, None]
-        for model, thr in self.constraints:
-            if grad:
-                cm, cv, dcm, dcv = model.predict(x, grad=True)
-            else:
-                cm, cv = model.predict(x)
-            csd = np.sqrt(cv)
-            cz = (thr - cm) / csd
-            lp = log_ndtr(cz)
-            val = val + lp
-            if grad:
-                dcsd = dcv / (2.0 * csd)[:, None]
-                dcz = -dcm / csd[:, None] - cz[:, None] * dcsd / csd[:, None]
-                ratio = np.exp(-0.5 * cz * cz - _C1 - lp)  # phi / Phi
-                g = g + ratio[:, None] * dcz
+        val, g = add_log_feasibility(val, g if grad else None, self.constraints, x)
         if grad:
             return val, g
         return val
+
+
+def add_log_feasibility(
+    val: np.ndarray,
+    g: np.ndarray | None,
+    constraints: Sequence[tuple[GP, float]],
+    x: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``val`` plus the log probability that each constraint model stays ``<= threshold``
+    at ``x`` ``(m, d)`` (models independent); ``g`` plus its gradient when ``g`` is given."""
+    grad = g is not None
+    for model, thr in constraints:
+        if grad:
+            cm, cv, dcm, dcv = model.predict(x, grad=True)
+        else:
+            cm, cv = model.predict(x)
+        csd = np.sqrt(cv)
+        cz = (thr - cm) / csd
+        lp = log_ndtr(cz)
+        val = val + lp
+        if grad:
+            dcsd = dcv / (2.0 * csd)[:, None]
+            dcz = -dcm / csd[:, None] - cz[:, None] * dcsd / csd[:, None]
+            ratio = np.exp(-0.5 * cz * cz - _C1 - lp)  # phi / Phi
+            g = g + ratio[:, None] * dcz
+    return val, g
 
 
 def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:

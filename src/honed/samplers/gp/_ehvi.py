@@ -19,14 +19,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import ndtr
 
+from honed.samplers.gp._acquisition import add_log_feasibility
 from honed.samplers.gp._model import GP
 
 __all__ = ["LogEHVI", "nondominated_boxes"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_C1 = 0.5 * math.log(2.0 * math.pi)
 _TINY = 1e-300
 
 
@@ -139,20 +139,7 @@ class LogEHVI:
                 dv_dsd = (others * d_sd[j]).sum(axis=1)
                 gj = dv_dmu[:, None] * dmeans[j] + dv_dsd[:, None] * dsds[j]
                 g += np.where(safe[:, None], gj / np.maximum(ehvi, _TINY)[:, None], 0.0)
-        for model, thr in self.constraints:
-            if grad:
-                cm, cv, dcm, dcv = model.predict(x, grad=True)
-            else:
-                cm, cv = model.predict(x)
-            csd = np.sqrt(cv)
-            cz = (thr - cm) / csd
-            lp = log_ndtr(cz)
-            val = val + lp
-            if grad:
-                dcsd = dcv / (2.0 * csd)[:, None]
-                dcz = -dcm / csd[:, None] - cz[:, None] * dcsd / csd[:, None]
-                ratio = np.exp(-0.5 * cz * cz - _C1 - lp)
-                g = g + ratio[:, None] * dcz
+        val, g = add_log_feasibility(val, g if grad else None, self.constraints, x)
         if grad:
             return val, g
         return val

@@ -217,7 +217,6 @@ class GPSampler(Sampler):
                 self._fit((hash(space), f"objective{j}"), x, ys[:, j], enc.is_cat, prior)
                 for j in range(n_obj)
             ]
-            y_raw, y, gp = ys[:, 0], ys[:, 0], gps[0]
         else:
             y_raw = _scalarize(losses, self._rng) if n_obj > 1 else losses[:, 0]
             y = _warp(y_raw, self._warping)
@@ -245,14 +244,12 @@ class GPSampler(Sampler):
             for t in history.running
             if t.number != trial.number and any(k in t.params for k in space)
         ]
-        model = gp
-        if pending:
-            xp = enc.encode([t.params for t in pending])
-            mp, _ = gp.predict(xp)
-            model = gp.condition_on(xp, mp)
-            cons = [(m.condition_on(xp, m.predict(xp)[0]), thr) for m, thr in cons]
+        xp = enc.encode([t.params for t in pending]) if pending else np.empty((0, x.shape[1]))
+        cons = [(_believe(m, xp), thr) for m, thr in cons]
         if ehvi:
-            return self._propose_ehvi(enc, x, ys, gps, cons, feasible, pending, len(y))
+            gps = [_believe(m, xp) for m in gps]
+            return self._propose_ehvi(enc, x, xp, ys, gps, cons, feasible)
+        model = _believe(gp, xp)
 
         mean_obs, _ = gp.predict(x)
         if feasible.any():
@@ -284,6 +281,44 @@ class GPSampler(Sampler):
             center = anchors[0][num]
             lower[num] = np.clip(center - 0.5 * length * w, 0.0, 1.0)
             upper[num] = np.clip(center + 0.5 * length * w, 0.0, 1.0)
+        return self._maximize(acq, enc, x, xp, anchors, lower, upper)
+
+    def _propose_ehvi(
+        self,
+        enc: _Encoder,
+        x: np.ndarray,
+        xp: np.ndarray,
+        ys: np.ndarray,
+        models: list[GP],
+        cons: list[tuple[GP, float]],
+        feasible: np.ndarray,
+    ) -> np.ndarray:
+        """The point of highest log EHVI (2-3 objectives, one GP each, warped losses)."""
+        # Reference point: a tenth of the observed range beyond the worst value seen.
+        span = np.maximum(ys.max(axis=0) - ys.min(axis=0), 1e-9)
+        ref = ys.max(axis=0) + 0.1 * span
+        on_front = np.zeros(len(ys), dtype=bool)
+        if feasible.any():
+            idx = np.flatnonzero(feasible)
+            on_front[idx[non_dominated_mask(ys[idx])]] = True
+        acq = LogEHVI(models, ys[on_front], ref, cons)
+        front_idx = np.flatnonzero(on_front) if on_front.any() else np.arange(len(ys))
+        anchors = x[self._rng.permutation(front_idx)[:5]]
+        return self._maximize(acq, enc, x, xp, anchors)
+
+    def _maximize(
+        self,
+        acq: LogEI | LogEHVI,
+        enc: _Encoder,
+        x: np.ndarray,
+        xp: np.ndarray,
+        anchors: np.ndarray,
+        lower: np.ndarray | None = None,
+        upper: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The maximizer of ``acq``, snapped to its discrete values and moved off points
+        already tried (``x``) or running (``xp``)."""
+        dv = self._dev
         u, _ = optimize_acquisition(
             acq,
             enc.is_cat,
@@ -297,64 +332,11 @@ class GPSampler(Sampler):
             n_polish=int(dv["_n_polish"]),
             # Past 100 trials the polish (most of a proposal's cost there) starts from
             # candidates already close to the optimum; 30 iterations do.
-            maxiter=100 if len(y) < 100 else 30,
+            maxiter=100 if len(x) < 100 else 30,
             fix=enc.fix,
         )
-        return self._unseen(u, acq, enc, x, pending, anchors)
-
-    def _propose_ehvi(
-        self,
-        enc: _Encoder,
-        x: np.ndarray,
-        ys: np.ndarray,
-        gps: list[GP],
-        cons: list[tuple[GP, float]],
-        feasible: np.ndarray,
-        pending: list[FrozenTrial],
-        n: int,
-    ) -> np.ndarray:
-        """The point of highest log EHVI (2-3 objectives, one GP each, warped losses)."""
-        models = gps
-        if pending:
-            xp = enc.encode([t.params for t in pending])
-            models = [m.condition_on(xp, m.predict(xp)[0]) for m in gps]
-        # Reference point: a tenth of the observed range beyond the worst value seen.
-        span = np.maximum(ys.max(axis=0) - ys.min(axis=0), 1e-9)
-        ref = ys.max(axis=0) + 0.1 * span
-        on_front = np.zeros(len(ys), dtype=bool)
-        if feasible.any():
-            idx = np.flatnonzero(feasible)
-            on_front[idx[non_dominated_mask(ys[idx])]] = True
-        acq = LogEHVI(models, ys[on_front], ref, cons)
-        front_idx = np.flatnonzero(on_front) if on_front.any() else np.arange(len(ys))
-        anchors = x[self._rng.permutation(front_idx)[:5]]
-        dv = self._dev
-        u, _ = optimize_acquisition(
-            acq,
-            enc.is_cat,
-            enc.n_options,
-            self._rng,
-            anchors,
-            n_raw=int(dv["_n_raw"]),
-            n_local=int(dv["_n_local"]),
-            n_polish=int(dv["_n_polish"]),
-            maxiter=100 if n < 100 else 30,
-            fix=enc.fix,
-        )
-        return self._unseen(u, acq, enc, x, pending, anchors)
-
-    def _unseen(
-        self,
-        u: np.ndarray,
-        acq: LogEI | LogEHVI,
-        enc: _Encoder,
-        x: np.ndarray,
-        pending: list[FrozenTrial],
-        anchors: np.ndarray,
-    ) -> np.ndarray:
-        """``u`` snapped to its discrete values, moved off points already tried."""
         u = enc.snap(u)
-        seen = x if not pending else np.vstack([x, enc.encode([t.params for t in pending])])
+        seen = np.vstack([x, xp]) if len(xp) else x
         if enc.has_discrete and _is_seen(u[None, :], seen)[0]:
             # Rounding integers and steps sent the continuous optimum back onto a tried point
             # (a plateau of repeats on integer spaces): search the rounded points instead,
@@ -374,6 +356,14 @@ class GPSampler(Sampler):
             if np.isfinite(v2):
                 u = enc.snap(u2)
         return u
+
+
+def _believe(model: GP, xp: np.ndarray) -> GP:
+    """``model`` conditioned on its own predictions at the pending points ``xp`` (kriging
+    believer), so parallel workers spread out instead of colliding."""
+    if not len(xp):
+        return model
+    return model.condition_on(xp, model.predict(xp)[0])
 
 
 def _mostly_ties(losses: np.ndarray) -> bool:
