@@ -484,7 +484,7 @@ def _run_processes(
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
-            if proc.exitcode not in (0, None):
+            if proc.exitcode not in (0, None) and current.value >= 0:  # not handled yet
                 _fail_dead_worker_trial(study, proc, int(current.value))
         messages.close()
 
