@@ -95,7 +95,8 @@ class GPSampler(Sampler):
         if bad:
             raise TypeError(f"GPSampler got unexpected keyword argument(s) {sorted(bad)}.")
         self._dev = {**_DEV, **dev}
-        self._user_dev = dict(dev)
+        # A noise prior set by hand is kept even on plateau-shaped objectives.
+        self._noise_prior_given = "_noise_mu" in dev
         if n_startup_trials is not None and (
             isinstance(n_startup_trials, bool) or int(n_startup_trials) < 1
         ):
@@ -207,7 +208,7 @@ class GPSampler(Sampler):
         ehvi = self._mo == "ehvi" and n_obj in (2, 3)
         dv = self._dev
         prior = {k[1:]: dv[k] for k in ("_ls_shift", "_noise_mu", "_noise_sd")}
-        if "_noise_mu" not in self._user_dev and _mostly_ties(losses):
+        if not self._noise_prior_given and _mostly_ties(losses):
             # Plateau-shaped objectives (accuracies on small data): a near-noiseless prior
             # makes the GP interpolate one-sample steps; a noisier one averages them.
             prior["noise_mu"] = -4.0
