@@ -291,12 +291,14 @@ class AutoSampler(Sampler):
         self, history: History, declared_space: Mapping[str, Distribution] | None = None
     ) -> Decision:
         """Which delegate the next trial gets, and why."""
+        space = profile(history, declared_space)
         return decide(
-            profile(history, declared_space),
+            space,
             len(history.complete),
             history.n_objectives,
             self.rules,
-            stalled_for(history),
+            # Only the conditional-space rule reads it; a pass over every trial otherwise.
+            stalled_for(history) if space.conditional else 0,
         )
 
     def choose(
