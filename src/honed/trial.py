@@ -16,6 +16,9 @@ __all__ = ["Direction", "FrozenTrial", "TrialState"]
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
+# System attribute holding each report's seconds since the trial started: {"step": seconds}.
+REPORT_SECONDS_ATTR = "report_seconds"
+
 
 class Direction(enum.Enum):
     """Whether an objective is minimized or maximized."""
@@ -116,6 +119,14 @@ class FrozenTrial:
     @property
     def fail_reason(self) -> str | None:
         return self.system_attrs.get("fail_reason")
+
+    @property
+    def report_seconds(self) -> dict[int, float]:
+        """``step -> seconds`` from the trial's start to each report, when recorded: always
+        when ``trial.report`` was given ``elapsed=``, else when the study's scheduler uses
+        time as its resource (e.g. ``ASHA(resource="time")``). Empty otherwise."""
+        raw = self.system_attrs.get(REPORT_SECONDS_ATTR) or {}
+        return {int(k): float(v) for k, v in raw.items()}
 
     def __repr__(self) -> str:
         vals = "" if self.values is None else f", values={list(self.values)}"

@@ -244,7 +244,8 @@ class _Run:
     def ask(self, problem: MFProblem) -> tuple[Any, dict[str, int]]:
         raise NotImplementedError
 
-    def report(self, handle: Any, value: float, step: int) -> bool:
+    def report(self, handle: Any, value: float, step: int, elapsed: float) -> bool:
+        """``elapsed``: the trial's simulated seconds so far (its own clock)."""
         raise NotImplementedError
 
     def tell(self, handle: Any, value: float | None) -> None:
@@ -256,16 +257,22 @@ class _HonedRun(_Run):
         import honed
 
         self.study = honed.create_study(direction="maximize", sampler=sampler, scheduler=scheduler)
+        # time-resource schedulers get each report's simulated seconds (a real objective's
+        # reports are timed by the trial itself); others get nothing extra to store
+        self.timed = bool(getattr(scheduler, "uses_report_seconds", False))
 
     def ask(self, problem: MFProblem) -> tuple[Any, dict[str, int]]:
         t = self.study.ask()
         return t, {k: t.int(k, 0, len(v) - 1) for k, v in problem.grid.items()}
 
-    def report(self, handle: Any, value: float, step: int) -> bool:
+    def report(self, handle: Any, value: float, step: int, elapsed: float) -> bool:
         import honed
 
         try:
-            handle.report(value, step)
+            if self.timed:
+                handle.report(value, step, elapsed=elapsed)
+            else:
+                handle.report(value, step)
         except honed.TrialPruned:
             return True
         return False
@@ -290,7 +297,7 @@ class _OptunaRun(_Run):
         t = self.study.ask()
         return t, {k: t.suggest_int(k, 0, len(v) - 1) for k, v in problem.grid.items()}
 
-    def report(self, handle: Any, value: float, step: int) -> bool:
+    def report(self, handle: Any, value: float, step: int, elapsed: float) -> bool:
         handle.report(value, step)
         return bool(handle.should_prune())
 
@@ -468,7 +475,7 @@ def simulate(
             dt = time.process_time() - t0
             overhead += dt
             clocks[w] += dt
-            job = jobs[w] = {"h": handle, "idx": idx, "epoch": 0}
+            job = jobs[w] = {"h": handle, "idx": idx, "epoch": 0, "start": clocks[w]}
             n_trials += 1
         job["epoch"] += 1
         acc, cost = problem.epoch(job["idx"], job["epoch"])
@@ -479,7 +486,7 @@ def simulate(
             times.append(clocks[w])
             best.append(acc)
         t0 = time.process_time()
-        stop = run.report(job["h"], acc, job["epoch"])
+        stop = run.report(job["h"], acc, job["epoch"], clocks[w] - job["start"])
         if stop or job["epoch"] >= problem.max_epochs:
             run.tell(job["h"], None if stop else acc)
             jobs[w] = None

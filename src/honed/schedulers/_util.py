@@ -33,6 +33,9 @@ def previous_step(trial: FrozenTrial) -> int | None:
 
 def first_at_or_after(values: Mapping[int, float], step: int) -> float | None:
     """The finite value at the smallest reported step ``>= step``, if any."""
+    v = values.get(step)
+    if v is not None and math.isfinite(v):
+        return v  # reported exactly there: the common case, no scan
     best_k: int | None = None
     for k, v in values.items():
         if k >= step and math.isfinite(v) and (best_k is None or k < best_k):

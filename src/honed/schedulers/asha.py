@@ -21,11 +21,22 @@ How these differ from textbook successive halving, because a trial can only go o
 * ``SuccessiveHalving(min_trials_at_rung=k)`` lets the first ``k - 1`` arrivals at a rung go on
   unconditionally and judges later ones against all arrivals; that is still not the
   synchronous algorithm (nothing waits), only less eager than ASHA.
+
+Time as the resource (``resource="time"``): rungs are seconds of the trial's own clock, read
+from ``FrozenTrial.report_seconds`` (``trial.report`` records them for these schedulers, or
+takes ``elapsed=``). Trials are then compared at equal *cost* instead of equal epochs: when an
+epoch's cost varies across configurations (batch size, width), a cheap configuration gets
+proportionally more epochs before each rung. ``min_resource="auto"`` sets the first rung to
+the median of the first report's seconds over the study's first five reporting trials (fixed
+once they reported), so it needs no knowledge of the cost of a step.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections.abc import Mapping
+from typing import Any
 
 from honed.history import History
 from honed.schedulers._util import (
@@ -35,14 +46,14 @@ from honed.schedulers._util import (
     sign,
 )
 from honed.schedulers.base import Decision, Scheduler
-from honed.trial import FrozenTrial
+from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, is_finite_number
 
 __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "rung_resources"]
 
 
 def rung_resources(
-    min_resource: int, reduction_factor: int, max_resource: int | None, offset: int = 0
-) -> list[int]:
+    min_resource: float, reduction_factor: int, max_resource: float | None, offset: int = 0
+) -> list:
     """Rung levels ``min_resource * eta**(offset + k)`` strictly below ``max_resource``
     (where a trial ends anyway); up to 30 rungs when there is no maximum."""
     out = []
@@ -68,53 +79,161 @@ def promote(own: float, others: list[float], reduction_factor: int) -> bool:
     return rank < top
 
 
+# Trials whose first report sets ``min_resource="auto"`` (median of their first-report seconds).
+AUTO_CALIBRATION_TRIALS = 5
+
+
 class SuccessiveHalving(Scheduler):
     """Successive halving as a stopping rule.
 
     Args:
-        min_resource: Resource of the first rung.
+        min_resource: Resource of the first rung (steps; seconds with ``resource="time"``, where
+            ``"auto"`` calibrates it from the first reports, see the module docstring).
         reduction_factor: ``eta``: one in ``eta`` trials goes on at each rung.
         max_resource: Full resource of a trial (no rung at or above it); ``None``: unbounded.
         min_early_stopping_rate: Skip this many rungs (first rung at ``min * eta**rate``).
         min_trials_at_rung: Decide at a rung only once this many trials reached it (this one
             included); until then trials go on. ``1`` is ASHA: no waiting for a rung to fill.
+        resource: ``"step"`` (default: the ``step`` of ``trial.report``) or ``"time"``
+            (seconds since the trial started, ``FrozenTrial.report_seconds``).
     """
 
     def __init__(
         self,
-        min_resource: int = 1,
+        min_resource: float | str = 1,
         reduction_factor: int = 3,
-        max_resource: int | None = None,
+        max_resource: float | None = None,
         min_early_stopping_rate: int = 0,
         min_trials_at_rung: int = 1,
+        resource: str = "step",
     ) -> None:
-        self.min_resource = check_positive_int("min_resource", min_resource, 1)
+        if resource not in ("step", "time"):
+            raise ValueError(f"resource must be 'step' or 'time', got {resource!r}.")
+        self.resource = resource
+        if resource == "step":
+            self.min_resource: float | str = check_positive_int("min_resource", min_resource, 1)
+            if max_resource is not None:
+                check_positive_int("max_resource", max_resource, 1)
+        else:
+            if min_resource != "auto":
+                self.min_resource = _check_seconds("min_resource", min_resource)
+            else:
+                self.min_resource = "auto"
+            if max_resource is not None:
+                max_resource = _check_seconds("max_resource", max_resource)
+        if (
+            max_resource is not None
+            and not isinstance(self.min_resource, str)
+            and max_resource < self.min_resource
+        ):
+            raise ValueError(
+                f"max_resource ({max_resource}) must be >= min_resource ({min_resource})."
+            )
         self.reduction_factor = check_positive_int("reduction_factor", reduction_factor, 2)
-        if max_resource is not None:
-            check_positive_int("max_resource", max_resource, 1)
-            if max_resource < min_resource:
-                raise ValueError(
-                    f"max_resource ({max_resource}) must be >= min_resource ({min_resource})."
-                )
         self.max_resource = max_resource
         self.min_early_stopping_rate = check_positive_int(
             "min_early_stopping_rate", min_early_stopping_rate, 0
         )
         self.min_trials_at_rung = check_positive_int("min_trials_at_rung", min_trials_at_rung, 1)
+        self._curves: dict[int, tuple[FrozenTrial, Any]] = {}
+        self._memo: dict[float, dict[int, tuple[FrozenTrial, float | None]]] = {}
+
+    @property
+    def uses_report_seconds(self) -> bool:
+        """Whether ``trial.report`` must record each report's seconds for this scheduler."""
+        return self.resource == "time"
 
     def __repr__(self) -> str:
+        extra = ", resource='time'" if self.resource == "time" else ""
         return (
-            f"{type(self).__name__}(min_resource={self.min_resource}, "
-            f"reduction_factor={self.reduction_factor}, max_resource={self.max_resource})"
+            f"{type(self).__name__}(min_resource={self.min_resource!r}, "
+            f"reduction_factor={self.reduction_factor}, max_resource={self.max_resource}{extra})"
         )
 
-    def rungs(self, trial_number: int) -> list[int]:
+    def rungs(
+        self,
+        trial_number: int,
+        history: History | None = None,
+        trial: FrozenTrial | None = None,
+    ) -> list:
+        """Rung resources of a trial (steps, or seconds). With ``min_resource="auto"`` the
+        ``history`` (and the reporting ``trial``'s newer snapshot) calibrates them; no rungs
+        before any trial reported."""
+        low = self.base_resource(history, trial)
+        if low is None:
+            return []
         return rung_resources(
-            self.min_resource,
-            self.reduction_factor,
-            self.max_resource,
-            self.min_early_stopping_rate,
+            low, self.reduction_factor, self.max_resource, self.min_early_stopping_rate
         )
+
+    def base_resource(
+        self, history: History | None, trial: FrozenTrial | None = None
+    ) -> float | None:
+        """The first rung before any offset: ``min_resource``, or its auto calibration (the
+        median first-report seconds of the first reporting trials by number)."""
+        if self.min_resource != "auto":
+            return self.min_resource  # type: ignore[return-value]
+        firsts: list[float] = []
+        seen = False
+        for t in history or ():
+            if trial is not None and t.number >= trial.number and not seen:
+                seen = True
+                self._add_first(firsts, trial)
+                if t.number == trial.number:
+                    continue
+            if len(firsts) >= AUTO_CALIBRATION_TRIALS:
+                break
+            self._add_first(firsts, t)
+        if trial is not None and not seen:
+            self._add_first(firsts, trial)
+        firsts = firsts[:AUTO_CALIBRATION_TRIALS]
+        if not firsts:
+            return None
+        return float(sorted(firsts)[(len(firsts) - 1) // 2])
+
+    def curve(self, trial: FrozenTrial) -> Mapping[float, float]:
+        """The trial's reports as ``resource -> value`` (time: only reports with seconds)."""
+        if self.resource == "step":
+            return trial.intermediate_values  # type: ignore[return-value]
+        keys, values, _ = self._timeline(trial)
+        return dict(zip(keys, values))
+
+    def value_at(self, trial: FrozenTrial, rung: float) -> float | None:
+        """The trial's finite value at its first report at or after resource ``rung``."""
+        if self.resource == "step":
+            return first_at_or_after(trial.intermediate_values, rung)  # type: ignore[arg-type]
+        keys, values, _ = self._timeline(trial)
+        i = bisect_left(keys, rung)
+        return values[i] if i < len(keys) else None
+
+    def _timeline(self, trial: FrozenTrial) -> tuple[list[float], list[float], float | None]:
+        """(seconds, values) of the finite reports sorted by seconds, and the first report's
+        seconds (``None``: no report has seconds)."""
+        cached = self._curves.get(id(trial))
+        if cached is not None and cached[0] is trial:
+            return cached[1]
+        raw = trial.system_attrs.get(REPORT_SECONDS_ATTR) or {}
+        iv = trial.intermediate_values
+        pairs = []
+        first = None
+        for k, sec in raw.items():
+            sec = float(sec)
+            first = sec if first is None or sec < first else first
+            v = iv.get(int(k))
+            if v is not None and math.isfinite(v):
+                pairs.append((sec, v))
+        pairs.sort()
+        out = ([p[0] for p in pairs], [p[1] for p in pairs], first)
+        if trial.state.is_finished:
+            # finished trials never change and the study hands out the same objects: keep
+            # (the reference pins the id) so each report does not re-read every curve
+            self._curves[id(trial)] = (trial, out)
+        return out
+
+    def _add_first(self, firsts: list[float], t: FrozenTrial) -> None:
+        first = self._timeline(t)[2]
+        if first is not None:
+            firsts.append(first)
 
     def _same_bracket(self, a: int, b: int) -> bool:
         return True
@@ -128,19 +247,42 @@ class SuccessiveHalving(Scheduler):
         step = trial.last_step
         if step is None or not math.isfinite(trial.intermediate_values[step]):
             return Decision.CONTINUE
-        prev = previous_step(trial)
+        if self.resource == "time":
+            secs = trial.report_seconds
+            if step not in secs:
+                return Decision.CONTINUE  # a report without seconds cannot be placed
+            at = secs[step]
+            earlier = [secs[k] for k in trial.intermediate_values if k in secs and k < step]
+            prev = max(earlier) if earlier else None
+            rungs = self.rungs(trial.number, history, trial)
+        else:
+            at = step
+            prev = previous_step(trial)
+            rungs = self.rungs(trial.number)
         s = sign(history)
         own = s * trial.intermediate_values[step]
-        for rung in self.rungs(trial.number):
-            if rung > step:
+        for rung in rungs:
+            if rung > at:
                 break
             if prev is not None and prev >= rung:
                 continue  # decided at an earlier report
             others = []
+            # finished trials' rung values never change: remembered per rung (time rungs
+            # would otherwise re-read every curve at each report)
+            memo = self._memo.setdefault(rung, {}) if self.resource == "time" else None
             for t in history:
                 if t.number == trial.number or not self._same_bracket(t.number, trial.number):
                     continue
-                v = first_at_or_after(t.intermediate_values, rung)
+                if memo is None:
+                    v = self.value_at(t, rung)
+                else:
+                    c = memo.get(id(t))
+                    if c is not None and c[0] is t:
+                        v = c[1]
+                    else:
+                        v = self.value_at(t, rung)
+                        if t.state.is_finished:
+                            memo[id(t)] = (t, v)
                 if v is not None:
                     others.append(s * v)
             if len(others) + 1 < self.min_trials_at_rung:
@@ -150,18 +292,33 @@ class SuccessiveHalving(Scheduler):
         return Decision.CONTINUE
 
 
+def _check_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not is_finite_number(value) or float(value) <= 0:  # type: ignore[arg-type]
+        alt = " (or 'auto')" if name == "min_resource" else ""
+        raise ValueError(
+            f"{name} must be a number of seconds > 0{alt} with resource='time', got {value!r}."
+        )
+    return float(value)  # type: ignore[arg-type]
+
+
 class ASHA(SuccessiveHalving):
     """Asynchronous successive halving: a trial reaching a rung goes on at once if it ranks in
-    the top ``1 / eta`` of the trials that reached that rung so far (Li et al., 2020)."""
+    the top ``1 / eta`` of the trials that reached that rung so far (Li et al., 2020).
+
+    ``ASHA(resource="time", min_resource="auto")`` measures rungs in seconds of each trial's
+    own clock, so trials are compared at equal cost (see the module docstring)."""
 
     def __init__(
         self,
-        min_resource: int = 1,
+        min_resource: float | str = 1,
         reduction_factor: int = 3,
-        max_resource: int | None = None,
+        max_resource: float | None = None,
         min_early_stopping_rate: int = 0,
+        resource: str = "step",
     ) -> None:
-        super().__init__(min_resource, reduction_factor, max_resource, min_early_stopping_rate, 1)
+        super().__init__(
+            min_resource, reduction_factor, max_resource, min_early_stopping_rate, 1, resource
+        )
 
 
 class Hyperband(SuccessiveHalving):
@@ -205,9 +362,14 @@ class Hyperband(SuccessiveHalving):
         """The bracket of a trial, from its number alone."""
         return self._cycle[trial_number % len(self._cycle)]
 
-    def rungs(self, trial_number: int) -> list[int]:
+    def rungs(
+        self,
+        trial_number: int,
+        history: History | None = None,
+        trial: FrozenTrial | None = None,
+    ) -> list:
         return rung_resources(
-            self.min_resource,
+            self.min_resource,  # type: ignore[arg-type]
             self.reduction_factor,
             self.max_resource,
             self.bracket(trial_number),

@@ -16,8 +16,9 @@ to the nearest configuration not tried yet (``avoid_repeats``).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -32,13 +33,18 @@ from honed.trial import FrozenTrial, TrialState
 __all__ = ["MultiFidelitySampler", "bohb", "rung_view", "untried_neighbour"]
 
 
+def _steps(t: FrozenTrial) -> Mapping[float, float]:
+    return t.intermediate_values  # type: ignore[return-value]
+
+
 def rung_view(
     history: History,
-    levels: Sequence[int],
+    levels: Sequence[float],
     min_points: int,
     mode: str = "highest",
     shown: dict[int, FrozenTrial] | None = None,
-) -> tuple[History, int | None]:
+    curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
+) -> tuple[History, float | None]:
     """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
     that level (``None`` when no level has enough: the history is returned unchanged).
 
@@ -47,17 +53,19 @@ def rung_view(
     pseudo-loss ordered first by the highest level it reached, then by its value there:
     ``depth + (0.5 + atan(loss) / pi)``, where ``depth`` counts the levels above the one it
     reached (0 at the top); the level returned is the lowest level, ``min(levels)``.
+    ``curve`` gives a trial's reports as ``resource -> value`` (default: its steps; a
+    time-resource scheduler passes its ``curve``, keyed by seconds).
     """
     if history.is_multi_objective or not levels:
         return history, None
     if mode == "ranked":
-        return _ranked_view(history, levels, min_points, shown)
+        return _ranked_view(history, levels, min_points, shown, curve)
     top = max(levels)
     for level in sorted(set(levels), reverse=True):
         seen: list[FrozenTrial] = []
         pending: list[FrozenTrial] = []
         for t in history:
-            v = first_at_or_after(t.intermediate_values, level)
+            v = first_at_or_after(curve(t), level)
             if v is None and level == top and t.state is TrialState.COMPLETE:
                 v = t.values[0] if t.values else None
             if v is not None and t.state is not TrialState.FAILED:
@@ -72,12 +80,13 @@ def rung_view(
 
 def _ranked_view(
     history: History,
-    levels: Sequence[int],
+    levels: Sequence[float],
     min_points: int,
     shown: dict[int, FrozenTrial] | None = None,
-) -> tuple[History, int | None]:
+    curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
+) -> tuple[History, float | None]:
     s = history.directions[0].sign
-    order = sorted(set(levels), reverse=True)
+    order = sorted(set(levels))
     keyed: list[tuple[float, FrozenTrial]] = []
     pending: list[FrozenTrial] = []
     for t in history:
@@ -86,13 +95,14 @@ def _ranked_view(
         key = None
         if t.state is TrialState.COMPLETE and t.values:
             key = (0, s * t.values[0])
-        for depth, level in enumerate(order):
-            if key is not None and key[0] <= depth:
-                break
-            v = first_at_or_after(t.intermediate_values, level)
-            if v is not None:
-                key = (depth, s * v)
-                break
+        else:
+            # the highest level at or below the trial's furthest finite report
+            c = curve(t)
+            furthest = max((k for k, v in c.items() if math.isfinite(v)), default=None)
+            i = -1 if furthest is None else bisect_right(order, furthest) - 1
+            if i >= 0:
+                v = first_at_or_after(c, order[i])
+                key = (len(order) - 1 - i, s * v)  # type: ignore[operator]
         if key is not None:
             # Lexicographic (levels above first, then value) in one float, so a trial keeps
             # its pseudo-loss until it reaches a new level: a wrapped sampler's caches stay
@@ -130,7 +140,8 @@ class MultiFidelitySampler(Sampler):
     Args:
         base: The model-based sampler (TPE, GP, ...).
         levels: Resource levels to model (the rungs plus the full resource), or a
-            :class:`~honed.schedulers.SuccessiveHalving` / ``Hyperband`` to take them from.
+            :class:`~honed.schedulers.SuccessiveHalving` / ``ASHA`` / ``Hyperband`` to take
+            them from (with ``resource="time"``, its rungs in seconds, read each time).
         min_points: Trials a level needs before the model uses it.
         mode: ``"ranked"`` (default: model every trial, ranked by the level it reached, then
             by its value there) or ``"highest"`` (BOHB: model only the highest level with
@@ -157,14 +168,26 @@ class MultiFidelitySampler(Sampler):
             raise TypeError(f"base must be a honed Sampler, got {type(base).__name__}.")
         super().__init__(base.seed)
         self.base = base
-        if isinstance(levels, SuccessiveHalving):
+        # A time-resource scheduler: levels (seconds) may depend on the history ("auto").
+        self._timed: SuccessiveHalving | None = None
+        if isinstance(levels, SuccessiveHalving) and levels.resource == "time":
+            self._timed = levels
+            levels = []
+        elif isinstance(levels, SuccessiveHalving):
             sched = levels
-            levels = rung_resources(sched.min_resource, sched.reduction_factor, sched.max_resource)
+            levels = rung_resources(
+                sched.min_resource,  # type: ignore[arg-type]
+                sched.reduction_factor,
+                sched.max_resource,
+            )
             if sched.max_resource is not None:
                 levels.append(sched.max_resource)
-        levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
-        if not levels:
-            raise ValueError("levels must name at least one resource level, e.g. [1, 3, 9, 27].")
+        else:
+            levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
+            if not levels:
+                raise ValueError(
+                    "levels must name at least one resource level, e.g. [1, 3, 9, 27]."
+                )
         self.levels = sorted(set(levels))
         self.min_points = check_positive_int("min_points", min_points, 1)
         self.avoid_repeats = bool(avoid_repeats)
@@ -182,7 +205,17 @@ class MultiFidelitySampler(Sampler):
         last = self._last
         if last is not None and last[0] is history:
             return last[1]  # asked twice per trial (space, then sample) with one History
-        view = rung_view(history, self.levels, self.min_points, self.mode, self._shown)[0]
+        timed = self._timed
+        if timed is None:
+            view = rung_view(history, self.levels, self.min_points, self.mode, self._shown)[0]
+        else:
+            low = timed.base_resource(history)
+            levels = rung_resources(low, timed.reduction_factor, timed.max_resource) if low else []
+            if timed.max_resource is not None:
+                levels.append(timed.max_resource)
+            view = rung_view(history, levels, self.min_points, self.mode, self._shown, timed.curve)[
+                0
+            ]
         self._last = (history, view)
         return view
 

@@ -15,7 +15,7 @@ from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.schedulers._util import VECTOR_REPORTS_ATTR
 from honed.schedulers.base import Decision, Exploit, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
-from honed.trial import FrozenTrial, TrialState
+from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, TrialState, is_finite_number
 
 if TYPE_CHECKING:
     from honed.history import History
@@ -140,6 +140,8 @@ class Trial(ParameterAPI):
         self._last_decision = Decision.CONTINUE
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
+        # Start of the trial's own clock, for report_seconds (time-resource schedulers).
+        self._started = time.monotonic()
         self._buffered: dict[str, ParamValue] | None = None
         # Parameters sampled but not written yet; _SAVER writes them if nothing else does.
         self._unsaved: dict[str, ParamValue] = {}
@@ -265,20 +267,38 @@ class Trial(ParameterAPI):
         )
 
     # ---- reports and attributes ------------------------------------------------------------
-    def report(self, value: float | Sequence[float], step: int) -> None:
+    def report(
+        self, value: float | Sequence[float], step: int, *, elapsed: float | None = None
+    ) -> None:
         """Record an intermediate value at ``step`` (an epoch, a number of trees, ...).
 
         The study's scheduler then decides whether the trial goes on; when it says stop,
         this raises :class:`honed.TrialPruned`, which ends the objective and records the
         trial as pruned. In a multi-objective study ``value`` is one number per objective.
         After population-based training exploited another trial, :attr:`exploited` is set.
+
+        ``elapsed``: seconds this trial has spent so far (e.g. its own training clock); it is
+        then recorded in ``FrozenTrial.report_seconds``. Without it, the seconds since the
+        trial started are recorded only when the scheduler uses time as its resource
+        (``ASHA(resource="time")``), so plain studies write nothing extra per report.
         """
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"report step must be a non-negative int, got {step!r}.")
+        seconds = None
+        if elapsed is not None:
+            if not is_finite_number(elapsed) or float(elapsed) < 0:
+                raise ValueError(
+                    f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
+                )
+            seconds = float(elapsed)
+        elif getattr(self.study.scheduler, "uses_report_seconds", False):
+            seconds = time.monotonic() - self._started
         self._exploited = None
         n_obj = len(self.study.directions)
         if n_obj > 1:
             self._report_vector(value, step, n_obj)
+            if seconds is not None:
+                self._record_seconds(step, seconds)
         else:
             if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
                 value = value[0]
@@ -291,6 +311,8 @@ class Trial(ParameterAPI):
             self._save_params()
             self.study._storage.set_trial_intermediate_value(self._trial_id, step, value)
             self._intermediate[step] = value
+            if seconds is not None:
+                self._record_seconds(step, seconds)
             if math.isnan(value):
                 return
         if self.study.scheduler is None:
@@ -318,6 +340,11 @@ class Trial(ParameterAPI):
         reports = dict(self._system_attrs.get(VECTOR_REPORTS_ATTR) or {})
         reports[str(step)] = vec
         self._set_system_attr(VECTOR_REPORTS_ATTR, reports)
+
+    def _record_seconds(self, step: int, seconds: float) -> None:
+        times = dict(self._system_attrs.get(REPORT_SECONDS_ATTR) or {})
+        times[str(step)] = seconds
+        self._set_system_attr(REPORT_SECONDS_ATTR, times)
 
     def _set_system_attr(self, key: str, value: Any) -> None:
         self._save_params()
