@@ -349,6 +349,20 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
         return _HonedRun(sampler, sched)
 
+    def honed_asha_time(seed: int) -> _Run:
+        from honed.samplers import RandomSampler
+        from honed.schedulers import ASHA
+
+        # rungs in seconds of each trial's own (simulated) clock, first rung calibrated
+        return _HonedRun(RandomSampler(seed=seed), ASHA("auto", 3, resource="time"))
+
+    def honed_asha_time_ranked_tpe(seed: int) -> _Run:
+        from honed.schedulers import ASHA, MultiFidelitySampler
+
+        sched = ASHA("auto", 3, resource="time")
+        sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
+        return _HonedRun(sampler, sched)
+
     def honed_asha_ranked_tpe_repeats(seed: int) -> _Run:
         from honed.schedulers import ASHA, MultiFidelitySampler
 
@@ -416,6 +430,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         "honed:tpe+asha": honed_tpe_asha,
         "honed:asha+ranked-tpe": honed_asha_ranked_tpe,
         "honed:asha+ranked-tpe-repeats": honed_asha_ranked_tpe_repeats,
+        "honed:asha-time": honed_asha_time,
+        "honed:asha-time+ranked-tpe": honed_asha_time_ranked_tpe,
         "honed:tpe+hyperband": honed_tpe_hyperband,
         "honed:lc+tpe": honed_lc,
         "honed:tpe-no-stopping": honed_none,

@@ -231,9 +231,11 @@ class SuccessiveHalving(Scheduler):
         return out
 
     def _add_first(self, firsts: list[float], t: FrozenTrial) -> None:
-        first = self._timeline(t)[2]
-        if first is not None:
-            firsts.append(first)
+        raw = t.system_attrs.get(REPORT_SECONDS_ATTR)
+        if raw:
+            # reports are recorded in order: the first entry is the first report (O(1); the
+            # full timeline of a running trial is rebuilt on every read)
+            firsts.append(float(next(iter(raw.values()))))
 
     def _same_bracket(self, a: int, b: int) -> bool:
         return True
