@@ -586,6 +586,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         summ = res["summary"]
         optuna = [m for m in summ if m.startswith("optuna:")]
         ref = min(optuna, key=lambda m: summ[m]["median_time_to_target"]) if optuna else None
+        ref_mean = min(optuna, key=lambda m: summ[m]["mean_time_to_target"]) if optuna else None
         lines.append(
             f"### {pname}: target accuracy {res['target']:.4f}, budget {res['budget']:.0f} "
             f"simulated s ({res['n_configs_trained']} configurations trained for real)"
@@ -596,6 +597,8 @@ def markdown(result: dict[str, Any], command: str) -> str:
         head += "overhead (s) |"
         if ref:
             head += f" speed-up vs {ref} |"
+        if ref_mean:
+            head += f" mean-time speed-up vs {ref_mean} |"
         lines.append(head)
         lines.append("|" + "---|" * (head.count("|") - 1))
         for m, s in sorted(summ.items(), key=lambda kv: kv[1]["median_time_to_target"]):
@@ -607,8 +610,31 @@ def markdown(result: dict[str, Any], command: str) -> str:
             if ref:
                 ratio = summ[ref]["median_time_to_target"] / max(s["median_time_to_target"], 1e-9)
                 row += f" {ratio:.2f}x |"
+            if ref_mean:
+                ratio = summ[ref_mean]["mean_time_to_target"] / max(s["mean_time_to_target"], 1e-9)
+                row += f" {ratio:.2f}x |"
             lines.append(row)
         lines.append("")
+        traces = res.get("traces") or []
+        if traces:
+            seeds = sorted({tr["seed"] for tr in traces})
+            lines.append(
+                f"Per-seed simulated seconds to the target (seeds {seeds[0]}-{seeds[-1]}; "
+                f"{res['budget']:g} = not reached within the budget):"
+            )
+            lines.append("")
+            for m in summ:
+                per = {tr["seed"]: tr for tr in traces if tr["method"] == m}
+                times = []
+                for seed in seeds:
+                    tr = per.get(seed)
+                    t = math.inf
+                    if tr is not None:
+                        hits = (a for a, b in zip(tr["times"], tr["best"]) if b >= res["target"])
+                        t = next(hits, t)
+                    times.append(f"{min(t, res['budget']):.1f}")
+                lines.append(f"* {m}: {' '.join(times)}")
+            lines.append("")
     lines.append(
         "Times are simulated seconds on the stated number of workers: real per-epoch CPU "
         "seconds measured once per configuration, plus each method's own measured decision "
