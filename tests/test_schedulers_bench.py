@@ -102,11 +102,14 @@ def test_bench_mf_command(tmp_path, capsys):
             str(out),
             "--target",
             "mlp-digits=0.5",
+            "--first-seed",
+            "7",
         ]
     )
     assert code == 0
     result = json.loads((out / "mf.json").read_text())
     summ = result["problems"]["mlp-digits"]["summary"]
     assert set(summ) == {"honed:asha", "optuna:tpe+median"}
+    assert {tr["seed"] for tr in result["problems"]["mlp-digits"]["traces"]} == {7}
     assert "target accuracy 0.5000" in capsys.readouterr().out
     assert main(["bench", "mf", "--methods", "nope", "--seeds", "1"]) == 2

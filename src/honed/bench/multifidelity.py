@@ -653,6 +653,9 @@ def register_mode(sub: Any) -> None:
     p.add_argument("--methods", default=",".join(METHODS), help="comma list (default: all)")
     p.add_argument("--problems", default="mlp-digits", help=f"comma list of {PROBLEMS}")
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument(
+        "--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1 (confirming runs)"
+    )
     p.add_argument("--budget", type=float, default=120.0, help="simulated seconds per run")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-epochs", type=int, default=81)
@@ -696,7 +699,7 @@ def _cli(args: argparse.Namespace) -> int:
         result = run_multifidelity(
             methods,
             problems,
-            range(args.seeds),
+            range(args.first_seed, args.first_seed + args.seeds),
             args.budget,
             targets,
             args.workers,
