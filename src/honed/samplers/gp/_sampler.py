@@ -34,6 +34,8 @@ _DEV: dict[str, float] = {
     "_n_raw": 1024,
     "_n_local": 512,
     "_n_polish": 6,
+    "_tie_step": 3.0,
+    "_plateau_tr": 0.0,
 }
 
 
@@ -60,7 +62,16 @@ class GPSampler(Sampler):
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
       averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
-      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066).
+      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). EI there
+      counts only improvements of at least three steps (the smallest gap between the lowest
+      distinct values), and the trust region is off: without both, the GP spent most of a
+      run filling in the plateau it sat on (sklearn-dt-breast: 80 of 100 trials on one
+      value; see ``benchmarks/results/auto-plateau.md``).
+    * **Capped or quantized losses** on flat spaces (two equal values among the first 30
+      trials, but not a plateau) are modelled on normal scores of their ranks (a Gaussian
+      copula) instead: a capped tail made the Yeo-Johnson-warped GP treat every parameter
+      but one as irrelevant and sample one point's neighbourhood for 60 trials
+      (sklearn-linear-diabetes).
     * **Failed trials** are ignored; integer and stepped parameters are modelled on their unit
       encoding and rounded by decoding.
 
@@ -68,7 +79,9 @@ class GPSampler(Sampler):
         seed: Seed for the startup design and the optimizer's randomness.
         n_startup_trials: Quasi-random (Sobol) trials before the model is used; default
             ``min(10, d + 3)`` clipped below at 5 for a space of dimension ``d``.
-        output_warping: ``"yeo-johnson"`` (default) or ``"standardize"`` only.
+        output_warping: ``"auto"`` (default: Yeo-Johnson, or the copula for capped or
+            quantized single-objective losses on flat spaces, as above), ``"yeo-johnson"``,
+            ``"copula"`` (normal scores of the ranks) or ``"standardize"`` only.
         trust_region_min_dim: With at least this many continuous parameters, the acquisition
             is maximized inside a trust region around the best trial (TuRBO-style: its side,
             scaled per dimension by the lengthscales, doubles after 3 improvements in a row
@@ -77,7 +90,9 @@ class GPSampler(Sampler):
         **dev: Ablation knobs for benchmarks, not a stable API (names start with ``_``):
             ``_ls_shift`` (how far below ``sqrt(2) + log(d)/2`` the log-lengthscale prior is
             centred; 3 is the log-normal's mode), ``_noise_mu``/``_noise_sd`` (log noise
-            variance prior), ``_n_raw``/``_n_local``/``_n_polish`` (acquisition candidates).
+            variance prior), ``_n_raw``/``_n_local``/``_n_polish`` (acquisition candidates),
+            ``_tie_step`` (EI's least improvement on plateaus, in steps; 0 turns it off),
+            ``_plateau_tr`` (1 keeps the trust region on plateaus).
     """
 
     def __init__(
@@ -85,7 +100,7 @@ class GPSampler(Sampler):
         seed: int | None = None,
         *,
         n_startup_trials: int | None = None,
-        output_warping: str = "yeo-johnson",
+        output_warping: str = "auto",
         trust_region_min_dim: int = 5,
         multi_objective: str = "ehvi",
         **dev: float,
@@ -103,9 +118,10 @@ class GPSampler(Sampler):
             raise ValueError(
                 f"n_startup_trials must be a positive integer, got {n_startup_trials!r}."
             )
-        if output_warping not in ("yeo-johnson", "standardize"):
+        if output_warping not in ("auto", "yeo-johnson", "standardize", "copula"):
             raise ValueError(
-                f"output_warping must be 'yeo-johnson' or 'standardize', got {output_warping!r}."
+                "output_warping must be 'auto', 'yeo-johnson', 'standardize' or 'copula', "
+                f"got {output_warping!r}."
             )
         if multi_objective not in ("ehvi", "parego"):
             raise ValueError(
@@ -208,19 +224,32 @@ class GPSampler(Sampler):
         ehvi = self._mo == "ehvi" and n_obj in (2, 3)
         dv = self._dev
         prior = {k[1:]: dv[k] for k in ("_ls_shift", "_noise_mu", "_noise_sd")}
-        if not self._noise_prior_given and _mostly_ties(losses):
+        plateau = _mostly_ties(losses)
+        if not self._noise_prior_given and plateau:
             # Plateau-shaped objectives (accuracies on small data): a near-noiseless prior
             # makes the GP interpolate one-sample steps; a noisier one averages them.
             prior["noise_mu"] = -4.0
+        warping = "yeo-johnson" if self._warping == "auto" else self._warping
         if ehvi:
-            ys = np.column_stack([_warp(losses[:, j], self._warping) for j in range(n_obj)])
+            ys = np.column_stack([_warp(losses[:, j], warping) for j in range(n_obj)])
             gps = [
                 self._fit((hash(space), f"objective{j}"), x, ys[:, j], enc.is_cat, prior)
                 for j in range(n_obj)
             ]
         else:
             y_raw = _scalarize(losses, self._rng) if n_obj > 1 else losses[:, 0]
-            y = _warp(y_raw, self._warping)
+            if (
+                self._warping == "auto"
+                and n_obj == 1
+                and not plateau
+                and not enc.conditional
+                and _tied_early(y_raw)
+            ):
+                # Repeated values among the first trials of a flat space (a capped loss, a
+                # constant-predictor score) mean the magnitudes say little near the optimum
+                # and ranks do.
+                warping = "copula"
+            y = _warp(y_raw, warping)
             gp = self._fit((hash(space), "objective"), x, y, enc.is_cat, prior)
 
         # Constraints: only when every complete trial reports the same number of them.
@@ -262,13 +291,18 @@ class GPSampler(Sampler):
             best = float(np.max(mean_obs))
             ranked = np.argsort(mean_obs)
         anchors = x[ranked[:5]]
+        if plateau and dv["_tie_step"] > 0:
+            # On a plateau-shaped objective no trial can improve by less than one step
+            # (one more sample right): EI counts only improvements of a few steps, so the
+            # model stops filling in the plateau it sits on and looks elsewhere.
+            best -= dv["_tie_step"] * _quantum(y[feasible] if feasible.any() else y)
         acq = LogEI(model, best, cons)
         lower = upper = None
         num = ~enc.is_cat
         n_cont = sum(
             isinstance(dd, Float) and dd.step is None for dd in (space[n] for n in space.names)
         )
-        if n_cont >= self._tr_min_dim:
+        if n_cont >= self._tr_min_dim and (dv["_plateau_tr"] or not plateau):
             # Trust region (TuRBO-style) around the incumbent: in many dimensions a global
             # EI maximizer drifts to the corners of the box, where the model knows nothing.
             # Counted on continuous parameters only: on mixed spaces (levy-mixed-8) the
@@ -378,6 +412,20 @@ def _mostly_ties(losses: np.ndarray) -> bool:
     return int((counts == 1).sum()) <= len(col) // 2
 
 
+def _tied_early(y: np.ndarray, first: int = 30) -> bool:
+    """Whether two of the first ``first`` finite values are equal."""
+    v = np.asarray(y, dtype=float)[:first]
+    v = v[np.isfinite(v)]
+    return len(np.unique(v)) < len(v)
+
+
+def _quantum(y: np.ndarray, k: int = 5) -> float:
+    """Smallest gap between the ``k`` lowest distinct values of ``y``: on a plateau-shaped
+    objective, the least improvement a new trial can bring (one more sample right)."""
+    u = np.unique(y)[:k]
+    return float(np.min(np.diff(u))) if len(u) > 1 else 0.0
+
+
 def _refit_gap(n_fit: int) -> int:
     """Trials between hyperparameter refits after a fit on ``n_fit`` trials."""
     return max(1, (n_fit - 100) // 10)
@@ -466,6 +514,13 @@ def _warp(y: np.ndarray, how: str) -> np.ndarray:
     sd = y.std()
     if sd < 1e-12 * max(1.0, abs(y.mean())) or sd == 0:
         return np.zeros_like(y)
+    if how == "copula":
+        # Gaussian copula: normal scores of the ranks (ties share their mean rank), so the
+        # ordering among good trials weighs as much as the gap to the bad ones.
+        from scipy.stats import norm, rankdata
+
+        z = norm.ppf((rankdata(y) - 0.5) / len(y))
+        return (z - z.mean()) / z.std()
     y = (y - y.mean()) / sd
     if how == "yeo-johnson" and len(y) >= 3:
         yt = _yeo_johnson(y)
