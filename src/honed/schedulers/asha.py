@@ -29,11 +29,11 @@ epoch's cost varies across configurations (batch size, width), a cheap configura
 proportionally more epochs before each rung. ``min_resource="auto"`` sets the first rung to
 the median of the first report's seconds over the study's first five reporting trials (fixed
 once they reported), so it needs no knowledge of the cost of a step. Which resource is better
-depends on the problem: on the digits benchmarks (``benchmarks/multifidelity_results.md``)
-time rungs reached the target 2.3x sooner than Optuna's best pruner on a PyTorch MLP whose
-epoch cost varies 7x with the batch size (epoch rungs: 1.0x), but on a scikit-learn MLP epoch
-rungs did (2.9x; time rungs 1.0x): time rungs favour what learns most per second early, which
-is not always what ends best. The default stays ``"step"``.
+depends on the problem: on the digits benchmarks (``benchmarks/multifidelity_results.md``,
+20 seeds) time rungs reached the target 2.0x sooner than Optuna's best pruner by median on a
+PyTorch MLP whose epoch cost varies 7x with the batch size (epoch rungs: 1.5x), but on a
+scikit-learn MLP epoch rungs did better (2.2x; time rungs 1.3x): time rungs favour what learns
+most per second early, which is not always what ends best. The default stays ``"step"``.
 """
 
 from __future__ import annotations
