@@ -405,11 +405,14 @@ def test_plateau_objectives_get_a_noisier_prior_and_distinct_values_do_not() -> 
 
 
 def test_plateau_helpers_and_the_copula_warp() -> None:
-    from honed.samplers.gp._sampler import _quantum, _tied_early, _warp
+    from honed.samplers.gp._sampler import _quantum, _since_best, _tied_early, _warp
 
     # The least improvement on a plateau: the smallest gap among the lowest distinct values.
     assert _quantum(np.array([0.3, 0.1, 0.1, 0.2, 0.5, 0.25])) == pytest.approx(0.05)
     assert _quantum(np.array([0.4, 0.4, 0.4])) == 0.0
+    # Trials since the best value was first reached (repeats of it are no improvement).
+    assert _since_best(np.array([0.5, 0.2, 0.3, 0.2, 0.4])) == 3
+    assert _since_best(np.array([0.5, 0.4, 0.1])) == 0
     # Ties among the first 30 values only, NaN and inf ignored.
     assert _tied_early(np.array([1.0, 2.0, 1.0]))
     assert not _tied_early(np.array([1.0, 2.0, np.nan, np.nan, 3.0]))

@@ -36,6 +36,7 @@ _DEV: dict[str, float] = {
     "_n_polish": 6,
     "_tie_step": 3.0,
     "_plateau_tr": 0.0,
+    "_tie_after": 10.0,
 }
 
 
@@ -62,11 +63,12 @@ class GPSampler(Sampler):
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
       averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
-      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). EI there
-      counts only improvements of at least three steps (the smallest gap between the lowest
-      distinct values), and the trust region is off: without both, the GP spent most of a
-      run filling in the plateau it sat on (sklearn-dt-breast: 80 of 100 trials on one
-      value; see ``benchmarks/results/auto-plateau.md``).
+      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). Once 10
+      trials have brought nothing better, EI there counts only improvements of at least
+      three steps (the smallest gap between the lowest distinct values), and the trust
+      region is off: without both, the GP spent most of a run filling in the plateau it
+      sat on (sklearn-dt-breast: 80 of 100 trials on one value; see
+      ``benchmarks/results/auto-plateau.md``).
     * **Capped or quantized losses** on flat spaces (two equal values among the first 30
       trials, but not a plateau) are modelled on normal scores of their ranks (a Gaussian
       copula) instead: a capped tail made the Yeo-Johnson-warped GP treat every parameter
@@ -92,6 +94,7 @@ class GPSampler(Sampler):
             centred; 3 is the log-normal's mode), ``_noise_mu``/``_noise_sd`` (log noise
             variance prior), ``_n_raw``/``_n_local``/``_n_polish`` (acquisition candidates),
             ``_tie_step`` (EI's least improvement on plateaus, in steps; 0 turns it off),
+            ``_tie_after`` (...once this many trials brought nothing better),
             ``_plateau_tr`` (1 keeps the trust region on plateaus).
     """
 
@@ -291,11 +294,13 @@ class GPSampler(Sampler):
             best = float(np.max(mean_obs))
             ranked = np.argsort(mean_obs)
         anchors = x[ranked[:5]]
-        if plateau and dv["_tie_step"] > 0:
+        yf = y[feasible] if feasible.any() else y
+        if plateau and dv["_tie_step"] > 0 and _since_best(yf) >= dv["_tie_after"]:
             # On a plateau-shaped objective no trial can improve by less than one step
-            # (one more sample right): EI counts only improvements of a few steps, so the
-            # model stops filling in the plateau it sits on and looks elsewhere.
-            best -= dv["_tie_step"] * _quantum(y[feasible] if feasible.any() else y)
+            # (one more sample right): once stuck, EI counts only improvements of a few
+            # steps, so the model stops filling in the plateau it sits on and looks
+            # elsewhere. (From the start, it cost svm-wine at 50 trials.)
+            best -= dv["_tie_step"] * _quantum(yf)
         acq = LogEI(model, best, cons)
         lower = upper = None
         num = ~enc.is_cat
@@ -417,6 +422,11 @@ def _tied_early(y: np.ndarray, first: int = 30) -> bool:
     v = np.asarray(y, dtype=float)[:first]
     v = v[np.isfinite(v)]
     return len(np.unique(v)) < len(v)
+
+
+def _since_best(y: np.ndarray) -> int:
+    """Values after the first occurrence of the lowest one."""
+    return len(y) - 1 - int(np.argmin(y))
 
 
 def _quantum(y: np.ndarray, k: int = 5) -> float:
