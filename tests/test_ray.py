@@ -172,3 +172,49 @@ def test_the_driver_scheduler_stops_remote_trials_mid_run(cluster):
     for t in trials:
         for step, v in t.intermediate_values.items():
             assert v == pytest.approx(abs(t.params["x"]) + 1.0 / (step + 1))
+
+
+def test_remote_reports_carry_seconds_to_time_schedulers(cluster):
+    from honed.schedulers.asha import ASHA
+    from honed.schedulers.median import MedianStopping
+
+    def given(trial) -> float:
+        x = trial.float("x", -2.0, 2.0)
+        trial.choice("k", ["a", "b"])
+        for step in range(3):
+            trial.report(abs(x), step, elapsed=10.0 * (step + 1))
+        return abs(x)
+
+    def timed(trial) -> float:
+        x = trial.float("x", -2.0, 2.0)
+        trial.choice("k", ["a", "b"])
+        for step in range(4):
+            sum(i * i for i in range(20_000))  # some work between reports
+            trial.report(abs(x), step)
+        return abs(x)
+
+    executor = RayExecutor(address=cluster.address, max_concurrent=2)
+    # The objective's own clock reaches storage as given, whatever the scheduler.
+    study = honed.create_study(sampler="random", seed=1, scheduler=MedianStopping(min_trials=50))
+    study.optimize(given, n_trials=3, space=SPACE, executor=executor)
+    for t in study.trials:
+        assert t.report_seconds == {0: 10.0, 1: 20.0, 2: 30.0}
+    # Without it, a time scheduler gets the worker's clock: present and growing per report.
+    study = honed.create_study(
+        sampler="random", seed=1, scheduler=ASHA(resource="time", min_resource=1e-4)
+    )
+    study.optimize(timed, n_trials=4, space=SPACE, executor=executor)
+    for t in study.trials:
+        seconds = t.report_seconds
+        assert seconds and sorted(seconds) == sorted(t.intermediate_values)
+        ordered = [seconds[s] for s in sorted(seconds)]
+        assert ordered == sorted(ordered)
+        assert ordered[0] >= 0.0
+    # A plain study records no seconds at all.
+    study = honed.create_study(sampler="random", seed=1, scheduler=MedianStopping(min_trials=50))
+    study.optimize(timed, n_trials=2, space=SPACE, executor=executor)
+    assert all(t.report_seconds == {} for t in study.trials)
+    with pytest.raises(ValueError, match="elapsed"):
+        from honed.execution._base import RemoteTrial
+
+        RemoteTrial(0, 0, {}, {}).report(1.0, 0, elapsed=-1.0)

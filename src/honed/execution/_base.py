@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from honed.errors import SpaceError, TrialPruned
 from honed.space import Distribution, ParamValue
 from honed.study._trial import ParameterAPI
-from honed.trial import FrozenTrial, TrialState
+from honed.trial import FrozenTrial, TrialState, is_finite_number
 
 if TYPE_CHECKING:
     from honed.study._study import Study
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "RemoteTrial", "TrialOutcome", "drive", "evaluate"]
 
 logger = logging.getLogger("honed")
+
+# A streamed report's seconds: (the objective's own ``elapsed`` or None, the worker's clock).
+ReportSeconds = tuple[float | None, float | None]
 
 
 @dataclass
@@ -78,6 +81,8 @@ class RemoteTrial(ParameterAPI):
         # Set by executors that stream reports to the driver, where the scheduler decides.
         self._reporter: Any = None
         self._stopped = False
+        # Set where the objective runs, so report seconds exclude queueing and dispatch.
+        self._started: float | None = None
 
     def __repr__(self) -> str:
         return f"RemoteTrial(number={self.number}, params={self._params})"
@@ -104,17 +109,28 @@ class RemoteTrial(ParameterAPI):
             )
         return self._params[name]
 
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float, step: int, *, elapsed: float | None = None) -> None:
         """Record an intermediate value. When the study has a scheduler, the value goes to
         the driver at once and its answer comes back: :class:`honed.TrialPruned` is raised
-        when the scheduler stops the trial. Otherwise it travels with the result."""
+        when the scheduler stops the trial. Otherwise it travels with the result.
+
+        ``elapsed``: seconds this trial has spent so far, as in :meth:`honed.Trial.report`;
+        without it, a scheduler that uses time (``ASHA(resource="time")``) gets the seconds
+        since the objective started on its worker, not the driver's clock.
+        """
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"report step must be a non-negative int, got {step!r}.")
+        if elapsed is not None and (not is_finite_number(elapsed) or float(elapsed) < 0):
+            raise ValueError(
+                f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
+            )
         value = float(value)
         self._intermediate[step] = value
         if self._reporter is None:
             return
-        stop, params = self._reporter.call(self._trial_id, step, value)
+        clock = None if self._started is None else time.monotonic() - self._started
+        seconds = (None if elapsed is None else float(elapsed), clock)
+        stop, params = self._reporter.call(self._trial_id, step, value, seconds)
         self._params.update(params)  # population-based training may have moved it
         if stop:
             self._stopped = True
@@ -147,6 +163,7 @@ def evaluate(
 ) -> TrialOutcome:
     """Run the objective on a remote trial and describe what happened; never raises."""
     out = TrialOutcome("complete", worker=worker)
+    trial._started = time.monotonic()
     try:
         out.values = objective(trial)
     except TrialPruned:
@@ -197,8 +214,9 @@ class Executor(ABC):
         study's scheduler can stop them mid-run; False if this executor cannot."""
         return False
 
-    def take_reports(self) -> list[tuple[int, int, float, Hashable]]:
-        """Reports waiting for an answer: (trial id, step, value, key)."""
+    def take_reports(self) -> list[tuple[int, int, float, ReportSeconds, Hashable]]:
+        """Reports waiting for an answer: (trial id, step, value, seconds, key), where seconds
+        is (the ``elapsed`` the objective gave or None, the worker's clock or None)."""
         return []
 
     def answer_reports(self, answers: Sequence[tuple[Hashable, bool, dict[str, Any]]]) -> None:  # noqa: B027
@@ -295,12 +313,16 @@ def _answer_reports(executor: Executor, inflight: Mapping[Hashable, Any]) -> Non
         return
     by_id = {trial._trial_id: trial for trial in inflight.values()}
     answers = []
-    for trial_id, step, value, key in reports:
+    for trial_id, step, value, (given, clock), key in reports:
         trial = by_id.get(trial_id)
         stop = True  # a trial the driver no longer runs has nothing to go on for
         if trial is not None:
+            # The worker's clock only where the scheduler reads seconds: plain studies write
+            # nothing extra per report (as in Trial.report).
+            uses_seconds = getattr(trial.study.scheduler, "uses_report_seconds", False)
+            elapsed = given if given is not None else (clock if uses_seconds else None)
             try:
-                trial.report(value, step)
+                trial.report(value, step, elapsed=elapsed)
                 stop = False
             except TrialPruned:
                 pass

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from honed.execution._base import Executor, RemoteTrial, TrialOutcome, evaluate
+from honed.execution._base import Executor, RemoteTrial, ReportSeconds, TrialOutcome, evaluate
 
 __all__ = ["RayExecutor"]
 
@@ -24,21 +24,23 @@ class _ReportBox:
     until the driver, which runs the scheduler, posts the answer."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[int, int, float, int]] = []
+        self._pending: list[tuple[int, int, float, ReportSeconds, int]] = []
         self._waiting: dict[int, Any] = {}
         self._next = 0
 
-    async def report(self, trial_id: int, step: int, value: float) -> tuple[bool, dict]:
+    async def report(
+        self, trial_id: int, step: int, value: float, seconds: ReportSeconds
+    ) -> tuple[bool, dict]:
         import asyncio
 
         self._next += 1
         key = self._next
         answer = asyncio.get_running_loop().create_future()
         self._waiting[key] = answer
-        self._pending.append((trial_id, step, value, key))
+        self._pending.append((trial_id, step, value, seconds, key))
         return await answer
 
-    async def take(self) -> list[tuple[int, int, float, int]]:
+    async def take(self) -> list[tuple[int, int, float, ReportSeconds, int]]:
         pending, self._pending = self._pending, []
         return pending
 
@@ -55,10 +57,12 @@ class _ReportClient:
     def __init__(self, box: Any) -> None:
         self._box = box
 
-    def call(self, trial_id: int, step: int, value: float) -> tuple[bool, dict]:
+    def call(
+        self, trial_id: int, step: int, value: float, seconds: ReportSeconds
+    ) -> tuple[bool, dict]:
         import ray
 
-        return ray.get(self._box.report.remote(trial_id, step, value))
+        return ray.get(self._box.report.remote(trial_id, step, value, seconds))
 
 
 class RayExecutor(Executor):
@@ -153,7 +157,7 @@ class RayExecutor(Executor):
             self._client = _ReportClient(self._box)
         return True
 
-    def take_reports(self) -> list[tuple[int, int, float, Hashable]]:
+    def take_reports(self) -> list[tuple[int, int, float, ReportSeconds, Hashable]]:
         if self._box is None:
             return []
         import ray
