@@ -56,13 +56,16 @@ improvement (7 seeds): conditional regret 0.054 -> 0.041 at 50 trials, 0.044 -> 
 The same rule on flat spaces lost (all-panel regret at 100 trials 0.067 -> 0.073; levy-10
 0.010 -> 0.018, ackley-20 0.44 -> 0.52): there GP's slow improvements are worth waiting for.
 
-Result, against peers in the same folder (10 seeds; regret (mean rank) at 50 / 100 trials):
-synthetic 0.152 (1.26) / 0.087 (1.34), Optuna GP 0.217 (2.14) / 0.157 (1.92), TPE 0.275
-(3.42) / 0.237 (3.42); conditional 0.043 (2.27) / 0.037 (2.33), Optuna TPE 0.058 (2.58) /
-0.042 (2.48); scikit-learn 0.077 (3.01) / 0.074 (3.05), Optuna GP 0.091 (2.45) / 0.085
-(2.64), TPE 0.111 (2.77) / 0.071 (2.57). The scikit-learn losses are in rank: on plateaus
-(sklearn-dt-breast) and on differences in the fourth decimal (sklearn-linear-diabetes) GP
-stops refining where Optuna's GP and TPE keep going.
+Result, against peers in the same folder (10 seeds; regret (mean rank) at 50 / 100 trials;
+``benchmarks/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
+0.217 (2.16) / 0.157 (1.94), TPE 0.275 (3.42) / 0.237 (3.44); conditional 0.043 (2.27) /
+0.034 (2.25), Optuna TPE 0.058 (2.58) / 0.042 (2.50); scikit-learn 0.088 (2.49) / 0.069
+(2.40), Optuna GP 0.113 (2.55) / 0.108 (2.83), TPE 0.131 (2.93) / 0.092 (2.79). The
+scikit-learn suite was lost on rank (3.01 / 3.05) until the GP got its plateau rules and the
+copula warping for capped losses (see :class:`~honed.samplers.gp.GPSampler`): the GP had sat
+on one plateau value (sklearn-dt-breast) or one point's neighbourhood
+(sklearn-linear-diabetes) for most of a run. Still behind by rank: sklearn-dt-breast (2.7 vs
+Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1.9).
 
 (D) Two or three objectives (GP with exact log EHVI against TPE, 60 trials, 3 seeds only):
 zdt6 0.013 vs 0.81, dtlz1 0.030 vs 0.050, zdt4 0.61 vs 0.50 (hypervolume regret); mean 0.22 vs
