@@ -375,6 +375,55 @@ def test_multifidelity_sampler_never_repeats_a_configuration_in_a_small_grid():
     assert len({(t.params["a"], t.params["b"]) for t in study2.trials}) < 16
 
 
+def test_multifidelity_random_fraction_draws_seeded_trials_at_random():
+    import zlib
+
+    class _Model(Sampler):
+        """Always proposes x = 0.125 and a = 0; counts how often it is asked."""
+
+        def __init__(self) -> None:
+            super().__init__(7)
+            self.calls = 0
+
+        def sample_independent(self, history, trial, name, distribution):
+            self.calls += 1
+            return 0.125
+
+        def sample_relative(self, history, trial, space):
+            self.calls += 1
+            return {n: 0 for n in space}
+
+    base = _Model()
+    sampler = MultiFidelitySampler(base, [1, 3], random_fraction=1 / 3)
+    h = hist([ft(i, {1: float(i)}, P) for i in range(3)])
+    trials = [ft(n, {}, R) for n in range(300)]
+    chosen = [t.number for t in trials if sampler.is_random(t)]
+    # a seeded draw per trial number: the same decisions every time, about 1/3 of the trials
+    expected = [n for n in range(300) if np.random.default_rng([7, n, 1]).random() < 1 / 3]
+    assert chosen == expected and 80 <= len(chosen) <= 120
+    assert not any(MultiFidelitySampler(base, [1, 3]).is_random(t) for t in trials)
+    # a random trial never asks the model; its value is the seeded uniform draw
+    # (numbers from 3 on: the trial asking is not its own repeat below)
+    r = next(t for t in trials if t.number in chosen and t.number >= 3)
+    m = next(t for t in trials if t.number not in chosen and t.number >= 3)
+    x = Float(0.0, 1.0)
+    u = np.random.default_rng([7, r.number, 3, zlib.crc32(b"x")]).random()
+    assert sampler.sample_independent(h, r, "x", x) == x.from_unit(u)
+    assert base.calls == 0
+    assert sampler.sample_independent(h, m, "x", x) == 0.125 and base.calls == 1
+    # relative proposals: the model's on a model trial; on a random trial a uniform draw that
+    # is moved off configurations already tried (here only (a=1, b=1) is left)
+    space = {"a": Int(0, 1), "b": Int(0, 1)}
+    done = [(0, 0), (0, 1), (1, 0)]
+    tried = hist([ft(i, {1: 1.0}, P, {"a": a, "b": b}, space) for i, (a, b) in enumerate(done)])
+    assert sampler.sample_relative(tried, m, space) == {"a": 1, "b": 1}  # model's (0,0) moved
+    assert sampler.sample_relative(tried, r, space) == {"a": 1, "b": 1}
+    assert base.calls == 2
+    for bad in (1.0, -0.1, "1/3"):
+        with pytest.raises(ValueError, match="random_fraction"):
+            MultiFidelitySampler(base, [1, 3], random_fraction=bad)
+
+
 # ---- PBT ----------------------------------------------------------------------------------------
 def _population(step=4):
     lr = Float(1e-4, 1.0, log=True)

@@ -363,6 +363,25 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
         return _HonedRun(sampler, sched)
 
+    def honed_asha_ranked_tpe_rf(seed: int) -> _Run:
+        from honed.schedulers import ASHA, MultiFidelitySampler
+
+        # BOHB's exploration share: one trial in three drawn at random, not from the model
+        sched = ASHA(1, 3, max_epochs)
+        sampler = MultiFidelitySampler(
+            _honed_tpe(seed), sched, min_points=10, mode="ranked", random_fraction=1 / 3
+        )
+        return _HonedRun(sampler, sched)
+
+    def honed_asha_time_ranked_tpe_rf(seed: int) -> _Run:
+        from honed.schedulers import ASHA, MultiFidelitySampler
+
+        sched = ASHA("auto", 3, resource="time")
+        sampler = MultiFidelitySampler(
+            _honed_tpe(seed), sched, min_points=10, mode="ranked", random_fraction=1 / 3
+        )
+        return _HonedRun(sampler, sched)
+
     def honed_asha_ranked_tpe_repeats(seed: int) -> _Run:
         from honed.schedulers import ASHA, MultiFidelitySampler
 
@@ -432,6 +451,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         "honed:asha+ranked-tpe-repeats": honed_asha_ranked_tpe_repeats,
         "honed:asha-time": honed_asha_time,
         "honed:asha-time+ranked-tpe": honed_asha_time_ranked_tpe,
+        "honed:asha+ranked-tpe-rf": honed_asha_ranked_tpe_rf,
+        "honed:asha-time+ranked-tpe-rf": honed_asha_time_ranked_tpe_rf,
         "honed:tpe+hyperband": honed_tpe_hyperband,
         "honed:lc+tpe": honed_lc,
         "honed:tpe-no-stopping": honed_none,

@@ -11,11 +11,17 @@ with early stopping a repeat replays a curve whose rung values are already known
 of the best one trains to the end again: on the digits benchmarks repeats were up to 80% of a
 slow run's compute). So by default a proposal equal to an existing trial's parameters is moved
 to the nearest configuration not tried yet (``avoid_repeats``).
+
+``random_fraction`` is BOHB's exploration share: that fraction of the trials (chosen by a
+seeded draw per trial number) ignores the model and is drawn uniformly at random. Without it the
+model concentrates on the configurations that lead the early rungs, so the rungs fill with
+them and a configuration that starts slower is judged against an ever stronger field.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -151,6 +157,9 @@ class MultiFidelitySampler(Sampler):
             (possible only for integer, stepped-float and choice parameters), move the proposal
             to the nearest untried configuration: one grid step in one parameter, then two,
             ... (ties broken by a seeded draw). Continuous parameters are never moved.
+        random_fraction: Share of trials drawn uniformly at random instead of from the model
+            (BOHB uses 1/3; default 0: always the model). Which trials are random is a seeded
+            draw per trial number, so a given seed and history give the same decisions.
     """
 
     def __init__(
@@ -160,7 +169,14 @@ class MultiFidelitySampler(Sampler):
         min_points: int = 10,
         mode: str = "ranked",
         avoid_repeats: bool = True,
+        random_fraction: float = 0.0,
     ) -> None:
+        if not (isinstance(random_fraction, (int, float)) and 0.0 <= random_fraction < 1.0):
+            raise ValueError(
+                f"random_fraction must be a number in [0, 1), got {random_fraction!r} "
+                "(e.g. 1/3 as in BOHB, or 0 for no random trials)."
+            )
+        self.random_fraction = float(random_fraction)
         if mode not in ("highest", "ranked"):
             raise ValueError(f"mode must be 'highest' or 'ranked', got {mode!r}.")
         self.mode = mode
@@ -197,6 +213,18 @@ class MultiFidelitySampler(Sampler):
     def __repr__(self) -> str:
         return f"MultiFidelitySampler({self.base!r}, levels={self.levels})"
 
+    def _trial_rng(self, trial: FrozenTrial, *key: int) -> np.random.Generator:
+        return np.random.default_rng(
+            [self.seed if self.seed is not None else 0, trial.number, *key]
+        )
+
+    def is_random(self, trial: FrozenTrial) -> bool:
+        """Whether ``trial`` is one of the ``random_fraction`` drawn at random (seeded by the
+        sampler's seed and the trial number)."""
+        if self.random_fraction <= 0.0:
+            return False
+        return bool(self._trial_rng(trial, 1).random() < self.random_fraction)
+
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
         self.base.reseed(seed)
@@ -230,7 +258,11 @@ class MultiFidelitySampler(Sampler):
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace
     ) -> dict[str, ParamValue]:
-        out = self.base.sample_relative(self._view(history), trial, space)
+        if self.is_random(trial):
+            draw = self._trial_rng(trial, 2)
+            out = {n: d.from_unit(float(draw.random())) for n, d in sorted(space.items())}
+        else:
+            out = self.base.sample_relative(self._view(history), trial, space)
         if not self.avoid_repeats or not out:
             return out
         rng = np.random.default_rng([self.seed if self.seed is not None else 0, trial.number])
@@ -239,6 +271,9 @@ class MultiFidelitySampler(Sampler):
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:
+        if self.is_random(trial):
+            u = self._trial_rng(trial, 3, zlib.crc32(name.encode())).random()
+            return distribution.from_unit(float(u))
         return self.base.sample_independent(self._view(history), trial, name, distribution)
 
 
