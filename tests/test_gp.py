@@ -475,3 +475,11 @@ def test_the_copula_is_used_for_early_ties_on_flat_spaces_only() -> None:
     assert proposal(capped) != proposal(capped, output_warping="yeo-johnson")
     assert proposal(distinct) == proposal(distinct, output_warping="yeo-johnson")
     assert proposal(distinct) != proposal(distinct, output_warping="copula")
+
+    # Tree-shaped spaces keep Yeo-Johnson even with early ties.
+    space = {
+        "kind": Choice({"a": {"ax": Float(0.0, 1.0)}, "b": {"bx": Float(0.0, 1.0)}}),
+        "y": Float(0.0, 1.0),
+    }
+    assert proposal(capped) == proposal(capped, output_warping="yeo-johnson")
+    assert proposal(capped) != proposal(capped, output_warping="copula")
