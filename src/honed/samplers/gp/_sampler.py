@@ -63,11 +63,11 @@ class GPSampler(Sampler):
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
       averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
-      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). Once 10
-      trials have brought nothing better, EI there counts only improvements of at least
-      three steps (the smallest gap between the lowest distinct values), and the trust
-      region is off: without both, the GP spent most of a run filling in the plateau it
-      sat on (sklearn-dt-breast: 80 of 100 trials on one value; see
+      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). On them the
+      trust region is off, and once 10 trials have brought nothing better, EI counts only
+      improvements of at least three steps (the smallest gap between the lowest distinct
+      values): without both, the GP spent most of a run filling in the plateau it sat on
+      (sklearn-dt-breast: 80 of 100 trials on one value; see
       ``benchmarks/results/auto-plateau.md``).
     * **Capped or quantized losses** on flat spaces (two equal values among the first 30
       trials, but not a plateau) are modelled on normal scores of their ranks (a Gaussian
