@@ -422,6 +422,9 @@ def test_multifidelity_random_fraction_draws_seeded_trials_at_random():
     for bad in (1.0, -0.1, "1/3"):
         with pytest.raises(ValueError, match="random_fraction"):
             MultiFidelitySampler(base, [1, 3], random_fraction=bad)
+    from honed.schedulers import bohb
+
+    assert bohb(base, random_fraction=0.25)[0].random_fraction == 0.25
 
 
 # ---- PBT ----------------------------------------------------------------------------------------

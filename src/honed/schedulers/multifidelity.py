@@ -348,6 +348,7 @@ def bohb(
     reduction_factor: int = 3,
     min_points: int = 10,
     mode: str = "ranked",
+    random_fraction: float = 0.0,
 ) -> tuple[MultiFidelitySampler, Hyperband]:
     """A (sampler, scheduler) pair: Hyperband stopping and ``base`` modeling every rung.
 
@@ -355,4 +356,7 @@ def bohb(
     scheduler=scheduler)``.
     """
     scheduler = Hyperband(min_resource, max_resource, reduction_factor)
-    return MultiFidelitySampler(base, scheduler, min_points, mode), scheduler
+    sampler = MultiFidelitySampler(
+        base, scheduler, min_points, mode, random_fraction=random_fraction
+    )
+    return sampler, scheduler
