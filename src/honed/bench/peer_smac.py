@@ -119,6 +119,7 @@ class SmacAdapter(Adapter):
         self._trial_value = TrialValue
         self._sign = 1.0 if problem.directions[0] == "minimize" else -1.0
         self._space, self._decoders = to_configspace(problem.space, seed)
+        self._exhausted: dict[str, Any] | None = None
         # SMAC insists on an output folder; keep it out of the user's way and remove it.
         self._dir = tempfile.mkdtemp(prefix="honed-bench-smac-")
         scenario = smac.Scenario(
@@ -140,11 +141,28 @@ class SmacAdapter(Adapter):
         # of SMAC's overhead as shipped, so it is timed like the rest.
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
-        info = self._smac.ask()
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
+
+        if self._exhausted is not None:
+            return None, dict(self._exhausted)
+        try:
+            info = self._smac.ask()
+        except ConfigurationSpaceExhaustedException:
+            # SMAC never repeats a configuration and gives up once a small discrete space is
+            # used up (sklearn-knn-*: 100 configurations; its ask generator is dead after
+            # that); the run then holds at its best configuration, re-evaluated and not told,
+            # instead of failing the whole run.
+            incumbent = self._smac.intensifier.get_incumbent()
+            if incumbent is None:
+                raise
+            self._exhausted = {k: self._decoders[k](v) for k, v in dict(incumbent).items()}
+            return None, dict(self._exhausted)
         params = {k: self._decoders[k](v) for k, v in dict(info.config).items()}
         return info, params
 
     def tell(self, handle: Any, values: Sequence[float] | None) -> None:
+        if handle is None:
+            return  # a re-evaluation of the incumbent after SMAC ran out of configurations
         if values is None:
             from smac.runhistory.enumerations import StatusType
 
