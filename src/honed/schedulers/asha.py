@@ -141,7 +141,6 @@ class SuccessiveHalving(Scheduler):
         )
         self.min_trials_at_rung = check_positive_int("min_trials_at_rung", min_trials_at_rung, 1)
         self._curves: dict[int, tuple[FrozenTrial, Any]] = {}
-        self._memo: dict[float, dict[int, tuple[FrozenTrial, float | None]]] = {}
 
     @property
     def uses_report_seconds(self) -> bool:
@@ -274,22 +273,11 @@ class SuccessiveHalving(Scheduler):
             if prev is not None and prev >= rung:
                 continue  # decided at an earlier report
             others = []
-            # finished trials' rung values never change: remembered per rung (time rungs
-            # would otherwise re-read every curve at each report)
-            memo = self._memo.setdefault(rung, {}) if self.resource == "time" else None
             for t in history:
                 if t.number == trial.number or not self._same_bracket(t.number, trial.number):
                     continue
-                if memo is None:
-                    v = self.value_at(t, rung)
-                else:
-                    c = memo.get(id(t))
-                    if c is not None and c[0] is t:
-                        v = c[1]
-                    else:
-                        v = self.value_at(t, rung)
-                        if t.state.is_finished:
-                            memo[id(t)] = (t, v)
+                # (time rungs: finished trials' timelines are cached, so this is a bisect)
+                v = self.value_at(t, rung)
                 if v is not None:
                     others.append(s * v)
             if len(others) + 1 < self.min_trials_at_rung:
