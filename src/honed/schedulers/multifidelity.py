@@ -133,6 +133,15 @@ def _ranked_view(
     return History(trials, history.directions), min(levels)
 
 
+def _scheduler_levels(sched: SuccessiveHalving, low: float | None) -> list[float]:
+    """The levels a scheduler's rungs put the model at: its rungs from ``low`` (none before
+    a time scheduler's first rung is calibrated) plus its full resource, if set."""
+    levels = [] if low is None else rung_resources(low, sched.reduction_factor, sched.max_resource)
+    if sched.max_resource is not None:
+        levels.append(sched.max_resource)
+    return levels
+
+
 def _squash(x: float) -> float:
     """A strictly increasing map of the reals (and +-inf) into [0, 1)."""
     if math.isnan(x):
@@ -190,14 +199,7 @@ class MultiFidelitySampler(Sampler):
             self._timed = levels
             levels = []
         elif isinstance(levels, SuccessiveHalving):
-            sched = levels
-            levels = rung_resources(
-                sched.min_resource,  # type: ignore[arg-type]
-                sched.reduction_factor,
-                sched.max_resource,
-            )
-            if sched.max_resource is not None:
-                levels.append(sched.max_resource)
+            levels = _scheduler_levels(levels, levels.min_resource)  # type: ignore[arg-type]
         else:
             levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
             if not levels:
@@ -237,13 +239,9 @@ class MultiFidelitySampler(Sampler):
         if timed is None:
             view = rung_view(history, self.levels, self.min_points, self.mode, self._shown)[0]
         else:
-            low = timed.base_resource(history)
-            levels = rung_resources(low, timed.reduction_factor, timed.max_resource) if low else []
-            if timed.max_resource is not None:
-                levels.append(timed.max_resource)
-            view = rung_view(history, levels, self.min_points, self.mode, self._shown, timed.curve)[
-                0
-            ]
+            levels = _scheduler_levels(timed, timed.base_resource(history))
+            view = rung_view(history, levels, self.min_points, self.mode, self._shown, timed.curve)
+            view = view[0]
         self._last = (history, view)
         return view
 
@@ -265,7 +263,7 @@ class MultiFidelitySampler(Sampler):
             out = self.base.sample_relative(self._view(history), trial, space)
         if not self.avoid_repeats or not out:
             return out
-        rng = np.random.default_rng([self.seed if self.seed is not None else 0, trial.number])
+        rng = self._trial_rng(trial)
         return untried_neighbour(out, space, history, trial.number, rng)
 
     def sample_independent(
