@@ -141,3 +141,16 @@ def is_finite_number(x: object) -> bool:
         return not isinstance(x, bool) and math.isfinite(float(x))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+
+
+def check_report(step: object, elapsed: object) -> float | None:
+    """Validate ``trial.report``'s ``step`` and ``elapsed``; returns ``elapsed`` as a float."""
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"report step must be a non-negative int, got {step!r}.")
+    if elapsed is None:
+        return None
+    if not is_finite_number(elapsed) or float(elapsed) < 0:  # type: ignore[arg-type]
+        raise ValueError(
+            f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
+        )
+    return float(elapsed)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from honed.errors import SpaceError, TrialPruned
 from honed.space import Distribution, ParamValue
 from honed.study._trial import ParameterAPI
-from honed.trial import FrozenTrial, TrialState, is_finite_number
+from honed.trial import FrozenTrial, TrialState, check_report
 
 if TYPE_CHECKING:
     from honed.study._study import Study
@@ -118,18 +118,13 @@ class RemoteTrial(ParameterAPI):
         without it, a scheduler that uses time (``ASHA(resource="time")``) gets the seconds
         since the objective started on its worker, not the driver's clock.
         """
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValueError(f"report step must be a non-negative int, got {step!r}.")
-        if elapsed is not None and (not is_finite_number(elapsed) or float(elapsed) < 0):
-            raise ValueError(
-                f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
-            )
+        given = check_report(step, elapsed)
         value = float(value)
         self._intermediate[step] = value
         if self._reporter is None:
             return
         clock = None if self._started is None else time.monotonic() - self._started
-        seconds = (None if elapsed is None else float(elapsed), clock)
+        seconds = (given, clock)
         stop, params = self._reporter.call(self._trial_id, step, value, seconds)
         self._params.update(params)  # population-based training may have moved it
         if stop:

@@ -15,7 +15,7 @@ from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.schedulers._util import VECTOR_REPORTS_ATTR
 from honed.schedulers.base import Decision, Exploit, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
-from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, TrialState, is_finite_number
+from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, TrialState, check_report
 
 if TYPE_CHECKING:
     from honed.history import History
@@ -282,16 +282,8 @@ class Trial(ParameterAPI):
         trial started are recorded only when the scheduler uses time as its resource
         (``ASHA(resource="time")``), so plain studies write nothing extra per report.
         """
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValueError(f"report step must be a non-negative int, got {step!r}.")
-        seconds = None
-        if elapsed is not None:
-            if not is_finite_number(elapsed) or float(elapsed) < 0:
-                raise ValueError(
-                    f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
-                )
-            seconds = float(elapsed)
-        elif getattr(self.study.scheduler, "uses_report_seconds", False):
+        seconds = check_report(step, elapsed)
+        if seconds is None and getattr(self.study.scheduler, "uses_report_seconds", False):
             seconds = time.monotonic() - self._started
         self._exploited = None
         n_obj = len(self.study.directions)
