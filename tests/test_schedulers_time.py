@@ -16,6 +16,7 @@ from honed.schedulers import ASHA, Decision, MultiFidelitySampler
 from honed.schedulers.multifidelity import rung_view
 from honed.space import Int
 from honed.trial import REPORT_SECONDS_ATTR, Direction, FrozenTrial, TrialState
+from tests.test_schedulers import ft
 
 MIN = (Direction.MINIMIZE,)
 MAX = (Direction.MAXIMIZE,)
@@ -24,16 +25,12 @@ C, P, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING
 
 def tt(number, curve, state=R, params=None, dists=None):
     """A trial from ``{step: (seconds, value)}``."""
-    values = None
-    if state is C:
-        values = (curve[max(curve)][1],)
-    return FrozenTrial(
-        number=number,
-        state=state,
-        params=params or {},
-        distributions=dists or {},
-        values=values,
-        intermediate_values={k: v for k, (_, v) in curve.items()},
+    return ft(
+        number,
+        {k: v for k, (_, v) in curve.items()},
+        state,
+        params,
+        dists,
         system_attrs={REPORT_SECONDS_ATTR: {str(k): s for k, (s, _) in curve.items()}},
     )
 
