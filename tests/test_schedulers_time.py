@@ -253,3 +253,15 @@ def test_bench_markdown_has_mean_ratio_and_per_seed_times():
     assert "| honed:asha-time | 1.0 | 2/2 | 1.5 | 0.9000 | 3 | 0.10 | 2.00x | 3.00x |" in md
     assert "* honed:asha-time: 1.0 2.0" in md
     assert "* optuna:tpe+sh: 3.0 5.0" in md  # seed 1 never reached 0.9: the budget
+
+
+def test_time_asha_timeline_cache_stays_bounded_when_reused_across_studies():
+    # one scheduler instance judging many short studies (each with fresh trial objects) must
+    # not pin every finished trial it ever read
+    sched = ASHA(1.0, 3, resource="time")
+    for _ in range(40):
+        done = [tt(i, {1: (1.0, float(i))}, C) for i in range(10)]
+        sched.on_report(History(done, MIN), tt(10, {1: (1.0, 0.5)}))
+    assert len(sched._curves) <= 2 * 11 + 64
+    # and the decisions are the cache's, not its size's: same answer after a clear
+    assert sched.on_report(History(done, MIN), tt(10, {1: (1.0, 20.0)})) is Decision.STOP

@@ -261,6 +261,10 @@ class SuccessiveHalving(Scheduler):
             earlier = [secs[k] for k in trial.intermediate_values if k in secs and k < step]
             prev = max(earlier) if earlier else None
             rungs = self.rungs(trial.number, history, trial)
+            if len(self._curves) > 2 * len(history) + 64:
+                # a scheduler reused across studies (or one whose history objects were
+                # replaced) would otherwise pin every trial it ever read
+                self._curves.clear()
         else:
             at = step
             prev = previous_step(trial)
