@@ -446,3 +446,51 @@ def test_vector_encodings_match_scalar(us: list[float]) -> None:
         values = d.from_unit_array(np.array(us))
         assume(all(d.contains(v) for v in values))
         np.testing.assert_allclose(d.to_unit_array(values), [d.to_unit(v) for v in values])
+
+
+_ENCODE_DISTS = [
+    Float(-3.0, 5.0),
+    Float(1e-4, 10.0, log=True),
+    Float(0.0, 1.0, step=0.125),
+    Int(-4, 20),
+    Int(1, 1000, log=True),
+    Int(0, 30, step=3),
+    Float(2.0, 2.0),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=-50, max_value=1e4),
+            st.sampled_from([math.nan, math.inf, -math.inf]),
+            st.integers(-50, 1200),
+            st.sampled_from([0.375, 9.0, 21, 1e-4, 10.0, 2.0, 999]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_vectorized_encode_matches_contains_and_to_unit_value_by_value(values):
+    # the column fast path of SearchSpace.encode (plain floats and ints) must give exactly
+    # what contains/to_unit give one value at a time, NaN where a value is not in the range
+    space = honed.SearchSpace({f"p{i}": d for i, d in enumerate(_ENCODE_DISTS)})
+    params = [{f"p{i}": v for i in range(len(_ENCODE_DISTS))} for v in values]
+    got = space.encode(params)
+    for j, d in enumerate(_ENCODE_DISTS):
+        for i, v in enumerate(values):
+            if d.contains(v):
+                assert got[i, j] == pytest.approx(d.to_unit(v), abs=1e-12), (d, v)
+            else:
+                assert math.isnan(got[i, j]), (d, v)
+
+
+def test_encode_mixes_plain_and_other_values_in_a_column():
+    space = honed.SearchSpace({"n": Int(0, 10), "x": Float(0.0, 1.0)})
+    rows = [{"n": 3, "x": 0.5}, {"n": np.int64(4), "x": np.float64(0.25)}, {"n": True}, {}]
+    got = space.encode(rows)
+    assert got[0, 0] == pytest.approx(Int(0, 10).to_unit(3))
+    assert got[1, 0] == pytest.approx(Int(0, 10).to_unit(4))
+    assert got[1, 1] == pytest.approx(0.25)
+    assert np.isnan(got[2:, :]).all()  # a bool is not an Int value; absent is NaN

@@ -214,6 +214,17 @@ class Float(Distribution):
             return (np.log(v) - lo) / (hi - lo)
         return (v - self.low) / (self.high - self.low)
 
+    def encode_numbers(self, v: np.ndarray) -> np.ndarray:
+        """:meth:`to_unit` of an array of plain numbers, NaN where :meth:`contains` is false
+        (the vectorized form of encoding a column of stored values)."""
+        ok = np.isfinite(v) & (v >= self.low) & (v <= self.high)
+        if self.step is not None:
+            k = (v - self.low) / self.step
+            ok &= np.abs(k - np.round(k)) <= 1e-8 * np.maximum(1.0, np.abs(k))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = self.to_unit_array(np.where(ok, v, self.low))
+        return np.where(ok, u, np.nan)
+
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
         if self.log:
@@ -320,6 +331,15 @@ class Int(Distribution):
             lo, hi = self._log_edges()
             return (np.log(v) - lo) / (hi - lo)
         return (np.floor_divide(v - self.low, self.step) + 0.5) / self.n_values
+
+    def encode_numbers(self, v: np.ndarray) -> np.ndarray:
+        """:meth:`to_unit` of an array of plain numbers, NaN where :meth:`contains` is false
+        (whole floats count as integers, as in :meth:`contains`)."""
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(v) & (v == np.floor(v)) & (v >= self.low) & (v <= self.high)
+            ok &= np.mod(np.where(ok, v, self.low) - self.low, self.step) == 0
+        u = self.to_unit_array(np.where(ok, v, self.low))
+        return np.where(ok, u, np.nan)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
@@ -488,6 +508,15 @@ class SearchSpace(Mapping[str, Distribution]):
         out = np.full((len(params), len(self._names)), np.nan)
         for j, name in enumerate(self._names):
             dist = self._dists[name]
+            if isinstance(dist, Float | Int):
+                col = [p.get(name) for p in params]
+                # plain Python numbers (what storage hands back) are encoded as one array;
+                # numpy scalars, bools and the rest go through contains/to_unit one by one
+                if all(type(v) is float or type(v) is int for v in col):
+                    arr = np.array(col, dtype=float)
+                    if not arr.size or np.max(np.abs(arr), initial=0.0) < 2.0**53:
+                        out[:, j] = dist.encode_numbers(arr)
+                        continue
             for i, p in enumerate(params):
                 if name in p and dist.contains(p[name]):
                     out[i, j] = dist.to_unit(p[name])
