@@ -1,0 +1,84 @@
+"""Pool several ``honed bench mf`` runs (their ``mf.json``) into one table per problem.
+
+Seconds to the target are read from each trace (the first incumbent at or above the run's
+target; the budget when never reached), so runs on disjoint seeds can be pooled and the ratio
+of honed's best to Optuna's best quoted over all of them. Runs of the same problem must share
+the target and the budget.
+
+    python benchmarks/mf_pool.py RUN_DIR [RUN_DIR ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def seconds_to_target(trace: dict, target: float, budget: float) -> float:
+    for t, b in zip(trace["times"], trace["best"], strict=True):
+        if b >= target:
+            return min(float(t), budget)
+    return budget
+
+
+def pool(paths: list[Path]) -> dict[str, dict[str, list[float]]]:
+    """``problem -> method -> seconds`` over every trace of every run."""
+    out: dict[str, dict[str, list[float]]] = {}
+    setting: dict[str, tuple[float, float]] = {}
+    for path in paths:
+        data = json.loads((path / "mf.json" if path.is_dir() else path).read_text())
+        for problem, res in data["problems"].items():
+            key = (float(res["target"]), float(res["budget"]))
+            if setting.setdefault(problem, key) != key:
+                raise SystemExit(
+                    f"{path}: {problem} has target/budget {key}, other runs {setting[problem]}; "
+                    "only runs with the same settings can be pooled."
+                )
+            for tr in res["traces"]:
+                secs = seconds_to_target(tr, *key)
+                out.setdefault(problem, {}).setdefault(tr["method"], []).append(secs)
+    return out
+
+
+def table(problem: str, by_method: dict[str, list[float]], budget: float | None = None) -> str:
+    rows = []
+    for method, secs in by_method.items():
+        cap = budget if budget is not None else max(secs)
+        reached = sum(s < cap for s in secs)
+        rows.append((method, statistics.median(secs), statistics.fmean(secs), reached, len(secs)))
+
+    def best(prefix: str, col: int) -> float:
+        vals = [r[col] for r in rows if r[0].startswith(prefix)]
+        return min(vals) if vals else float("nan")
+
+    lines = [
+        f"{problem}: honed's best / Optuna's best, median "
+        f"{best('optuna:', 1) / best('honed:', 1):.2f}x, mean "
+        f"{best('optuna:', 2) / best('honed:', 2):.2f}x (ratios of seconds; > 1: honed sooner)",
+        "| method | runs | median (s) | mean (s) | reached |",
+        "|---|---|---|---|---|",
+    ]
+    for method, med, mean, reached, n in sorted(rows, key=lambda r: r[1]):
+        lines.append(f"| {method} | {n} | {med:.2f} | {mean:.2f} | {reached}/{n} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="--out folders of honed bench mf")
+    args = ap.parse_args()
+    pooled = pool(args.runs)
+    budgets = {}
+    for path in args.runs:
+        data = json.loads((path / "mf.json" if path.is_dir() else path).read_text())
+        for problem, res in data["problems"].items():
+            budgets[problem] = float(res["budget"])
+    for problem, by_method in pooled.items():
+        print(table(problem, by_method, budgets.get(problem)))
+        print()
+
+
+if __name__ == "__main__":
+    main()
