@@ -240,3 +240,35 @@ def test_a_stale_trial_that_then_raises_is_retried_once(storage_url):
     retries = [t for t in study.trials if t.system_attrs.get("retry_of") == 0]
     assert len(retries) == 1  # the detector's retry; the late failure adds none
     assert retries[0].state is TrialState.COMPLETE
+
+
+def test_a_restarted_process_gets_the_stored_fault_settings(storage_url):
+    # A worker created the study with heartbeats and a retry, asked a trial and died. The
+    # process that takes over loads the study by name alone: it must still see the settings,
+    # fail the orphan and re-enqueue its configuration.
+    study = _make(storage_url, heartbeat_interval=0.1, grace_period=0.3, retries=1)
+    orphan = study.ask()
+    x = orphan.float("x", 0, 1)
+    if storage_url is None:
+        again = honed.load_study("hb", storage=study._storage)
+    else:
+        store = honed.storage.get_storage(storage_url)
+        _OPENED.append(store)
+        again = honed.load_study("hb", storage=store)
+    assert again.faults == FaultPolicy(0.1, 0.3, 1, False)
+    assert again.user_attrs == {}  # honed's own record is not the user's
+    time.sleep(0.45)
+    assert [f.number for f in again.fail_stale_trials()] == [orphan.number]
+    retry = again.ask()
+    assert retry.float("x", 0, 1) == x
+    # Settings given on load win (and are not written back); none given: the stored ones.
+    assert honed.load_study("hb", storage=again._storage, retries=3).faults == FaultPolicy(
+        None, None, 3, False
+    )
+    assert honed.load_study("hb", storage=again._storage).faults.retries == 1
+
+
+def test_default_fault_settings_are_not_stored(storage_url):
+    study = _make(storage_url)
+    assert study._storage.get_study_system_attrs(study._study_id) == {}
+    assert honed.load_study("hb", storage=study._storage).faults == FaultPolicy()

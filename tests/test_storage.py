@@ -120,3 +120,20 @@ def test_study_survives_reopening(tmp_path: Path) -> None:
     assert again.direction is Direction.MAXIMIZE
     assert again.best_trial.number == best.number and again.best_value == best.value
     assert [t.number for t in again.trials] == [0, 1, 2, 3, 4]
+
+
+def test_study_system_attrs_key_is_not_a_user_key(tmp_path: Path) -> None:
+    # SQL keeps honed's study attributes in the user-attribute column under one key; a user
+    # attribute of that name would clobber them, so it is refused with the reason.
+    store = SQLStorage(f"sqlite:///{tmp_path / 'a.db'}")
+    sid = store.create_study("s", [Direction.MINIMIZE])
+    store.set_study_system_attr(sid, "fault_policy", {"retries": 1})
+    with pytest.raises(ValueError, match="honed's own"):
+        store.set_study_user_attr(sid, "__honed_system__", {})
+    assert store.get_study_system_attrs(sid) == {"fault_policy": {"retries": 1}}
+    # an older honed reading the same file sees it as one more user attribute, nothing breaks
+    conn = sqlite3.connect(tmp_path / "a.db")
+    raw = conn.execute("select user_attrs from studies").fetchone()
+    conn.close()
+    assert "__honed_system__" in raw[0]
+    store.close()

@@ -101,6 +101,14 @@ class Storage(ABC):
     @abstractmethod
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]: ...
 
+    @abstractmethod
+    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
+        """A JSON value honed keeps with the study (its fault settings, ...), apart from the
+        user's attributes."""
+
+    @abstractmethod
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]: ...
+
     # ---- trials ----------------------------------------------------------------------------
     @abstractmethod
     def create_trial(

@@ -44,6 +44,7 @@ class _Study:
     finished: list[int] = field(default_factory=list)
     max_seq: int = 0
     user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 class InMemoryStorage(Storage):
@@ -132,6 +133,14 @@ class InMemoryStorage(Storage):
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         with self._lock:
             return _json_copy(self._study(study_id).user_attrs)
+
+    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            self._study(study_id).system_attrs[key] = _json_copy(value)
+
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
+        with self._lock:
+            return _json_copy(self._study(study_id).system_attrs)
 
     # ---- trials ----------------------------------------------------------------------------
     def create_trial(

@@ -47,6 +47,9 @@ from honed.trial import Direction, FrozenTrial, TrialState
 __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
 SCHEMA_VERSION = 1
+# Study-level system attributes share the studies.user_attrs JSON column under this key (no
+# schema change); the user's view of the column never shows it.
+_STUDY_SYSTEM_KEY = "__honed_system__"
 _T = TypeVar("_T")
 
 metadata = sa.MetaData()
@@ -498,7 +501,7 @@ class SQLStorage(Storage):
                         by_state,
                         best,
                         _ts(s.created_at),
-                        json.loads(s.user_attrs),
+                        _user_part(s.user_attrs),
                     )
                 )
             return out
@@ -538,6 +541,23 @@ class SQLStorage(Storage):
             self._study_cache.pop(study_id, None)
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        if key == _STUDY_SYSTEM_KEY:
+            raise ValueError(f"the study attribute key {key!r} is honed's own; use another key.")
+        self._update_study_attrs(study_id, lambda attrs: attrs.__setitem__(key, value))
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        return _user_part(self._study_attrs_text(study_id))
+
+    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
+        def update(attrs: dict[str, Any]) -> None:
+            attrs.setdefault(_STUDY_SYSTEM_KEY, {})[key] = value
+
+        self._update_study_attrs(study_id, update)
+
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
+        return dict(json.loads(self._study_attrs_text(study_id)).get(_STUDY_SYSTEM_KEY, {}))
+
+    def _update_study_attrs(self, study_id: int, update: Any) -> None:
         def run(conn: Connection) -> None:
             row = conn.execute(
                 sa.select(studies_table.c.user_attrs)
@@ -547,7 +567,7 @@ class SQLStorage(Storage):
             if row is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
             attrs = json.loads(row[0])
-            attrs[key] = value
+            update(attrs)
             conn.execute(
                 studies_table.update()
                 .where(studies_table.c.study_id == study_id)
@@ -556,7 +576,7 @@ class SQLStorage(Storage):
 
         self._write(run)
 
-    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+    def _study_attrs_text(self, study_id: int) -> str:
         row = self._read(
             lambda c: c.execute(
                 sa.select(studies_table.c.user_attrs).where(studies_table.c.study_id == study_id)
@@ -564,7 +584,7 @@ class SQLStorage(Storage):
         )
         if row is None:
             raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-        return json.loads(row[0])
+        return row[0]
 
     # ---- trials ----------------------------------------------------------------------------
     def create_trial(
@@ -964,3 +984,10 @@ class SQLStorage(Storage):
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _user_part(text: str) -> dict[str, Any]:
+    """The user's attributes from a studies.user_attrs column (honed's own key left out)."""
+    attrs = json.loads(text)
+    attrs.pop(_STUDY_SYSTEM_KEY, None)
+    return attrs

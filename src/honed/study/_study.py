@@ -11,7 +11,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -498,8 +498,8 @@ def create_study(
     seed: int | None = None,
     heartbeat_interval: float | None = None,
     grace_period: float | None = None,
-    retries: int = 0,
-    retry_failed: bool = False,
+    retries: int | None = None,
+    retry_failed: bool | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
@@ -517,14 +517,19 @@ def create_study(
         seed: Seed for a sampler given by name.
         heartbeat_interval: Running trials send a heartbeat every this many seconds, and a
             trial silent for ``grace_period`` seconds is failed as stale (its worker died).
-            ``None`` (default): no heartbeats. Every worker of a study should use the same.
+            ``None`` (default): no heartbeats.
         grace_period: Seconds of silence before a trial is stale; 4 heartbeats by default.
-        retries: Re-run a configuration whose trial went stale up to this many times.
-        retry_failed: Also retry trials whose objective raised an exception.
+        retries: Re-run a configuration whose trial went stale up to this many times
+            (default 0).
+        retry_failed: Also retry trials whose objective raised an exception (default no).
+            These four fault settings are stored with a new study; a process that loads it
+            (:func:`load_study`, or ``load_if_exists=True``) without giving any of them uses
+            the stored ones, so every worker, and a restart after a crash, agree.
         artifacts: Where checkpoints go: an :class:`~honed.artifacts.ArtifactStore` or a
             folder; by default a folder beside a SQLite file.
     """
-    faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
+    fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
+    faults = _build_faults(*fault_args)
     dirs = _parse_directions(direction, directions)
     store = get_storage(storage)
     if name is None:
@@ -532,10 +537,13 @@ def create_study(
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
     try:
-        store.create_study(name, dirs)
+        study_id = store.create_study(name, dirs)
+        if faults != FaultPolicy():
+            store.set_study_system_attr(study_id, _FAULTS_ATTR, asdict(faults))
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
+        faults = _faults_of(store, store.get_study_id(name), fault_args, faults)
         existing = store.get_study_directions(store.get_study_id(name))
         if existing != dirs and (direction is not None or directions is not None):
             raise StudyError(
@@ -556,19 +564,51 @@ def load_study(
     seed: int | None = None,
     heartbeat_interval: float | None = None,
     grace_period: float | None = None,
-    retries: int = 0,
-    retry_failed: bool = False,
+    retries: int | None = None,
+    retry_failed: bool | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The fault
-    settings are those of :func:`create_study`."""
-    faults = FaultPolicy.build(heartbeat_interval, grace_period, retries, retry_failed)
+    settings are those of :func:`create_study`; given none of them, the study's stored ones."""
+    fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
+    faults = _build_faults(*fault_args)
     store = get_storage(storage)
-    store.get_study_id(name)
+    faults = _faults_of(store, store.get_study_id(name), fault_args, faults)
     study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
+
+
+_FAULTS_ATTR = "fault_policy"
+
+
+def _build_faults(
+    heartbeat_interval: float | None,
+    grace_period: float | None,
+    retries: int | None,
+    retry_failed: bool | None,
+) -> FaultPolicy:
+    return FaultPolicy.build(
+        heartbeat_interval, grace_period, 0 if retries is None else retries, bool(retry_failed)
+    )
+
+
+def _faults_of(
+    store: Storage, study_id: int, given: tuple[Any, ...], built: FaultPolicy
+) -> FaultPolicy:
+    """The caller's fault settings if it gave any, else those stored with the study."""
+    if any(v is not None for v in given):
+        return built
+    stored = store.get_study_system_attrs(study_id).get(_FAULTS_ATTR)
+    if not stored:
+        return built
+    return FaultPolicy.build(
+        stored.get("heartbeat_interval"),
+        stored.get("grace_period"),
+        int(stored.get("retries", 0)),
+        bool(stored.get("retry_failed", False)),
+    )
 
 
 def delete_study(name: str, storage: str | Path | Storage) -> None:

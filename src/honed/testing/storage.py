@@ -157,6 +157,24 @@ class StorageTests:
             "sizes": [1, 2, {"k": None}],
         }
 
+    def test_study_system_attrs_are_kept_apart_from_user_attrs(
+        self, storage: Storage, study_id: int
+    ) -> None:
+        storage.set_study_user_attr(study_id, "dataset", "digits")
+        storage.set_study_system_attr(study_id, "fault_policy", {"retries": 2, "grace": None})
+        storage.set_study_system_attr(study_id, "other", [1])
+        storage.set_study_user_attr(study_id, "note", "x")
+        again = self.reopen(storage)
+        assert again.get_study_system_attrs(study_id) == {
+            "fault_policy": {"retries": 2, "grace": None},
+            "other": [1],
+        }
+        assert again.get_study_user_attrs(study_id) == {"dataset": "digits", "note": "x"}
+        (summary,) = [s for s in again.list_studies() if s.study_id == study_id]
+        assert dict(summary.user_attrs) == {"dataset": "digits", "note": "x"}
+        with pytest.raises(StudyNotFoundError):
+            storage.get_study_system_attrs(study_id + 999)
+
     # ---- trial numbers and states ------------------------------------------------------------
     def test_numbers_are_dense_per_study(self, storage: Storage) -> None:
         a = storage.create_study("a", MIN)
