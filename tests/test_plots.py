@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -10,6 +11,7 @@ import pytest
 
 import honed
 import honed.plots as hp
+from honed.plots._data import intermediate_data
 from honed.trial import TrialState
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -186,3 +188,39 @@ def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
             r'<script type="application/json" id="[^"]+">(.*?)</script>', hp.report(multi)
         )
     ]
+
+
+def test_learning_curve_forecasts_are_drawn_with_their_band(tmp_path):
+    from honed.schedulers import LearningCurveStopping
+
+    study = honed.create_study(
+        scheduler=LearningCurveStopping(max_step=20, min_points=4, models=("pow",))
+    )
+
+    def objective(trial: honed.Trial) -> float:
+        level = trial.float("level", 0.0, 1.0)
+        for step in range(1, 21):
+            trial.report(level + 1.0 / step, step)
+        return level + 1.0 / 20
+
+    study.enqueue({"level": 0.0})
+    study.enqueue({"level": 0.9})
+    study.optimize(objective, n_trials=2, show_progress=False)
+    stopped = study.trials[1]
+    assert stopped.state is TrialState.PRUNED
+    fig = hp.plot_intermediate(study)
+    (curve,) = [c for c in fig.data["curves"] if c["number"] == stopped.number]
+    pred = curve["prediction"]
+    stored = stopped.system_attrs["lc_prediction"]
+    assert pred["step"] == 20 and pred["mean"] == pytest.approx(stored["mean"])
+    assert pred["low"] < pred["mean"] < pred["high"]
+    assert pred["high"] - pred["mean"] == pytest.approx(1.96 * stored["std"])
+    assert 0.0 <= pred["p_beat_best"] <= 1.0
+    # the x axis reaches the forecast's step (the stopped curve itself ends earlier)
+    assert curve["step"][-1] < 20 <= fig.data["x"]["domain"][1]
+    json.dumps(fig.data, allow_nan=False)
+    fig.save(tmp_path / "lc.png")  # matplotlib draws the band too
+    assert (tmp_path / "lc.png").stat().st_size > 0
+    # a malformed attribute is ignored, not drawn
+    bad = dataclasses.replace(stopped, system_attrs={"lc_prediction": {"mean": "x"}})
+    assert "prediction" not in intermediate_data([bad])["curves"][0]

@@ -259,7 +259,18 @@ def intermediate_data(
             pick = np.linspace(0, len(steps) - 1, max_steps).round().astype(int)
             steps = [steps[j] for j in np.unique(pick)]
         vals = [float(t.intermediate_values[s]) for s in steps]
-        curves.append({"number": t.number, "state": t.state.name, "step": steps, "value": vals})
+        curve: dict[str, Any] = {
+            "number": t.number,
+            "state": t.state.name,
+            "step": steps,
+            "value": vals,
+        }
+        pred = _lc_prediction(t)
+        if pred is not None:
+            curve["prediction"] = pred
+            all_steps.append(pred["step"])
+            all_vals.append(pred["mean"])
+        curves.append(curve)
         all_steps += [steps[0], steps[-1]]
         all_vals += [v for v in vals if math.isfinite(v)]
     x = value_axis("step", all_steps or [0, 1])
@@ -273,6 +284,26 @@ def intermediate_data(
         "n_total": len(with_iv),
         "n_shown": len(curves),
     }
+
+
+def _lc_prediction(t: FrozenTrial) -> dict[str, Any] | None:
+    """The learning-curve scheduler's last prediction of the trial's final value (system
+    attribute ``lc_prediction``) as ``step, mean, low, high, p_beat_best`` (a 95% band),
+    or ``None`` when there is none (or it is not finite)."""
+    raw = t.system_attrs.get("lc_prediction")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        step, mean, std = float(raw["final_step"]), float(raw["mean"]), float(raw["std"])
+        p_beat = float(raw.get("p_beat_best", math.nan))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(step) and math.isfinite(mean) and math.isfinite(std)):
+        return None
+    out = {"step": step, "mean": mean, "low": mean - 1.96 * std, "high": mean + 1.96 * std}
+    if math.isfinite(p_beat):
+        out["p_beat_best"] = p_beat
+    return out
 
 
 def parallel_data(

@@ -24,6 +24,7 @@ path.best { fill: none; stroke: #e8590c; stroke-width: 2; }
 path.curve { fill: none; stroke: #4c6ef5; stroke-opacity: .45; stroke-width: 1.2; }
 path.curve.pruned { stroke: #e67700; stroke-opacity: .6; }
 path.pruned-end { stroke: #c92a2a; stroke-width: 1.5; fill: none; }
+path.lc-pred { stroke: #7048e8; stroke-width: 1.4; stroke-dasharray: 4 3; fill: none; }
 path.line { fill: none; stroke-opacity: .5; stroke-width: 1.2; }
 [data-plot=contour] circle.pt { fill: #fff; stroke: #1d2330; stroke-width: .8; fill-opacity: .9; }
 [data-plot=pareto] circle.pt { fill: #adb5bd; }

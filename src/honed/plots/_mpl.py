@@ -97,6 +97,25 @@ def _intermediate(fig: Any, p: dict[str, Any]) -> None:
         ax.plot(cv["step"], cv["value"], color=c, alpha=0.55, lw=1.1)
         if cv["state"] == "PRUNED":
             ax.plot(cv["step"][-1], cv["value"][-1], "x", color="#c92a2a", ms=6)
+        pred = cv.get("prediction")
+        if pred is not None:
+            # the learning-curve scheduler's forecast of the final value, with its 95% band
+            ax.plot(
+                [cv["step"][-1], pred["step"]],
+                [cv["value"][-1], pred["mean"]],
+                ls="--",
+                color="#7048e8",
+                lw=1.2,
+            )
+            ax.errorbar(
+                [pred["step"]],
+                [pred["mean"]],
+                yerr=[[pred["mean"] - pred["low"]], [pred["high"] - pred["mean"]]],
+                fmt="o",
+                color="#7048e8",
+                ms=3,
+                capsize=2,
+            )
     _axis(ax, "x", p["x"])
     _axis(ax, "y", p["y"])
     ax.grid(alpha=0.3)

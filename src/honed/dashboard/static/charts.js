@@ -193,8 +193,25 @@
         }, g);
         tip(mk, "trial " + cv.number + " pruned at step " + cv.step[n]);
       }
+      if (cv.prediction) {
+        // the learning-curve scheduler's forecast of the final value, with its 95% band
+        const pr = cv.prediction, n = cv.step.length - 1;
+        const clampY = function (v) { return Math.min(Math.max(sy(v), 0), f.ih).toFixed(1); };
+        const px = sx(pr.step).toFixed(1);
+        const forecast = el("path", {
+          class: "lc-pred",
+          d: "M" + sx(cv.step[n]).toFixed(1) + "," + sy(cv.value[n]).toFixed(1) +
+            "L" + px + "," + clampY(pr.mean) +
+            "M" + px + "," + clampY(pr.low) + "V" + clampY(pr.high),
+        }, g);
+        tip(forecast, "trial " + cv.number + ": predicted final " + fmt(pr.mean) + " (95% " +
+          fmt(pr.low) + " to " + fmt(pr.high) + ")" +
+          (pr.p_beat_best === undefined ? "" : ", P(beats best) " + fmt(pr.p_beat_best)));
+        onTrial(opts, forecast, cv.number);
+      }
     }
-    caption(f, shown(p) || "× = pruned");
+    caption(f, shown(p) || "× = pruned" +
+      (p.curves.some(function (cv) { return cv.prediction; }) ? ", dashed = predicted final value" : ""));
     return f.svg;
   };
 
