@@ -17,6 +17,7 @@ import pytest
 import honed
 from honed.history import non_dominated_mask
 from honed.trial import TrialState
+from tests.test_schedulers import lc_study
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -420,7 +421,7 @@ def test_plot_html_exports_render_offline(studies, page, tmp_path):
         (hp.plot_slice(main, params=["x", "k"]), "svg[data-plot=slice]", 2),
         (hp.plot_pareto(multi), "svg[data-plot=pareto] circle.pt", len(multi.trials)),
     ]
-    lc_fig = hp.plot_intermediate(_lc_study())
+    lc_fig = hp.plot_intermediate(lc_study())
     n_pred = sum("prediction" in c for c in lc_fig.data["curves"])
     assert n_pred >= 1
     cases.append((lc_fig, "svg[data-plot=intermediate] path.lc-pred", n_pred))
@@ -433,23 +434,3 @@ def test_plot_html_exports_render_offline(studies, page, tmp_path):
         page.wait_for_selector(f"svg[data-plot={kind}]")
     _shot(page, "09-html-report")
     assert page.dialogs == []  # type: ignore[attr-defined]
-
-
-def _lc_study() -> honed.Study:
-    """A study whose learning-curve scheduler stopped a trial, and left its forecast."""
-    from honed.schedulers import LearningCurveStopping
-
-    study = honed.create_study(
-        scheduler=LearningCurveStopping(max_step=20, min_points=4, models=("pow",))
-    )
-
-    def objective(trial: honed.Trial) -> float:
-        level = trial.float("level", 0.0, 1.0)
-        for step in range(1, 21):
-            trial.report(level + 1.0 / step, step)
-        return level + 1.0 / 20
-
-    study.enqueue({"level": 0.0})
-    study.enqueue({"level": 0.9})
-    study.optimize(objective, n_trials=2, show_progress=False)
-    return study

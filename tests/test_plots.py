@@ -191,21 +191,9 @@ def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
 
 
 def test_learning_curve_forecasts_are_drawn_with_their_band(tmp_path):
-    from honed.schedulers import LearningCurveStopping
+    from tests.test_schedulers import lc_study
 
-    study = honed.create_study(
-        scheduler=LearningCurveStopping(max_step=20, min_points=4, models=("pow",))
-    )
-
-    def objective(trial: honed.Trial) -> float:
-        level = trial.float("level", 0.0, 1.0)
-        for step in range(1, 21):
-            trial.report(level + 1.0 / step, step)
-        return level + 1.0 / 20
-
-    study.enqueue({"level": 0.0})
-    study.enqueue({"level": 0.9})
-    study.optimize(objective, n_trials=2, show_progress=False)
+    study = lc_study()
     stopped = study.trials[1]
     assert stopped.state is TrialState.PRUNED
     fig = hp.plot_intermediate(study)

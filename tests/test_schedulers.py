@@ -574,9 +574,11 @@ def test_learning_curve_stops_hopeless_trial_and_explains():
     assert sched.on_report(hist([]), bad) is Decision.CONTINUE
 
 
-def test_learning_curve_prediction_lands_in_trial_attrs(tmp_path):
+def lc_study(storage=None) -> honed.Study:
+    """Two trials of 20 steps under learning-curve stopping: the first completes, the second
+    (a curve 0.9 higher) is stopped early with a forecast in its ``lc_prediction``."""
     sched = LearningCurveStopping(max_step=20, min_points=4, models=("pow",))
-    study = honed.create_study(storage=tmp_path / "lc.db", scheduler=sched)
+    study = honed.create_study(storage=storage, scheduler=sched)
 
     def objective(trial):
         level = trial.float("level", 0.0, 1.0)
@@ -587,6 +589,11 @@ def test_learning_curve_prediction_lands_in_trial_attrs(tmp_path):
     study.enqueue({"level": 0.0})
     study.enqueue({"level": 0.9})
     study.optimize(objective, n_trials=2, show_progress=False)
+    return study
+
+
+def test_learning_curve_prediction_lands_in_trial_attrs(tmp_path):
+    study = lc_study(tmp_path / "lc.db")
     first, second = study.trials
     assert first.state is C and second.state is P
     assert second.system_attrs["lc_prediction"]["mean"] == pytest.approx(0.95, abs=0.05)
