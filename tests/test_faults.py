@@ -4,6 +4,7 @@ failed-and-retried; none lost, none duplicated, none left RUNNING; the best valu
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -235,3 +236,49 @@ def test_optimize_gives_up_on_a_crash_loop_and_keeps_the_study_usable(tmp_path: 
     study.optimize(lambda t: t.float("x", 0.0, 1.0), n_trials=3)
     assert sum(t.state is TrialState.COMPLETE for t in study.trials) == 3
     study.storage.close()
+
+
+def _half_message_then_die(conn) -> None:
+    # a message header that promises 1000 bytes, 10 of them, and death mid-write: what a
+    # worker killed by the OOM killer while reporting leaves in its pipe
+    import struct
+
+    os.write(conn.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _send_three(conn) -> None:
+    for i in range(3):
+        conn.send(("m", i))
+    conn.close()
+
+
+def test_a_worker_killed_mid_message_blocks_no_other_worker():
+    # Workers report to the driver over one pipe each. (A shared multiprocessing.Queue hung
+    # the study when a worker died while its feeder thread held the queue's write lock.)
+    import queue
+
+    from honed.study._optimize import _Pipes
+
+    ctx = mp.get_context("fork")
+    pipes = _Pipes()
+    procs = []
+    for target in (_half_message_then_die, _send_three):
+        reader, writer = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=target, args=(writer,), daemon=True)
+        proc.start()
+        writer.close()
+        pipes.add(reader)
+        procs.append(proc)
+    got = []
+    deadline = time.monotonic() + 30
+    while pipes.readers and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            got.append(pipes.get(timeout=0.1))
+    for proc in procs:
+        proc.join(10)
+    assert got == [("m", 0), ("m", 1), ("m", 2)]
+    assert pipes.readers == []  # both pipes were dropped at their end, the cut one included
+    assert procs[0].exitcode == -signal.SIGKILL
+    with pytest.raises(queue.Empty):
+        pipes.get_nowait()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import pickle
 import queue
@@ -196,11 +197,12 @@ def _process_main(
         def on_start(trial_id: int) -> None:
             current.value = trial_id  # read by the parent if this process dies
 
-        _worker_loop(worker_study, objective, plan, counter, watched, messages.put, on_start)
+        _worker_loop(worker_study, objective, plan, counter, watched, messages.send, on_start)
     except KeyboardInterrupt:
         pass
     finally:
         storage.close()
+        messages.close()
 
 
 def _worker_seeds(seed: int | None, n: int) -> list[int | None]:
@@ -426,7 +428,7 @@ def _run_processes(
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     counter = ctx.Value("q", 0)
     stop = ctx.Event()
-    messages = ctx.Queue()
+    messages = _Pipes()
     # A worker killed from outside (the OOM killer, a segfault in native code, kill -9) takes
     # its trial with it: fail that trial here, retry it per the study's policy, and start a
     # replacement. A crash loop (an objective that always kills its process) gives up.
@@ -437,9 +439,10 @@ def _run_processes(
 
     def start_worker(slot: int, seed: int | None) -> tuple[Any, Any]:
         current = ctx.Value("q", -1)
+        reader, writer = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_process_main,
-            args=(study, objective, plan, counter, stop, messages, seed, current),
+            args=(study, objective, plan, counter, stop, writer, seed, current),
             name=f"honed-worker-{slot}",
             daemon=True,
         )
@@ -447,6 +450,8 @@ def _run_processes(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: we own none
             proc.start()
+        writer.close()  # the child's copy is the only one: its death ends the pipe
+        messages.add(reader)
         return proc, current
 
     for i in range(n_jobs):
@@ -487,6 +492,51 @@ def _run_processes(
             if proc.exitcode not in (0, None) and current.value >= 0:  # not handled yet
                 _fail_dead_worker_trial(study, proc, int(current.value))
         messages.close()
+
+
+class _Pipes:
+    """Messages from worker processes, one pipe per worker, read with ``get(timeout)`` and
+    ``get_nowait()`` like a queue.
+
+    Not one ``multiprocessing.Queue``: its writers share a lock, and a worker killed while
+    its feeder thread held that lock (SIGKILL right after a trial's message was queued) left
+    the other workers blocked for good. A worker killed while writing here breaks only its
+    own pipe, which is dropped at end of file (or at a message cut short).
+    """
+
+    def __init__(self) -> None:
+        self.readers: list[Any] = []
+        self._ready: list[tuple[Any, ...]] = []
+
+    def add(self, reader: Any) -> None:
+        self.readers.append(reader)
+
+    def get(self, timeout: float | None = None) -> tuple[Any, ...]:
+        if not self._ready:
+            self._read(0.0 if timeout is None else timeout)
+        if not self._ready:
+            raise queue.Empty
+        return self._ready.pop(0)
+
+    def get_nowait(self) -> tuple[Any, ...]:
+        return self.get(0.0)
+
+    def _read(self, timeout: float) -> None:
+        if not self.readers:
+            if timeout > 0:
+                time.sleep(timeout)
+            return
+        for r in mp_connection.wait(self.readers, timeout):
+            try:
+                self._ready.append(r.recv())
+            except Exception:  # EOFError: the worker is gone; anything else: a cut message
+                self.readers.remove(r)
+                r.close()
+
+    def close(self) -> None:
+        for r in self.readers:
+            r.close()
+        self.readers = []
 
 
 def _describe_exit(code: int | None) -> str:
