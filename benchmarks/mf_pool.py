@@ -23,8 +23,9 @@ def seconds_to_target(trace: dict, target: float, budget: float) -> float:
     return budget
 
 
-def pool(paths: list[Path]) -> dict[str, dict[str, list[float]]]:
-    """``problem -> method -> seconds`` over every trace of every run."""
+def pool(paths: list[Path]) -> tuple[dict[str, dict[str, list[float]]], dict[str, float]]:
+    """``problem -> method -> seconds`` over every trace of every run, and each problem's
+    budget."""
     out: dict[str, dict[str, list[float]]] = {}
     setting: dict[str, tuple[float, float]] = {}
     for path in paths:
@@ -39,14 +40,13 @@ def pool(paths: list[Path]) -> dict[str, dict[str, list[float]]]:
             for tr in res["traces"]:
                 secs = seconds_to_target(tr, *key)
                 out.setdefault(problem, {}).setdefault(tr["method"], []).append(secs)
-    return out
+    return out, {problem: budget for problem, (_, budget) in setting.items()}
 
 
-def table(problem: str, by_method: dict[str, list[float]], budget: float | None = None) -> str:
+def table(problem: str, by_method: dict[str, list[float]], budget: float) -> str:
     rows = []
     for method, secs in by_method.items():
-        cap = budget if budget is not None else max(secs)
-        reached = sum(s < cap for s in secs)
+        reached = sum(s < budget for s in secs)
         rows.append((method, statistics.median(secs), statistics.fmean(secs), reached, len(secs)))
 
     def best(prefix: str, col: int) -> float:
@@ -69,14 +69,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="--out folders of honed bench mf")
     args = ap.parse_args()
-    pooled = pool(args.runs)
-    budgets = {}
-    for path in args.runs:
-        data = json.loads((path / "mf.json" if path.is_dir() else path).read_text())
-        for problem, res in data["problems"].items():
-            budgets[problem] = float(res["budget"])
+    pooled, budgets = pool(args.runs)
     for problem, by_method in pooled.items():
-        print(table(problem, by_method, budgets.get(problem)))
+        print(table(problem, by_method, budgets[problem]))
         print()
 
 

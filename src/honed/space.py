@@ -514,7 +514,7 @@ class SearchSpace(Mapping[str, Distribution]):
                 # numpy scalars, bools and the rest go through contains/to_unit one by one
                 if all(type(v) is float or type(v) is int for v in col):
                     arr = np.array(col, dtype=float)
-                    if not arr.size or np.max(np.abs(arr), initial=0.0) < 2.0**53:
+                    if np.max(np.abs(arr), initial=0.0) < 2.0**53:
                         out[:, j] = dist.encode_numbers(arr)
                         continue
             for i, p in enumerate(params):

@@ -41,10 +41,12 @@ class FaultPolicy:
         cls,
         heartbeat_interval: float | None,
         grace_period: float | None,
-        retries: int,
-        retry_failed: bool,
+        retries: int | None,
+        retry_failed: bool | None,
     ) -> FaultPolicy:
-        """Check the user's settings and fill in the default grace period."""
+        """Check the user's settings and fill in the defaults (``None``: not given; the grace
+        period, no retries, no retry of raising trials)."""
+        retries = 0 if retries is None else retries
         if heartbeat_interval is not None and not (
             isinstance(heartbeat_interval, int | float)
             and math.isfinite(heartbeat_interval)

@@ -179,7 +179,7 @@ def _process_main(
     plan: _Plan,
     counter: Any,
     stop: Any,
-    messages: Any,
+    pipe: Any,
     seed: int | None,
     current: Any,
 ) -> None:
@@ -197,12 +197,12 @@ def _process_main(
         def on_start(trial_id: int) -> None:
             current.value = trial_id  # read by the parent if this process dies
 
-        _worker_loop(worker_study, objective, plan, counter, watched, messages.send, on_start)
+        _worker_loop(worker_study, objective, plan, counter, watched, pipe.send, on_start)
     except KeyboardInterrupt:
         pass
     finally:
         storage.close()
-        messages.close()
+        pipe.close()
 
 
 def _worker_seeds(seed: int | None, n: int) -> list[int | None]:
@@ -511,9 +511,10 @@ class _Pipes:
     def add(self, reader: Any) -> None:
         self.readers.append(reader)
 
-    def get(self, timeout: float | None = None) -> tuple[Any, ...]:
+    def get(self, timeout: float) -> tuple[Any, ...]:
+        """The next message, waiting at most ``timeout`` seconds; ``queue.Empty`` if none."""
         if not self._ready:
-            self._read(0.0 if timeout is None else timeout)
+            self._read(timeout)
         if not self._ready:
             raise queue.Empty
         return self._ready.pop(0)

@@ -529,7 +529,7 @@ def create_study(
             folder; by default a folder beside a SQLite file.
     """
     fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
-    faults = _build_faults(*fault_args)
+    faults = FaultPolicy.build(*fault_args)
     dirs = _parse_directions(direction, directions)
     store = get_storage(storage)
     if name is None:
@@ -543,8 +543,9 @@ def create_study(
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
-        faults = _faults_of(store, store.get_study_id(name), fault_args, faults)
-        existing = store.get_study_directions(store.get_study_id(name))
+        study_id = store.get_study_id(name)
+        faults = _faults_of(store, study_id, fault_args, faults)
+        existing = store.get_study_directions(study_id)
         if existing != dirs and (direction is not None or directions is not None):
             raise StudyError(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
@@ -571,7 +572,7 @@ def load_study(
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The fault
     settings are those of :func:`create_study`; given none of them, the study's stored ones."""
     fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
-    faults = _build_faults(*fault_args)
+    faults = FaultPolicy.build(*fault_args)
     store = get_storage(storage)
     faults = _faults_of(store, store.get_study_id(name), fault_args, faults)
     study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
@@ -581,17 +582,6 @@ def load_study(
 
 
 _FAULTS_ATTR = "fault_policy"
-
-
-def _build_faults(
-    heartbeat_interval: float | None,
-    grace_period: float | None,
-    retries: int | None,
-    retry_failed: bool | None,
-) -> FaultPolicy:
-    return FaultPolicy.build(
-        heartbeat_interval, grace_period, 0 if retries is None else retries, bool(retry_failed)
-    )
 
 
 def _faults_of(
@@ -606,8 +596,8 @@ def _faults_of(
     return FaultPolicy.build(
         stored.get("heartbeat_interval"),
         stored.get("grace_period"),
-        int(stored.get("retries", 0)),
-        bool(stored.get("retry_failed", False)),
+        stored.get("retries"),
+        stored.get("retry_failed"),
     )
 
 
