@@ -172,6 +172,21 @@ def test_grid_ask_past_exhaustion_repeats_a_point() -> None:
     assert sorted(xs[:2]) == [0, 1] and xs[2] in (0, 1)
 
 
+def test_grid_counts_running_trials_whose_parameters_are_not_written_yet() -> None:
+    # A worker process writes a trial's parameters with its result; until then the trial
+    # holds the point its number starts from, so other workers neither take that point nor
+    # ask for more trials when the grid has run out.
+    sampler = GridSampler({"x": [0, 1, 2]}, seed=0)
+    study = honed.create_study(sampler=sampler)
+    running = [study.ask() for _ in range(3)]  # none has asked for x yet
+    assert sampler.is_exhausted(study._history())
+    study.tell(running[0], 0.0)  # finished without ever asking for x: its point is free again
+    assert not sampler.is_exhausted(study._history())
+    held = {t.choice("x", [0, 1, 2]) for t in running[1:]}
+    late = study.ask()
+    assert len(held) == 2 and late.choice("x", [0, 1, 2]) not in held
+
+
 def test_grid_errors_name_the_parameter() -> None:
     with pytest.raises(SpaceError, match=r"'lr'.*continuous"):
         GridSampler({"lr": Float(0, 1)})

@@ -111,6 +111,10 @@ class GridSampler(Sampler):
         return {n: out[n] for n in self._names}
 
     def _taken(self, history: History) -> set[int]:
+        """Grid points held by a trial. A running trial whose parameters are not written yet
+        (a worker process writes them with its result) is counted at the point its number
+        starts from: otherwise other workers would ask for more trials as the grid runs out
+        and all take the same last free points."""
         taken: set[int] = set()
         for t in history:
             if t.state is TrialState.WAITING:
@@ -118,7 +122,23 @@ class GridSampler(Sampler):
             i = self._point_index(t.params)
             if i is not None:
                 taken.add(i)
+            elif (
+                t.state is TrialState.RUNNING
+                and t.number < self._size
+                and self._on_grid_so_far(t.params)
+            ):
+                taken.add(self._order(t.number))
         return taken
+
+    def _on_grid_so_far(self, params: Mapping[str, ParamValue]) -> bool:
+        for name, value in params.items():
+            if name not in self._choices:
+                continue
+            try:
+                self._choices[name].index(value)
+            except SpaceError:
+                return False
+        return True
 
     def is_exhausted(self, history: History) -> bool:
         """Whether every grid point is held by an earlier trial."""
@@ -136,13 +156,18 @@ class GridSampler(Sampler):
         self, history: History, trial: FrozenTrial, space: SearchSpace
     ) -> dict[str, ParamValue]:
         taken = self._taken(history)
-        start = trial.number % self._size
-        for k in range(self._size):
-            candidate = self._order((start + k) % self._size)
-            if candidate not in taken:
-                return self._point(candidate)
+        if trial.number < self._size:
+            for k in range(self._size):
+                candidate = self._order((trial.number + k) % self._size)
+                if candidate not in taken:
+                    return self._point(candidate)
+        elif len(taken) < self._size:
+            # Past the grid's size (retries, ask/tell): trials asking together spread over
+            # the free points instead of all taking the first.
+            free = [k for k in range(self._size) if self._order(k) not in taken]
+            return self._point(self._order(free[trial.number % len(free)]))
         # Exhausted (only reachable through ask/tell): repeat a point rather than fail.
-        return self._point(self._order(start))
+        return self._point(self._order(trial.number % self._size))
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
