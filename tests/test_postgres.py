@@ -16,6 +16,7 @@ from honed.storage import get_storage
 from honed.storage.sql import SQLStorage, _is_transient
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
+from tests._schema import check_upgrade_from_version_1
 
 
 @pytest.fixture
@@ -41,6 +42,10 @@ class TestPostgresConformance(StorageTests):
         other = SQLStorage(storage.url)  # a second engine: its own connections, as a process
         self._opened.append(other)
         return other
+
+
+def test_a_version_1_database_is_upgraded_in_place(pg_url):
+    check_upgrade_from_version_1(pg_url)
 
 
 def test_postgresql_urls_use_psycopg3(store):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -25,19 +26,16 @@ C, P, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING
 
 def tt(number, curve, state=R, params=None, dists=None):
     """A trial from ``{step: (seconds, value)}``."""
-    return ft(
-        number,
-        {k: v for k, (_, v) in curve.items()},
-        state,
-        params,
-        dists,
-        system_attrs={REPORT_SECONDS_ATTR: {str(k): s for k, (s, _) in curve.items()}},
+    base = ft(number, {k: v for k, (_, v) in curve.items()}, state, params, dists)
+    return replace(base, report_seconds={k: s for k, (s, _) in curve.items()})
+
+
+def test_report_seconds_of_old_databases_are_read_from_the_system_attribute():
+    legacy = FrozenTrial(
+        number=0, state=R, system_attrs={REPORT_SECONDS_ATTR: {"1": 0.5, "2": 1.25}}
     )
-
-
-def test_report_seconds_property():
-    t = tt(0, {1: (0.5, 3.0), 2: (1.25, 2.0)})
-    assert t.report_seconds == {1: 0.5, 2: 1.25}
+    assert legacy.report_seconds == {1: 0.5, 2: 1.25}
+    assert tt(0, {1: (0.5, 3.0), 2: (1.25, 2.0)}).report_seconds == {1: 0.5, 2: 1.25}
     assert FrozenTrial(number=1, state=R).report_seconds == {}
 
 

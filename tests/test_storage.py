@@ -14,6 +14,7 @@ from honed.storage import InMemoryStorage, Storage, get_storage
 from honed.storage.sql import SCHEMA_VERSION, SQLStorage
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
+from tests._schema import check_upgrade_from_version_1
 
 
 class TestInMemoryStorage(StorageTests):
@@ -49,7 +50,7 @@ def test_schema_version_is_recorded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("version", "advice"),
-    [(SCHEMA_VERSION + 1, "pip install -U honed"), (SCHEMA_VERSION - 1, "older honed")],
+    [(SCHEMA_VERSION + 1, "pip install -U honed"), (0, "older honed")],
 )
 def test_mismatched_schema_version_is_refused(tmp_path: Path, version: int, advice: str) -> None:
     path = tmp_path / "v.db"
@@ -68,6 +69,10 @@ def test_mismatched_schema_version_is_refused(tmp_path: Path, version: int, advi
     _set_schema_version(path, str(SCHEMA_VERSION))
     again = honed.load_study("kept", storage=url)
     assert len(again.trials) == 3
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    check_upgrade_from_version_1(f"sqlite:///{tmp_path / 'v1.db'}")
 
 
 # ---- URLs and handles ----------------------------------------------------------------------

@@ -75,6 +75,10 @@ class FrozenTrial:
         constraints: Constraint values; the trial is feasible when all are ``<= 0``.
         user_attrs: Whatever the objective stored with ``trial.set_user_attr``.
         system_attrs: honed's own bookkeeping (``fail_reason``, ``retry_of``, ...).
+        report_seconds: ``step -> seconds`` from the trial's start to each report, when
+            recorded: always when ``trial.report`` was given ``elapsed=``, else when the
+            study's scheduler uses time as its resource (e.g. ``ASHA(resource="time")``).
+            Empty otherwise.
     """
 
     number: int
@@ -89,6 +93,16 @@ class FrozenTrial:
     datetime_start: datetime | None = None
     datetime_complete: datetime | None = None
     trial_id: int = -1
+    report_seconds: Mapping[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.report_seconds:
+            # Multi-objective reports, and databases of schema version 1, keep the seconds
+            # in a system attribute (a JSON object keyed by step).
+            legacy = self.system_attrs.get(REPORT_SECONDS_ATTR)
+            if legacy:
+                secs = {int(k): float(v) for k, v in legacy.items()}
+                object.__setattr__(self, "report_seconds", secs)
 
     @property
     def value(self) -> float | None:
@@ -119,14 +133,6 @@ class FrozenTrial:
     @property
     def fail_reason(self) -> str | None:
         return self.system_attrs.get("fail_reason")
-
-    @property
-    def report_seconds(self) -> dict[int, float]:
-        """``step -> seconds`` from the trial's start to each report, when recorded: always
-        when ``trial.report`` was given ``elapsed=``, else when the study's scheduler uses
-        time as its resource (e.g. ``ASHA(resource="time")``). Empty otherwise."""
-        raw = self.system_attrs.get(REPORT_SECONDS_ATTR) or {}
-        return {int(k): float(v) for k, v in raw.items()}
 
     def __repr__(self) -> str:
         vals = "" if self.values is None else f", values={list(self.values)}"

@@ -51,7 +51,7 @@ from honed.schedulers._util import (
     sign,
 )
 from honed.schedulers.base import Decision, Scheduler
-from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, is_finite_number
+from honed.trial import FrozenTrial, is_finite_number
 
 __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "rung_resources"]
 
@@ -216,14 +216,12 @@ class SuccessiveHalving(Scheduler):
         cached = self._curves.get(id(trial))
         if cached is not None and cached[0] is trial:
             return cached[1]
-        raw = trial.system_attrs.get(REPORT_SECONDS_ATTR) or {}
         iv = trial.intermediate_values
         pairs = []
         first = None
-        for k, sec in raw.items():
-            sec = float(sec)
+        for k, sec in trial.report_seconds.items():
             first = sec if first is None or sec < first else first
-            v = iv.get(int(k))
+            v = iv.get(k)
             if v is not None and math.isfinite(v):
                 pairs.append((sec, v))
         pairs.sort()
@@ -235,11 +233,11 @@ class SuccessiveHalving(Scheduler):
         return out
 
     def _add_first(self, firsts: list[float], t: FrozenTrial) -> None:
-        raw = t.system_attrs.get(REPORT_SECONDS_ATTR)
-        if raw:
+        secs = t.report_seconds
+        if secs:
             # reports are recorded in order: the first entry is the first report (O(1); the
             # full timeline of a running trial is rebuilt on every read)
-            firsts.append(float(next(iter(raw.values()))))
+            firsts.append(next(iter(secs.values())))
 
     def _same_bracket(self, a: int, b: int) -> bool:
         return True

@@ -137,7 +137,11 @@ class Storage(ABC):
         """Add parameters to an unfinished trial (one transaction for all of them)."""
 
     @abstractmethod
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None: ...
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, value: float, seconds: float | None = None
+    ) -> None:
+        """Record the report at ``step`` (again: replace it), with the trial's ``seconds`` so
+        far when known (``FrozenTrial.report_seconds``)."""
 
     @abstractmethod
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...

@@ -214,11 +214,20 @@ class InMemoryStorage(Storage):
                 distributions={**t.distributions, **distributions},
             )
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, value: float, seconds: float | None = None
+    ) -> None:
         with self._lock:
             _, t = self._locate(trial_id)
+            secs = dict(t.report_seconds)
+            if seconds is None:
+                secs.pop(int(step), None)
+            else:
+                secs[int(step)] = float(seconds)
             self._update(
-                trial_id, intermediate_values={**t.intermediate_values, int(step): float(value)}
+                trial_id,
+                intermediate_values={**t.intermediate_values, int(step): float(value)},
+                report_seconds=secs,
             )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:

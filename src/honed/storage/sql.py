@@ -10,6 +10,7 @@ timeout plus a retry loop absorb contention instead of surfacing "database is lo
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import threading
@@ -46,7 +47,14 @@ from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
-SCHEMA_VERSION = 1
+_logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+# What each upgrade adds; every one is additive, so it runs in place when a database of the
+# older version is opened (under the write lock, so concurrent openers upgrade once).
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE trial_intermediate_values ADD COLUMN seconds FLOAT",),
+}
 # Study-level system attributes share the studies.user_attrs JSON column under this key (no
 # schema change); the user's view of the column never shows it.
 _STUDY_SYSTEM_KEY = "__honed_system__"
@@ -111,6 +119,8 @@ intermediate_table = sa.Table(
     ),
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("value", sa.Float, nullable=True),
+    # The trial's seconds at the report (schema version 2; NULL: not recorded).
+    sa.Column("seconds", sa.Float, nullable=True),
 )
 
 _UNFINISHED = (int(TrialState.WAITING), int(TrialState.RUNNING))
@@ -140,7 +150,12 @@ _SQL_FINISHED_SINCE = sa.select(trials_table).where(
     _tc.study_id == _b("sid"), _tc.finish_seq > _b("seq")
 )
 _SQL_INTERMEDIATE = (
-    sa.select(intermediate_table.c.trial_id, intermediate_table.c.step, intermediate_table.c.value)
+    sa.select(
+        intermediate_table.c.trial_id,
+        intermediate_table.c.step,
+        intermediate_table.c.value,
+        intermediate_table.c.seconds,
+    )
     .where(intermediate_table.c.trial_id.in_(_b("ids", expanding=True)))
     .order_by(intermediate_table.c.trial_id, intermediate_table.c.step)
 )
@@ -391,8 +406,10 @@ class SQLStorage(Storage):
     def _init_schema(self) -> None:
         def init(conn: Connection) -> None:
             metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            row = conn.execute(  # locked: of two processes opening an old database, one upgrades
+                sa.select(meta_table.c.value)
+                .where(meta_table.c.key == "schema_version")
+                .with_for_update()
             ).first()
             if row is None:
                 conn.execute(
@@ -400,6 +417,18 @@ class SQLStorage(Storage):
                 )
                 return
             found = int(row[0])
+            pending = range(found + 1, SCHEMA_VERSION + 1)
+            if found < SCHEMA_VERSION and all(v in _UPGRADES for v in pending):
+                for version in pending:
+                    for statement in _UPGRADES[version]:
+                        conn.exec_driver_sql(statement)
+                conn.execute(
+                    meta_table.update()
+                    .where(meta_table.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+                _logger.info("upgraded %r to schema version %d", self, SCHEMA_VERSION)
+                return
             if found != SCHEMA_VERSION:
                 newer = found > SCHEMA_VERSION
                 raise SchemaVersionError(
@@ -707,17 +736,21 @@ class SQLStorage(Storage):
 
         self._modify(trial_id, fn, ("params_json", "distributions_json"))
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, value: float, seconds: float | None = None
+    ) -> None:
         stored = None if value != value else float(value)  # NaN is stored as NULL
+        secs = None if seconds is None else float(seconds)
 
         def fn(conn: Connection, row: Any) -> dict[str, Any]:
             res = conn.execute(
-                _SQL_SET_INTERMEDIATE, {"tid": trial_id, "st": int(step), "value": stored}
+                _SQL_SET_INTERMEDIATE,
+                {"tid": trial_id, "st": int(step), "value": stored, "seconds": secs},
             )
             if res.rowcount == 0:
                 conn.execute(
                     _SQL_ADD_INTERMEDIATE,
-                    {"trial_id": trial_id, "step": int(step), "value": stored},
+                    {"trial_id": trial_id, "step": int(step), "value": stored, "seconds": secs},
                 )
             return {"heartbeat_at": self._now()}
 
@@ -911,10 +944,13 @@ class SQLStorage(Storage):
             return []
         ids = [r.trial_id for r in rows]
         inter: dict[int, dict[int, float]] = {}
+        seconds: dict[int, dict[int, float]] = {}
         for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
             chunk = ids[i : i + 900]
-            for tid, step, value in conn.execute(_SQL_INTERMEDIATE, {"ids": chunk}):
+            for tid, step, value, secs in conn.execute(_SQL_INTERMEDIATE, {"ids": chunk}):
                 inter.setdefault(tid, {})[step] = float("nan") if value is None else value
+                if secs is not None:
+                    seconds.setdefault(tid, {})[step] = secs
         out = []
         for r in rows:
             out.append(
@@ -933,6 +969,7 @@ class SQLStorage(Storage):
                     datetime_start=_ts(r.started_at),
                     datetime_complete=_ts(r.completed_at),
                     trial_id=r.trial_id,
+                    report_seconds=seconds.get(r.trial_id, _NO_REPORTS),
                 )
             )
         return out

@@ -137,6 +137,7 @@ class Trial(ParameterAPI):
         self._relative = dict(relative_params or {})
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
+        self._seconds: dict[int, float] = dict(frozen.report_seconds)
         self._last_decision = Decision.CONTINUE
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
@@ -264,6 +265,7 @@ class Trial(ParameterAPI):
             system_attrs=dict(self._system_attrs),
             datetime_start=f.datetime_start,
             trial_id=f.trial_id,
+            report_seconds=dict(self._seconds),
         )
 
     # ---- reports and attributes ------------------------------------------------------------
@@ -301,10 +303,12 @@ class Trial(ParameterAPI):
                     f"report value must be a number, got {value!r} ({type(value).__name__})."
                 ) from None
             self._save_params()
-            self.study._storage.set_trial_intermediate_value(self._trial_id, step, value)
+            self.study._storage.set_trial_intermediate_value(self._trial_id, step, value, seconds)
             self._intermediate[step] = value
-            if seconds is not None:
-                self._record_seconds(step, seconds)
+            if seconds is None:
+                self._seconds.pop(step, None)
+            else:
+                self._seconds[step] = seconds
             if math.isnan(value):
                 return
         if self.study.scheduler is None:
@@ -334,9 +338,12 @@ class Trial(ParameterAPI):
         self._set_system_attr(VECTOR_REPORTS_ATTR, reports)
 
     def _record_seconds(self, step: int, seconds: float) -> None:
+        # Multi-objective reports have no row in the intermediate-value table: their seconds
+        # live beside the vectors, in a system attribute (rewritten whole at each report).
         times = dict(self._system_attrs.get(REPORT_SECONDS_ATTR) or {})
         times[str(step)] = seconds
         self._set_system_attr(REPORT_SECONDS_ATTR, times)
+        self._seconds[step] = seconds
 
     def _set_system_attr(self, key: str, value: Any) -> None:
         self._save_params()

@@ -343,6 +343,19 @@ class StorageTests:
         assert math.isnan(back.intermediate_values[2])
         assert back.last_step == 5
 
+    def test_report_seconds(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(t.trial_id, 1, 0.9, seconds=0.5)
+        storage.set_trial_intermediate_value(t.trial_id, 2, math.nan, seconds=1.25)
+        storage.set_trial_intermediate_value(t.trial_id, 3, 0.7, seconds=2.0)
+        storage.set_trial_intermediate_value(t.trial_id, 3, 0.6)  # again, without seconds
+        storage.set_trial_intermediate_value(t.trial_id, 4, 0.5)
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.report_seconds == {1: 0.5, 2: 1.25}
+        assert list(back.report_seconds) == [1, 2]  # in step order: the first is the first
+        assert back.intermediate_values[3] == 0.6
+        assert storage.create_trial(study_id).report_seconds == {}
+
     def test_attrs_are_json(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id, system_attrs={"origin": "test"})
         value = {"scores": [0.5, 0.7], "meta": {"ok": True, "none": None}, "n": 3}

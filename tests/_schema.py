@@ -1,0 +1,90 @@
+"""Turn a current database back into schema version 1, as an older honed wrote it, to test
+the in-place upgrade on each database kind."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import sqlalchemy as sa
+
+import honed
+from honed.storage.sql import SCHEMA_VERSION, SQLStorage
+from honed.trial import REPORT_SECONDS_ATTR
+
+
+def make_version_1_database(url: str) -> None:
+    """A study with timed reports, stored the way schema version 1 stored them: the seconds
+    in each trial's system attributes, no ``seconds`` column."""
+    study = honed.create_study("old", storage=url)
+    for n in range(3):
+        t = study.ask()
+        x = t.float("x", 0, 1)
+        for step in range(1, 4):
+            t.report(x * step, step, elapsed=0.5 * step + n)
+        study.tell(t, x)
+    study.storage.close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.text("SELECT trial_id, step, seconds FROM trial_intermediate_values")
+        ).fetchall()
+        by_trial: dict[int, dict[str, float]] = {}
+        for tid, step, secs in rows:
+            by_trial.setdefault(tid, {})[str(step)] = secs
+        for tid, secs in by_trial.items():
+            attrs = json.loads(
+                conn.execute(
+                    sa.text("SELECT system_attrs_json FROM trials WHERE trial_id = :t"), {"t": tid}
+                ).scalar_one()
+            )
+            attrs[REPORT_SECONDS_ATTR] = secs
+            conn.execute(
+                sa.text("UPDATE trials SET system_attrs_json = :a WHERE trial_id = :t"),
+                {"a": json.dumps(attrs), "t": tid},
+            )
+        conn.execute(sa.text("ALTER TABLE trial_intermediate_values DROP COLUMN seconds"))
+        conn.execute(sa.text("UPDATE honed_meta SET value = '1' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+
+def check_upgrade_from_version_1(url: str) -> None:
+    make_version_1_database(url)
+    # Two openers at once (two processes' engines): exactly one upgrades, neither fails.
+    opened: list[SQLStorage] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(SQLStorage(url))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for s in opened:
+        s.close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.text("SELECT value FROM honed_meta WHERE key = 'schema_version'")
+        ).scalar_one()
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("trial_intermediate_values")]
+    engine.dispose()
+    assert version == str(SCHEMA_VERSION) and "seconds" in columns
+    study = honed.load_study("old", storage=url)
+    # Seconds written by the old version are still read ...
+    assert [t.report_seconds for t in study.trials] == [
+        {1: 0.5 + n, 2: 1.0 + n, 3: 1.5 + n} for n in range(3)
+    ]
+    # ... and the study goes on, new reports keeping theirs in the new column.
+    t = study.ask()
+    t.report(0.1, 1, elapsed=0.25)
+    study.tell(t, 0.1)
+    assert study.trials[-1].report_seconds == {1: 0.25}
+    assert REPORT_SECONDS_ATTR not in study.trials[-1].system_attrs
+    study.storage.close()
