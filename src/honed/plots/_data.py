@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from honed.schedulers.curves import PREDICTION_ATTR
 from honed.space import Choice, Distribution, Int
 from honed.trial import Direction, FrozenTrial, TrialState
 
@@ -290,7 +291,7 @@ def _lc_prediction(t: FrozenTrial) -> dict[str, Any] | None:
     """The learning-curve scheduler's last prediction of the trial's final value (system
     attribute ``lc_prediction``) as ``step, mean, low, high, p_beat_best`` (a 95% band),
     or ``None`` when there is none (or it is not finite)."""
-    raw = t.system_attrs.get("lc_prediction")
+    raw = t.system_attrs.get(PREDICTION_ATTR)
     if not isinstance(raw, dict):
         return None
     try:

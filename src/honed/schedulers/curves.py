@@ -33,6 +33,7 @@ from honed.schedulers.base import Decision, Judgement, Scheduler
 from honed.trial import FrozenTrial
 
 __all__ = [
+    "PREDICTION_ATTR",
     "CurveFit",
     "LearningCurveStopping",
     "annealing_areas",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 MODELS = ("pow", "exp", "lr")
+# The trial system attribute holding the scheduler's last forecast (the plots draw it).
+PREDICTION_ATTR = "lc_prediction"
 
 
 def annealing_areas(lrs: Sequence[float], decay: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +321,7 @@ class LearningCurveStopping(Scheduler):
         p_beat = float(stats.norm.cdf((best_loss - mean) / max(std, 1e-12)))
         decision = Decision.STOP if p_beat < self.threshold else Decision.CONTINUE
         info = {
-            "lc_prediction": {
+            PREDICTION_ATTR: {
                 "step": step,
                 "final_step": self.max_step,
                 "mean": s * mean,
