@@ -10,12 +10,13 @@ import sqlalchemy as sa
 
 import honed
 from honed.storage.sql import SCHEMA_VERSION, SQLStorage
-from honed.trial import REPORT_SECONDS_ATTR
+from honed.trial import REPORT_SECONDS_ATTR, VECTOR_REPORTS_ATTR
 
 
 def make_version_1_database(url: str) -> None:
-    """A study with timed reports, stored the way schema version 1 stored them: the seconds
-    in each trial's system attributes, no ``seconds`` column."""
+    """Studies with timed and multi-objective reports, stored the way schema version 1 stored
+    them: seconds and objective vectors in each trial's system attributes (keyed by step), no
+    ``seconds`` or ``vector_json`` column, no report row for a vector."""
     study = honed.create_study("old", storage=url)
     for n in range(3):
         t = study.ask()
@@ -23,27 +24,38 @@ def make_version_1_database(url: str) -> None:
         for step in range(1, 4):
             t.report(x * step, step, elapsed=0.5 * step + n)
         study.tell(t, x)
+    mo = honed.create_study("old-mo", storage=url, directions=["minimize", "maximize"])
+    t = mo.ask()
+    t.report([1.0, 2.0], 1)
+    t.report([0.5, 3.0], 2)
+    mo.tell(t, [0.5, 3.0])
     study.storage.close()
+    mo.storage.close()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         rows = conn.execute(
-            sa.text("SELECT trial_id, step, seconds FROM trial_intermediate_values")
+            sa.text("SELECT trial_id, step, seconds, vector_json FROM trial_intermediate_values")
         ).fetchall()
-        by_trial: dict[int, dict[str, float]] = {}
-        for tid, step, secs in rows:
-            by_trial.setdefault(tid, {})[str(step)] = secs
-        for tid, secs in by_trial.items():
+        legacy: dict[int, dict[str, dict[str, object]]] = {}
+        for tid, step, secs, vec in rows:
+            attrs = legacy.setdefault(tid, {})
+            if secs is not None:
+                attrs.setdefault(REPORT_SECONDS_ATTR, {})[str(step)] = secs
+            if vec is not None:
+                attrs.setdefault(VECTOR_REPORTS_ATTR, {})[str(step)] = json.loads(vec)
+        for tid, extra in legacy.items():
             attrs = json.loads(
                 conn.execute(
                     sa.text("SELECT system_attrs_json FROM trials WHERE trial_id = :t"), {"t": tid}
                 ).scalar_one()
             )
-            attrs[REPORT_SECONDS_ATTR] = secs
             conn.execute(
                 sa.text("UPDATE trials SET system_attrs_json = :a WHERE trial_id = :t"),
-                {"a": json.dumps(attrs), "t": tid},
+                {"a": json.dumps({**attrs, **extra}), "t": tid},
             )
+        conn.execute(sa.text("DELETE FROM trial_intermediate_values WHERE vector_json IS NOT NULL"))
         conn.execute(sa.text("ALTER TABLE trial_intermediate_values DROP COLUMN seconds"))
+        conn.execute(sa.text("ALTER TABLE trial_intermediate_values DROP COLUMN vector_json"))
         conn.execute(sa.text("UPDATE honed_meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
 
@@ -75,7 +87,7 @@ def check_upgrade_from_version_1(url: str) -> None:
         ).scalar_one()
         columns = [c["name"] for c in sa.inspect(conn).get_columns("trial_intermediate_values")]
     engine.dispose()
-    assert version == str(SCHEMA_VERSION) and "seconds" in columns
+    assert version == str(SCHEMA_VERSION) and {"seconds", "vector_json"} <= set(columns)
     study = honed.load_study("old", storage=url)
     # Seconds written by the old version are still read ...
     assert [t.report_seconds for t in study.trials] == [
@@ -88,3 +100,11 @@ def check_upgrade_from_version_1(url: str) -> None:
     assert study.trials[-1].report_seconds == {1: 0.25}
     assert REPORT_SECONDS_ATTR not in study.trials[-1].system_attrs
     study.storage.close()
+    mo = honed.load_study("old-mo", storage=url)
+    assert mo.trials[0].intermediate_vectors == {1: (1.0, 2.0), 2: (0.5, 3.0)}
+    t = mo.ask()
+    t.report([0.7, 2.5], 1)
+    mo.tell(t, [0.7, 2.5])
+    assert mo.trials[1].intermediate_vectors == {1: (0.7, 2.5)}
+    assert VECTOR_REPORTS_ATTR not in mo.trials[1].system_attrs
+    mo.storage.close()

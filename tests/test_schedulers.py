@@ -601,12 +601,8 @@ def test_learning_curve_prediction_lands_in_trial_attrs(tmp_path):
 
 # ---- multi-objective ----------------------------------------------------------------------------
 def _mo(number, vecs, state=R):
-    attrs = {"intermediate_vectors": {str(k): list(v) for k, v in vecs.items()}}
-    return (
-        ft(number, {}, state, system_attrs=attrs, final=0.0)
-        if state is not C
-        else FrozenTrial(number=number, state=C, values=tuple(vecs[max(vecs)]), system_attrs=attrs)
-    )
+    values = tuple(vecs[max(vecs)]) if state is C else None
+    return FrozenTrial(number=number, state=state, values=values, intermediate_vectors=dict(vecs))
 
 
 MO = (Direction.MINIMIZE, Direction.MINIMIZE)
@@ -661,7 +657,8 @@ def test_vector_reports_through_a_study(where, tmp_path):
         bad.report([2.0, 2.0], 1)
     study.tell(bad, state=TrialState.PRUNED)
     t = study.trials[1]
-    assert t.state is P and t.system_attrs["intermediate_vectors"] == {"1": [2.0, 2.0]}
+    assert t.state is P and t.intermediate_vectors == {1: (2.0, 2.0)}
+    assert t.intermediate_values == {} and "intermediate_vectors" not in t.system_attrs
     with pytest.raises(ValueError, match="one number per objective"):
         study.ask().report(3.0, 1)
 

@@ -17,7 +17,9 @@ __all__ = ["Direction", "FrozenTrial", "TrialState"]
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 # System attribute holding each report's seconds since the trial started: {"step": seconds}.
+# Where schema version 1 kept what are now report-row columns (still read from old databases).
 REPORT_SECONDS_ATTR = "report_seconds"
+VECTOR_REPORTS_ATTR = "intermediate_vectors"
 
 
 class Direction(enum.Enum):
@@ -75,6 +77,8 @@ class FrozenTrial:
         constraints: Constraint values; the trial is feasible when all are ``<= 0``.
         user_attrs: Whatever the objective stored with ``trial.set_user_attr``.
         system_attrs: honed's own bookkeeping (``fail_reason``, ``retry_of``, ...).
+        intermediate_vectors: ``step -> objective vector`` from ``trial.report`` in a
+            multi-objective study (``intermediate_values`` holds single-objective reports).
         report_seconds: ``step -> seconds`` from the trial's start to each report, when
             recorded: always when ``trial.report`` was given ``elapsed=``, else when the
             study's scheduler uses time as its resource (e.g. ``ASHA(resource="time")``).
@@ -94,15 +98,19 @@ class FrozenTrial:
     datetime_complete: datetime | None = None
     trial_id: int = -1
     report_seconds: Mapping[int, float] = field(default_factory=dict)
+    intermediate_vectors: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.report_seconds:
-            # Multi-objective reports, and databases of schema version 1, keep the seconds
-            # in a system attribute (a JSON object keyed by step).
-            legacy = self.system_attrs.get(REPORT_SECONDS_ATTR)
-            if legacy:
-                secs = {int(k): float(v) for k, v in legacy.items()}
-                object.__setattr__(self, "report_seconds", secs)
+        # Databases of schema version 1 kept these in system attributes keyed by step.
+        attrs = self.system_attrs
+        if not self.report_seconds and attrs.get(REPORT_SECONDS_ATTR):
+            secs = {int(k): float(v) for k, v in attrs[REPORT_SECONDS_ATTR].items()}
+            object.__setattr__(self, "report_seconds", secs)
+        if not self.intermediate_vectors and attrs.get(VECTOR_REPORTS_ATTR):
+            vecs = {
+                int(k): tuple(float(x) for x in v) for k, v in attrs[VECTOR_REPORTS_ATTR].items()
+            }
+            object.__setattr__(self, "intermediate_vectors", vecs)
 
     @property
     def value(self) -> float | None:

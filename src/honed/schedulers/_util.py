@@ -9,9 +9,6 @@ from typing import Any
 from honed.history import History
 from honed.trial import FrozenTrial
 
-# System attribute holding the vector reports of multi-objective trials: {"step": [v1, v2, ...]}.
-VECTOR_REPORTS_ATTR = "intermediate_vectors"
-
 
 def sign(history: History) -> float:
     """Multiply a single-objective value by this to get a loss."""
@@ -61,5 +58,4 @@ def check_fraction(name: str, value: Any, low: float = 0.0, high: float = 1.0) -
 
 def vector_reports(trial: FrozenTrial) -> dict[int, tuple[float, ...]]:
     """``step -> objective vector`` reported by a multi-objective trial."""
-    raw = trial.system_attrs.get(VECTOR_REPORTS_ATTR) or {}
-    return {int(k): tuple(float(x) for x in v) for k, v in raw.items()}
+    return dict(trial.intermediate_vectors)

@@ -138,10 +138,15 @@ class Storage(ABC):
 
     @abstractmethod
     def set_trial_intermediate_value(
-        self, trial_id: int, step: int, value: float, seconds: float | None = None
+        self,
+        trial_id: int,
+        step: int,
+        value: float | Sequence[float],
+        seconds: float | None = None,
     ) -> None:
-        """Record the report at ``step`` (again: replace it), with the trial's ``seconds`` so
-        far when known (``FrozenTrial.report_seconds``)."""
+        """Record the report at ``step`` (again: replace it): one number, or one per objective
+        (``FrozenTrial.intermediate_vectors``), with the trial's ``seconds`` so far when known
+        (``FrozenTrial.report_seconds``)."""
 
     @abstractmethod
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...

@@ -215,20 +215,33 @@ class InMemoryStorage(Storage):
             )
 
     def set_trial_intermediate_value(
-        self, trial_id: int, step: int, value: float, seconds: float | None = None
+        self,
+        trial_id: int,
+        step: int,
+        value: float | Sequence[float],
+        seconds: float | None = None,
     ) -> None:
+        step = int(step)
         with self._lock:
             _, t = self._locate(trial_id)
             secs = dict(t.report_seconds)
             if seconds is None:
-                secs.pop(int(step), None)
+                secs.pop(step, None)
             else:
-                secs[int(step)] = float(seconds)
-            self._update(
-                trial_id,
-                intermediate_values={**t.intermediate_values, int(step): float(value)},
-                report_seconds=secs,
-            )
+                secs[step] = float(seconds)
+            if isinstance(value, Sequence):
+                vector = tuple(float(x) for x in value)
+                self._update(
+                    trial_id,
+                    intermediate_vectors={**t.intermediate_vectors, step: vector},
+                    report_seconds=secs,
+                )
+            else:
+                self._update(
+                    trial_id,
+                    intermediate_values={**t.intermediate_values, step: float(value)},
+                    report_seconds=secs,
+                )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:

@@ -53,7 +53,10 @@ SCHEMA_VERSION = 2
 # What each upgrade adds; every one is additive, so it runs in place when a database of the
 # older version is opened (under the write lock, so concurrent openers upgrade once).
 _UPGRADES: dict[int, tuple[str, ...]] = {
-    2: ("ALTER TABLE trial_intermediate_values ADD COLUMN seconds FLOAT",),
+    2: (
+        "ALTER TABLE trial_intermediate_values ADD COLUMN seconds FLOAT",
+        "ALTER TABLE trial_intermediate_values ADD COLUMN vector_json TEXT",
+    ),
 }
 # Study-level system attributes share the studies.user_attrs JSON column under this key (no
 # schema change); the user's view of the column never shows it.
@@ -119,8 +122,10 @@ intermediate_table = sa.Table(
     ),
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("value", sa.Float, nullable=True),
-    # The trial's seconds at the report (schema version 2; NULL: not recorded).
+    # Schema version 2: the trial's seconds at the report (NULL: not recorded), and the
+    # objective vector of a multi-objective report (JSON; then ``value`` is NULL).
     sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("vector_json", sa.Text, nullable=True),
 )
 
 _UNFINISHED = (int(TrialState.WAITING), int(TrialState.RUNNING))
@@ -155,6 +160,7 @@ _SQL_INTERMEDIATE = (
         intermediate_table.c.step,
         intermediate_table.c.value,
         intermediate_table.c.seconds,
+        intermediate_table.c.vector_json,
     )
     .where(intermediate_table.c.trial_id.in_(_b("ids", expanding=True)))
     .order_by(intermediate_table.c.trial_id, intermediate_table.c.step)
@@ -737,20 +743,29 @@ class SQLStorage(Storage):
         self._modify(trial_id, fn, ("params_json", "distributions_json"))
 
     def set_trial_intermediate_value(
-        self, trial_id: int, step: int, value: float, seconds: float | None = None
+        self,
+        trial_id: int,
+        step: int,
+        value: float | Sequence[float],
+        seconds: float | None = None,
     ) -> None:
-        stored = None if value != value else float(value)  # NaN is stored as NULL
-        secs = None if seconds is None else float(seconds)
+        row_values: dict[str, Any] = {
+            "seconds": None if seconds is None else float(seconds),
+            "vector_json": None,
+        }
+        if isinstance(value, Sequence):
+            row_values["value"] = None
+            row_values["vector_json"] = json.dumps([float(x) for x in value])  # NaN kept
+        else:
+            row_values["value"] = None if value != value else float(value)  # NaN as NULL
 
         def fn(conn: Connection, row: Any) -> dict[str, Any]:
             res = conn.execute(
-                _SQL_SET_INTERMEDIATE,
-                {"tid": trial_id, "st": int(step), "value": stored, "seconds": secs},
+                _SQL_SET_INTERMEDIATE, {"tid": trial_id, "st": int(step), **row_values}
             )
             if res.rowcount == 0:
                 conn.execute(
-                    _SQL_ADD_INTERMEDIATE,
-                    {"trial_id": trial_id, "step": int(step), "value": stored, "seconds": secs},
+                    _SQL_ADD_INTERMEDIATE, {"trial_id": trial_id, "step": int(step), **row_values}
                 )
             return {"heartbeat_at": self._now()}
 
@@ -944,11 +959,15 @@ class SQLStorage(Storage):
             return []
         ids = [r.trial_id for r in rows]
         inter: dict[int, dict[int, float]] = {}
+        vectors: dict[int, dict[int, tuple[float, ...]]] = {}
         seconds: dict[int, dict[int, float]] = {}
         for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
             chunk = ids[i : i + 900]
-            for tid, step, value, secs in conn.execute(_SQL_INTERMEDIATE, {"ids": chunk}):
-                inter.setdefault(tid, {})[step] = float("nan") if value is None else value
+            for tid, step, value, secs, vec in conn.execute(_SQL_INTERMEDIATE, {"ids": chunk}):
+                if vec is not None:
+                    vectors.setdefault(tid, {})[step] = tuple(json.loads(vec))
+                else:
+                    inter.setdefault(tid, {})[step] = float("nan") if value is None else value
                 if secs is not None:
                     seconds.setdefault(tid, {})[step] = secs
         out = []
@@ -970,6 +989,7 @@ class SQLStorage(Storage):
                     datetime_complete=_ts(r.completed_at),
                     trial_id=r.trial_id,
                     report_seconds=seconds.get(r.trial_id, _NO_REPORTS),
+                    intermediate_vectors=vectors.get(r.trial_id, _NO_REPORTS),
                 )
             )
         return out

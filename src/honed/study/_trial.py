@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from honed.errors import SpaceError, TrialPruned, TrialStateError
-from honed.schedulers._util import VECTOR_REPORTS_ATTR
 from honed.schedulers.base import Decision, Exploit, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
-from honed.trial import REPORT_SECONDS_ATTR, FrozenTrial, TrialState, check_report
+from honed.trial import FrozenTrial, TrialState, check_report
 
 if TYPE_CHECKING:
     from honed.history import History
@@ -138,6 +137,7 @@ class Trial(ParameterAPI):
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
         self._seconds: dict[int, float] = dict(frozen.report_seconds)
+        self._vectors: dict[int, tuple[float, ...]] = dict(frozen.intermediate_vectors)
         self._last_decision = Decision.CONTINUE
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._exploited: Exploit | None = None
@@ -266,6 +266,7 @@ class Trial(ParameterAPI):
             datetime_start=f.datetime_start,
             trial_id=f.trial_id,
             report_seconds=dict(self._seconds),
+            intermediate_vectors=dict(self._vectors),
         )
 
     # ---- reports and attributes ------------------------------------------------------------
@@ -290,9 +291,7 @@ class Trial(ParameterAPI):
         self._exploited = None
         n_obj = len(self.study.directions)
         if n_obj > 1:
-            self._report_vector(value, step, n_obj)
-            if seconds is not None:
-                self._record_seconds(step, seconds)
+            self._report_vector(value, step, n_obj, seconds)
         else:
             if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
                 value = value[0]
@@ -305,10 +304,7 @@ class Trial(ParameterAPI):
             self._save_params()
             self.study._storage.set_trial_intermediate_value(self._trial_id, step, value, seconds)
             self._intermediate[step] = value
-            if seconds is None:
-                self._seconds.pop(step, None)
-            else:
-                self._seconds[step] = seconds
+            self._note_seconds(step, seconds)
             if math.isnan(value):
                 return
         if self.study.scheduler is None:
@@ -322,28 +318,26 @@ class Trial(ParameterAPI):
         if self._last_decision is Decision.STOP:
             raise TrialPruned(f"stopped at step {step} by {type(self.study.scheduler).__name__}")
 
-    def _report_vector(self, value: Any, step: int, n_obj: int) -> None:
+    def _report_vector(self, value: Any, step: int, n_obj: int, seconds: float | None) -> None:
         if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != n_obj:
             raise ValueError(
                 f"this study has {n_obj} objectives: report one number per objective, e.g. "
                 f"trial.report([v1, v2], step), got {value!r}."
             )
         try:
-            vec = [float(v) for v in value]
+            vec = tuple(float(v) for v in value)
         except (TypeError, ValueError):
             raise ValueError(f"report values must be numbers, got {value!r}.") from None
-        # Vectors live in a system attribute: the intermediate-value table holds one number.
-        reports = dict(self._system_attrs.get(VECTOR_REPORTS_ATTR) or {})
-        reports[str(step)] = vec
-        self._set_system_attr(VECTOR_REPORTS_ATTR, reports)
+        self._save_params()
+        self.study._storage.set_trial_intermediate_value(self._trial_id, step, vec, seconds)
+        self._vectors[step] = vec
+        self._note_seconds(step, seconds)
 
-    def _record_seconds(self, step: int, seconds: float) -> None:
-        # Multi-objective reports have no row in the intermediate-value table: their seconds
-        # live beside the vectors, in a system attribute (rewritten whole at each report).
-        times = dict(self._system_attrs.get(REPORT_SECONDS_ATTR) or {})
-        times[str(step)] = seconds
-        self._set_system_attr(REPORT_SECONDS_ATTR, times)
-        self._seconds[step] = seconds
+    def _note_seconds(self, step: int, seconds: float | None) -> None:
+        if seconds is None:
+            self._seconds.pop(step, None)
+        else:
+            self._seconds[step] = seconds
 
     def _set_system_attr(self, key: str, value: Any) -> None:
         self._save_params()

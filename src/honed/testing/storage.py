@@ -356,6 +356,19 @@ class StorageTests:
         assert back.intermediate_values[3] == 0.6
         assert storage.create_trial(study_id).report_seconds == {}
 
+    def test_vector_reports(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(t.trial_id, 1, (0.5, 2.0), seconds=0.25)
+        storage.set_trial_intermediate_value(t.trial_id, 2, [0.4, math.nan])
+        storage.set_trial_intermediate_value(t.trial_id, 2, [0.3, 1.5])  # again: replaced
+        storage.set_trial_intermediate_value(t.trial_id, 3, [math.nan, 1.0])
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.intermediate_vectors[1] == (0.5, 2.0)
+        assert back.intermediate_vectors[2] == (0.3, 1.5)
+        assert math.isnan(back.intermediate_vectors[3][0])
+        assert back.intermediate_values == {} and back.last_step is None
+        assert back.report_seconds == {1: 0.25}
+
     def test_attrs_are_json(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id, system_attrs={"origin": "test"})
         value = {"scores": [0.5, 0.7], "meta": {"ok": True, "none": None}, "n": 3}
