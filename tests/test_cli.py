@@ -84,6 +84,23 @@ def test_export_csv_and_json_round_trip(demo_dir: Path) -> None:
         assert rec["values"] == list(by_number[rec["number"]].values or [])
 
 
+def test_json_export_keeps_reports_of_every_kind(tmp_path: Path) -> None:
+    study = honed.create_study(
+        "mo", storage=f"sqlite:///{tmp_path / 'honed.db'}", directions=["minimize", "maximize"]
+    )
+    t = study.ask()
+    t.report([1.0, 0.5], 1, elapsed=0.25)
+    t.report([0.8, 0.6], 2, elapsed=0.5)
+    study.tell(t, [0.8, 0.6])
+    study.storage.close()
+    out = tmp_path / "mo.json"
+    _honed("export", "mo", "--format", "json", "-o", str(out), cwd=tmp_path)
+    (rec,) = json.loads(out.read_text())["trials"]
+    assert rec["intermediate_vectors"] == {"1": [1.0, 0.5], "2": [0.8, 0.6]}
+    assert rec["report_seconds"] == {"1": 0.25, "2": 0.5}
+    assert rec["intermediate_values"] == {}
+
+
 def test_errors_are_clear_and_nonzero(tmp_path: Path, demo_dir: Path) -> None:
     proc = _honed("studies", cwd=tmp_path, check=False)
     assert proc.returncode == 2

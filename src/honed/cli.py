@@ -157,6 +157,7 @@ def _trial_record(t: FrozenTrial) -> dict[str, Any]:
         "values": list(t.values) if t.values is not None else None,
         "params": dict(t.params),
         "intermediate_values": {str(k): v for k, v in t.intermediate_values.items()},
+        "intermediate_vectors": {str(k): list(v) for k, v in t.intermediate_vectors.items()},
         "report_seconds": {str(k): v for k, v in t.report_seconds.items()},
         "constraints": list(t.constraints) if t.constraints is not None else None,
         "user_attrs": dict(t.user_attrs),
