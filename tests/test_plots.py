@@ -173,6 +173,22 @@ def test_non_finite_reports_are_skipped():
     json.dumps(data, allow_nan=False)  # strict JSON: what the browser gets
 
 
+def test_multi_objective_curves_are_drawn_per_objective():
+    s = honed.create_study(directions=["minimize", "maximize"])
+    for k in range(2):
+        t = s.ask()
+        t.float("x", 0, 1)
+        for step in (1, 2, 3):
+            t.report([1.0 / step + k, 0.5 * step], step)
+        s.tell(t, [1.0 / 3 + k, 1.5])
+    first = hp.plot_intermediate(s).data
+    second = hp.plot_intermediate(s, objective=1).data
+    assert [c["value"] for c in first["curves"]] == [[1.0, 0.5, 1.0 / 3], [2.0, 1.5, 4.0 / 3]]
+    assert [c["value"] for c in second["curves"]] == [[0.5, 1.0, 1.5]] * 2
+    with pytest.raises(ValueError, match="objective must be between 0 and 1"):
+        hp.plot_intermediate(s, objective=2)
+
+
 def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
     text = hp.report(study, tmp_path / "report.html")
     assert (tmp_path / "report.html").read_text() == text

@@ -135,7 +135,7 @@ class StudyCache:
             if kind == "history":
                 return pd.history_data(trials, d, objective=objective)
             if kind == "intermediate":
-                return pd.intermediate_data(trials)
+                return pd.intermediate_data(trials, objective=objective)
             if kind == "parallel":
                 return pd.parallel_data(trials, d, objective=objective)
             if kind == "slice":

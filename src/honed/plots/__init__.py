@@ -56,10 +56,12 @@ def plot_history(study: Study | History, *, objective: int = 0) -> Figure:
     return Figure(_data.history_data(trials, dirs, objective=objective))
 
 
-def plot_intermediate(study: Study | History) -> Figure:
-    """Learning curves from ``trial.report``; pruned trials are marked where they stopped."""
-    trials, _ = _read(study)
-    return Figure(_data.intermediate_data(trials))
+def plot_intermediate(study: Study | History, *, objective: int = 0) -> Figure:
+    """Learning curves from ``trial.report``; pruned trials are marked where they stopped.
+    In a multi-objective study, the curves of objective number ``objective``."""
+    trials, dirs = _read(study)
+    _data._check_objective(objective, dirs)
+    return Figure(_data.intermediate_data(trials, objective=objective))
 
 
 def plot_parallel(

@@ -240,26 +240,37 @@ def history_data(
 def intermediate_data(
     trials: Sequence[FrozenTrial],
     *,
+    objective: int = 0,
     max_curves: int = MAX_CURVES,
     max_steps: int = MAX_STEPS,
 ) -> dict[str, Any]:
-    """Learning curves: each trial's reported values by step; pruned trials are marked."""
-    with_iv = [t for t in trials if t.intermediate_values]
+    """Learning curves: each trial's reported values by step; pruned trials are marked. In a
+    multi-objective study, the ``objective``-th entry of each reported vector."""
+    if objective < 0:
+        raise ValueError(f"objective must be >= 0, got {objective}.")
+
+    def reports(t: FrozenTrial) -> dict[int, float]:
+        if t.intermediate_values:
+            return dict(t.intermediate_values) if objective == 0 else {}
+        return {s: v[objective] for s, v in t.intermediate_vectors.items() if objective < len(v)}
+
+    by_trial = [(t, reports(t)) for t in trials]
+    with_iv = [(t, r) for t, r in by_trial if r]
     # Keep the latest curves plus the pruned and complete ones spread over the study.
     idx = thin(len(with_iv), max_curves, keep=range(len(with_iv) - max_curves // 4, len(with_iv)))
     curves = []
     all_steps: list[float] = []
     all_vals: list[float] = []
     for i in idx:
-        t = with_iv[int(i)]
+        t, values = with_iv[int(i)]
         # NaN and infinite reports cannot be drawn; the curve skips them.
-        steps = sorted(s for s, v in t.intermediate_values.items() if math.isfinite(v))
+        steps = sorted(s for s, v in values.items() if math.isfinite(v))
         if not steps:
             continue
         if len(steps) > max_steps:
             pick = np.linspace(0, len(steps) - 1, max_steps).round().astype(int)
             steps = [steps[j] for j in np.unique(pick)]
-        vals = [float(t.intermediate_values[s]) for s in steps]
+        vals = [float(values[s]) for s in steps]
         curve: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name,
