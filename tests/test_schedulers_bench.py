@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from honed.bench.multifidelity import (
     Trace,
     _method_factories,
@@ -40,6 +42,19 @@ def test_simulate_replays_costs_on_two_workers(tmp_path):
     states = {t.state.name for t in run.study.trials}
     assert "PRUNED" in states
     assert tr.time_to(2.0) == math.inf and tr.time_to(tr.best[0]) == tr.times[0]
+
+
+def test_fixed_decision_seconds_make_runs_repeatable(tmp_path):
+    prob = make_problem("mlp-digits", tmp_path, max_epochs=9)
+    traces = []
+    for _ in range(2):
+        run = _method_factories(9)["honed:asha+ranked-tpe"](3)
+        traces.append(simulate("m", run, prob, 3, 0.5, 2, decision_seconds=0.002))
+    first, second = traces
+    assert (first.times, first.best, first.n_trials) == (second.times, second.best, second.n_trials)
+    assert first.overhead == pytest.approx(0.002 * (first.n_trials + first.n_epochs))
+    with pytest.raises(ValueError, match="decision_seconds must be >= 0"):
+        run_multifidelity(["honed:asha"], ["mlp-digits"], [0], 0.1, decision_seconds=-1.0)
 
 
 def test_trace_and_markdown():

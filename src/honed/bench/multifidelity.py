@@ -493,9 +493,24 @@ class Trace:
 
 
 def simulate(
-    method: str, run: _Run, problem: MFProblem, seed: int, budget: float, workers: int
+    method: str,
+    run: _Run,
+    problem: MFProblem,
+    seed: int,
+    budget: float,
+    workers: int,
+    decision_seconds: float | None = None,
 ) -> Trace:
-    """Run ``run`` on ``problem`` until every worker's simulated clock passes ``budget``."""
+    """Run ``run`` on ``problem`` until every worker's simulated clock passes ``budget``.
+
+    Each ask and each report adds the method's measured CPU time to its worker's clock, or
+    ``decision_seconds`` when given: then a run is a pure function of the method and seed
+    (screening variants of equal cost without the measurement's noise, which can move a
+    seed's time to the target by 2x between runs of the same code)."""
+
+    def spent(t0: float) -> float:
+        return time.process_time() - t0 if decision_seconds is None else decision_seconds
+
     clocks = [0.0] * workers
     jobs: list[dict[str, Any] | None] = [None] * workers
     times: list[float] = []
@@ -509,7 +524,7 @@ def simulate(
         if job is None:
             t0 = time.process_time()
             handle, idx = run.ask(problem)
-            dt = time.process_time() - t0
+            dt = spent(t0)
             overhead += dt
             clocks[w] += dt
             job = jobs[w] = {"h": handle, "idx": idx, "epoch": 0, "start": clocks[w]}
@@ -527,7 +542,7 @@ def simulate(
         if stop or job["epoch"] >= problem.max_epochs:
             run.tell(job["h"], None if stop else acc)
             jobs[w] = None
-        dt = time.process_time() - t0
+        dt = spent(t0)
         overhead += dt
         clocks[w] += dt
     return Trace(method, problem.name, seed, times, best, n_trials, n_epochs, overhead)
@@ -543,8 +558,14 @@ def run_multifidelity(
     max_epochs: int = 81,
     cache_dir: Path | None = None,
     progress: Callable[[str], None] = lambda m: None,
+    decision_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Every method on every problem and seed; returns traces and a summary per problem."""
+    """Every method on every problem and seed; returns traces and a summary per problem.
+    ``decision_seconds``: see :func:`simulate`."""
+    if decision_seconds is not None and not decision_seconds >= 0:
+        raise ValueError(
+            f"decision_seconds must be >= 0 (or None: measure), got {decision_seconds!r}."
+        )
     factories = _method_factories(max_epochs)
     unknown = [m for m in methods if m not in factories]
     if unknown:
@@ -555,7 +576,9 @@ def run_multifidelity(
         traces: list[Trace] = []
         for seed in seeds:
             for m in methods:
-                tr = simulate(m, factories[m](seed), problem, seed, budget, workers)
+                tr = simulate(
+                    m, factories[m](seed), problem, seed, budget, workers, decision_seconds
+                )
                 traces.append(tr)
                 problem.save()
                 progress(
@@ -684,6 +707,14 @@ def register_mode(sub: Any) -> None:
     p.add_argument("--cache-dir", default=None, help="where trained curves are cached")
     p.add_argument("--out", default=None, help="folder for mf.json and mf.md")
     p.add_argument(
+        "--decision-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="charge S seconds per ask and per report instead of the measured CPU time: "
+        "repeatable runs for screening variants of equal cost (default: measure)",
+    )
+    p.add_argument(
         "--build-table",
         type=int,
         default=0,
@@ -727,6 +758,7 @@ def _cli(args: argparse.Namespace) -> int:
             args.max_epochs,
             cache,
             progress=lambda m: print(m, file=sys.stderr, flush=True),
+            decision_seconds=args.decision_seconds,
         )
     except ValueError as e:
         print(f"honed bench mf: error: {e}", file=sys.stderr)
