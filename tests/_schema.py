@@ -10,7 +10,10 @@ import sqlalchemy as sa
 
 import honed
 from honed.storage.sql import SCHEMA_VERSION, SQLStorage
-from honed.trial import REPORT_SECONDS_ATTR, VECTOR_REPORTS_ATTR
+
+# The trial system attributes where schema version 1 kept each report's seconds and vectors.
+REPORT_SECONDS_ATTR = "report_seconds"
+VECTOR_REPORTS_ATTR = "intermediate_vectors"
 
 
 def make_version_1_database(url: str) -> None:

@@ -16,7 +16,7 @@ from honed.samplers.tpe import TPESampler
 from honed.schedulers import ASHA, Decision, MultiFidelitySampler
 from honed.schedulers.multifidelity import rung_view
 from honed.space import Int
-from honed.trial import REPORT_SECONDS_ATTR, Direction, FrozenTrial, TrialState
+from honed.trial import Direction, FrozenTrial, TrialState
 from tests.test_schedulers import ft
 
 MIN = (Direction.MINIMIZE,)
@@ -30,11 +30,8 @@ def tt(number, curve, state=R, params=None, dists=None):
     return replace(base, report_seconds={k: s for k, (s, _) in curve.items()})
 
 
-def test_report_seconds_of_old_databases_are_read_from_the_system_attribute():
-    legacy = FrozenTrial(
-        number=0, state=R, system_attrs={REPORT_SECONDS_ATTR: {"1": 0.5, "2": 1.25}}
-    )
-    assert legacy.report_seconds == {1: 0.5, 2: 1.25}
+def test_report_seconds_field():
+    # (schema-version-1 databases, which kept them in a system attribute: tests/_schema.py)
     assert tt(0, {1: (0.5, 3.0), 2: (1.25, 2.0)}).report_seconds == {1: 0.5, 2: 1.25}
     assert FrozenTrial(number=1, state=R).report_seconds == {}
 

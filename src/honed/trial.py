@@ -16,11 +16,6 @@ __all__ = ["Direction", "FrozenTrial", "TrialState"]
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
-# System attribute holding each report's seconds since the trial started: {"step": seconds}.
-# Where schema version 1 kept what are now report-row columns (still read from old databases).
-REPORT_SECONDS_ATTR = "report_seconds"
-VECTOR_REPORTS_ATTR = "intermediate_vectors"
-
 
 class Direction(enum.Enum):
     """Whether an objective is minimized or maximized."""
@@ -99,18 +94,6 @@ class FrozenTrial:
     trial_id: int = -1
     report_seconds: Mapping[int, float] = field(default_factory=dict)
     intermediate_vectors: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Databases of schema version 1 kept these in system attributes keyed by step.
-        attrs = self.system_attrs
-        if not self.report_seconds and attrs.get(REPORT_SECONDS_ATTR):
-            secs = {int(k): float(v) for k, v in attrs[REPORT_SECONDS_ATTR].items()}
-            object.__setattr__(self, "report_seconds", secs)
-        if not self.intermediate_vectors and attrs.get(VECTOR_REPORTS_ATTR):
-            vecs = {
-                int(k): tuple(float(x) for x in v) for k, v in attrs[VECTOR_REPORTS_ATTR].items()
-            }
-            object.__setattr__(self, "intermediate_vectors", vecs)
 
     @property
     def value(self) -> float | None:

@@ -54,8 +54,3 @@ def check_fraction(name: str, value: Any, low: float = 0.0, high: float = 1.0) -
     if not low <= f <= high:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}.")
     return f
-
-
-def vector_reports(trial: FrozenTrial) -> dict[int, tuple[float, ...]]:
-    """``step -> objective vector`` reported by a multi-objective trial."""
-    return dict(trial.intermediate_vectors)

@@ -2,7 +2,7 @@
 high confidence, by another trial's vector at the same step.
 
 Multi-objective trials report vectors (``trial.report([loss, latency], step)``); the study keeps
-them in the system attribute ``"intermediate_vectors"``. Each objective ``j`` is treated as
+them in ``FrozenTrial.intermediate_vectors``. Each objective ``j`` is treated as
 observed with Gaussian noise of standard deviation ``sigma_j`` (given, or estimated from the
 curves' second differences); ``u`` dominates ``v`` with probability
 ``prod_j Phi((v_j - u_j) / (sigma_j * sqrt(2)))`` in loss form.
@@ -11,13 +11,13 @@ curves' second differences); ``u`` dominates ``v`` with probability
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
 
 from honed.history import History
-from honed.schedulers._util import check_fraction, check_positive_int, vector_reports
+from honed.schedulers._util import check_fraction, check_positive_int
 from honed.schedulers.base import Decision, Scheduler
 from honed.trial import FrozenTrial, TrialState
 
@@ -67,7 +67,7 @@ class DominatedStopping(Scheduler):
         return f"DominatedStopping(confidence={self.confidence}, min_trials={self.min_trials})"
 
     def on_report(self, history: History, trial: FrozenTrial) -> Decision:
-        vectors = vector_reports(trial)
+        vectors = trial.intermediate_vectors
         if not vectors:
             return Decision.CONTINUE
         step = max(vectors)
@@ -85,7 +85,7 @@ class DominatedStopping(Scheduler):
         for t in history:
             if t.number == trial.number or t.state is TrialState.FAILED:
                 continue
-            vr = vector_reports(t)
+            vr = t.intermediate_vectors
             curves.append(vr)
             if step in vr and all(math.isfinite(x) for x in vr[step]):
                 others.append(signs * np.array(vr[step]))
@@ -102,7 +102,7 @@ class DominatedStopping(Scheduler):
 
     @staticmethod
     def _estimate_noise(
-        curves: list[dict[int, tuple[float, ...]]], signs: np.ndarray
+        curves: list[Mapping[int, tuple[float, ...]]], signs: np.ndarray
     ) -> np.ndarray:
         """Pooled noise from second differences of consecutive reports (a smooth trend has
         near-zero second differences; for white noise ``var(d2) = 6 * sigma**2``)."""

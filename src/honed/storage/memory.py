@@ -231,17 +231,10 @@ class InMemoryStorage(Storage):
                 secs[step] = float(seconds)
             if isinstance(value, Sequence):
                 vector = tuple(float(x) for x in value)
-                self._update(
-                    trial_id,
-                    intermediate_vectors={**t.intermediate_vectors, step: vector},
-                    report_seconds=secs,
-                )
+                report = {"intermediate_vectors": {**t.intermediate_vectors, step: vector}}
             else:
-                self._update(
-                    trial_id,
-                    intermediate_values={**t.intermediate_values, step: float(value)},
-                    report_seconds=secs,
-                )
+                report = {"intermediate_values": {**t.intermediate_values, step: float(value)}}
+            self._update(trial_id, report_seconds=secs, **report)
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:

@@ -58,6 +58,10 @@ _UPGRADES: dict[int, tuple[str, ...]] = {
         "ALTER TABLE trial_intermediate_values ADD COLUMN vector_json TEXT",
     ),
 }
+# Where schema version 1 kept what are now report-row columns: trial system attributes keyed
+# by step. Its databases are upgraded in place without moving them, so they are read from there.
+_V1_REPORT_SECONDS = "report_seconds"
+_V1_REPORT_VECTORS = "intermediate_vectors"
 # Study-level system attributes share the studies.user_attrs JSON column under this key (no
 # schema change); the user's view of the column never shows it.
 _STUDY_SYSTEM_KEY = "__honed_system__"
@@ -972,6 +976,7 @@ class SQLStorage(Storage):
                     seconds.setdefault(tid, {})[step] = secs
         out = []
         for r in rows:
+            system_attrs = _parse_attrs(r.system_attrs_json)
             out.append(
                 FrozenTrial(
                     number=r.number,
@@ -984,12 +989,14 @@ class SQLStorage(Storage):
                     if r.constraints_json is None
                     else tuple(json.loads(r.constraints_json)),
                     user_attrs=_parse_attrs(r.user_attrs_json),
-                    system_attrs=_parse_attrs(r.system_attrs_json),
+                    system_attrs=system_attrs,
                     datetime_start=_ts(r.started_at),
                     datetime_complete=_ts(r.completed_at),
                     trial_id=r.trial_id,
-                    report_seconds=seconds.get(r.trial_id, _NO_REPORTS),
-                    intermediate_vectors=vectors.get(r.trial_id, _NO_REPORTS),
+                    report_seconds=seconds.get(r.trial_id)
+                    or _v1_reports(system_attrs, _V1_REPORT_SECONDS, float),
+                    intermediate_vectors=vectors.get(r.trial_id)
+                    or _v1_reports(system_attrs, _V1_REPORT_VECTORS, _vector),
                 )
             )
         return out
@@ -1041,6 +1048,18 @@ class SQLStorage(Storage):
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _vector(raw: Any) -> tuple[float, ...]:
+    return tuple(float(x) for x in raw)
+
+
+def _v1_reports(attrs: Mapping[str, Any], key: str, convert: Callable[[Any], Any]) -> dict:
+    """``step -> value`` from a schema-version-1 system attribute (empty when absent)."""
+    legacy = attrs.get(key)
+    if not legacy:
+        return _NO_REPORTS
+    return {int(step): convert(v) for step, v in legacy.items()}
 
 
 def _user_part(text: str) -> dict[str, Any]:
