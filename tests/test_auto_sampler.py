@@ -180,6 +180,14 @@ def test_rules_are_checked() -> None:
         AutoSampler(gp_max_trial=3)
     with pytest.raises(ValueError, match="conditional must be 'gp' or 'tpe'"):
         AutoSampler(conditional="cmaes")
+    with pytest.raises(TypeError, match="_tie_stp"):
+        AutoSampler(gp__tie_stp=2)
+
+
+def test_gp_knobs_reach_the_gp_delegate() -> None:
+    auto = AutoSampler(seed=0, gp__tie_step=2.0, stall_trials=5)
+    assert auto.rules.stall_trials == 5
+    assert auto._delegates["gp"]._dev["_tie_step"] == 2.0
 
 
 def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:

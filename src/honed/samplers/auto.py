@@ -256,7 +256,9 @@ class AutoSampler(Sampler):
 
     Args:
         seed: Seed of every delegate.
-        **rules: Other thresholds for the rule table (fields of :class:`Rules`).
+        **rules: Other thresholds for the rule table (fields of :class:`Rules`). For
+            benchmarks, ``gp_<knob>`` passes one of :class:`~honed.samplers.gp.GPSampler`'s
+            ablation knobs to the GP delegate (``gp__tie_step=2``); not a stable API.
     """
 
     def __init__(self, seed: int | None = None, **rules: Any) -> None:
@@ -265,6 +267,8 @@ class AutoSampler(Sampler):
         from honed.samplers.gp import GPSampler
         from honed.samplers.tpe import TPESampler
 
+        gp_dev = {k[3:]: v for k, v in rules.items() if k.startswith("gp__")}
+        rules = {k: v for k, v in rules.items() if not k.startswith("gp__")}
         known = {f.name for f in fields(Rules)}
         for k in rules:
             if k not in known:
@@ -278,7 +282,7 @@ class AutoSampler(Sampler):
         self.rules = Rules(**rules)
         tpe = TPESampler(seed=seed)
         self._delegates: dict[str, Sampler] = {
-            "gp": GPSampler(seed=seed),
+            "gp": GPSampler(seed=seed, **gp_dev),
             "tpe": tpe,
             # Choices under CMA-ES come from TPE's one-dimensional model, not at random.
             "cmaes": CmaEsSampler(seed=seed, fallback=tpe),
