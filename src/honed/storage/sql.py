@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -455,7 +456,11 @@ class SQLStorage(Storage):
         try:
             self._write(init)
         except OperationalError as e:
-            raise StorageError(f"cannot open storage {self!r}: {e.orig}") from None
+            hint = ""
+            database = self._engine.url.database if self.is_sqlite else None
+            if database and database != ":memory:" and not Path(database).parent.is_dir():
+                hint = f"; the folder {str(Path(database).parent)!r} does not exist: create it"
+            raise StorageError(f"cannot open storage {self!r}: {e.orig}{hint}") from None
 
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
