@@ -257,8 +257,9 @@ class AutoSampler(Sampler):
     Args:
         seed: Seed of every delegate.
         **rules: Other thresholds for the rule table (fields of :class:`Rules`). For
-            benchmarks, ``gp_<knob>`` passes one of :class:`~honed.samplers.gp.GPSampler`'s
-            ablation knobs to the GP delegate (``gp__tie_step=2``); not a stable API.
+            benchmarks, ``gp_`` followed by one of :class:`~honed.samplers.gp.GPSampler`'s
+            ablation knobs (which start with ``_``) passes it to the GP delegate:
+            ``gp__tie_step=2`` sets ``_tie_step``. Not a stable API.
     """
 
     def __init__(self, seed: int | None = None, **rules: Any) -> None:
