@@ -351,6 +351,34 @@ def test_untried_neighbour_searches_outward_and_gives_up_when_all_tried():
     assert untried_neighbour({"x": 0.25}, cont, hc, 9, rng) == {"x": 0.25}
 
 
+def test_caches_across_calls_give_the_same_answers_as_a_fresh_read():
+    from honed.schedulers.multifidelity import rung_view, tried_configurations
+
+    rng = np.random.default_rng(0)
+    trials = []
+    memo, shown, tried = {}, {}, {}
+    for n in range(40):
+        # trial n - 1 goes on running and reports once more; the others are finished
+        curve = {s: float(rng.random()) for s in range(1, int(rng.integers(2, 10)))}
+        params = {"a": int(rng.integers(0, 4)), "b": int(rng.integers(0, 3))}
+        trials.append(ft(n, curve, [C, P, R][int(rng.integers(0, 3))], params=params))
+        if n > 0 and trials[n - 1].state is R:
+            old = trials[n - 1]
+            iv = {**old.intermediate_values, 10: float(rng.random())}
+            trials[n - 1] = ft(n - 1, iv, R, params=old.params)
+        h = hist(list(trials))
+        levels = [1, 3, 9] if n < 20 else [2, 6]  # the levels move, as time rungs do
+        fresh, _ = rung_view(h, levels, 3, "ranked")
+        cached, _ = rung_view(h, levels, 3, "ranked", shown, memo=memo)
+        assert [(t.number, t.state, t.values) for t in fresh] == [
+            (t.number, t.state, t.values) for t in cached
+        ]
+        exclude = int(rng.integers(0, n + 1))
+        assert tried_configurations(h, ["a", "b"], exclude, tried) == tried_configurations(
+            h, ["a", "b"], exclude
+        )
+
+
 def test_multifidelity_sampler_never_repeats_a_configuration_in_a_small_grid():
     from honed.samplers.tpe import TPESampler
 

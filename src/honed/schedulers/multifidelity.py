@@ -50,6 +50,7 @@ def rung_view(
     mode: str = "highest",
     shown: dict[int, FrozenTrial] | None = None,
     curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
+    memo: dict[int, tuple[tuple, float | None]] | None = None,
 ) -> tuple[History, float | None]:
     """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
     that level (``None`` when no level has enough: the history is returned unchanged).
@@ -60,12 +61,13 @@ def rung_view(
     ``depth + (0.5 + atan(loss) / pi)``, where ``depth`` counts the levels above the one it
     reached (0 at the top); the level returned is the lowest level, ``min(levels)``.
     ``curve`` gives a trial's reports as ``resource -> value`` (default: its steps; a
-    time-resource scheduler passes its ``curve``, keyed by seconds).
+    time-resource scheduler passes its ``curve``, keyed by seconds). ``shown`` and ``memo``
+    are a caller's caches across calls (the trials shown last time; each trial's pseudo-loss).
     """
     if history.is_multi_objective or not levels:
         return history, None
     if mode == "ranked":
-        return _ranked_view(history, levels, min_points, shown, curve)
+        return _ranked_view(history, levels, min_points, shown, curve, memo)
     top = max(levels)
     for level in sorted(set(levels), reverse=True):
         seen: list[FrozenTrial] = []
@@ -90,30 +92,33 @@ def _ranked_view(
     min_points: int,
     shown: dict[int, FrozenTrial] | None = None,
     curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
+    memo: dict[int, tuple[tuple, float | None]] | None = None,
 ) -> tuple[History, float | None]:
     s = history.directions[0].sign
     order = sorted(set(levels))
+    setting = (s, tuple(order))
     keyed: list[tuple[float, FrozenTrial]] = []
     pending: list[FrozenTrial] = []
     for t in history:
         if t.state is TrialState.FAILED:
             continue
-        key = None
-        if t.state is TrialState.COMPLETE and t.values:
-            key = (0, s * t.values[0])
+        if memo is not None:
+            # What the pseudo-loss depends on, read in O(1): a long study re-reads every
+            # trial's curve on every proposal otherwise (most of a proposal's cost at 1,000
+            # trials). Reports are appended in order, so count and last one stand for all.
+            iv = t.intermediate_values
+            last = next(reversed(iv.items())) if iv else None
+            fingerprint = (t.state, t.values, len(iv), last, setting)
+            hit = memo.get(t.number)
+            if hit is not None and hit[0] == fingerprint:
+                pseudo = hit[1]
+            else:
+                pseudo = _pseudo_loss(t, s, order, curve)
+                memo[t.number] = (fingerprint, pseudo)
         else:
-            # the highest level at or below the trial's furthest finite report
-            c = curve(t)
-            furthest = max((k for k, v in c.items() if math.isfinite(v)), default=None)
-            i = -1 if furthest is None else bisect_right(order, furthest) - 1
-            if i >= 0:
-                v = first_at_or_after(c, order[i])
-                key = (len(order) - 1 - i, s * v)  # type: ignore[operator]
-        if key is not None:
-            # Lexicographic (levels above first, then value) in one float, so a trial keeps
-            # its pseudo-loss until it reaches a new level: a wrapped sampler's caches stay
-            # valid instead of every value changing as trials arrive (as ranks would).
-            keyed.append((key[0] + _squash(key[1]), t))
+            pseudo = _pseudo_loss(t, s, order, curve)
+        if pseudo is not None:
+            keyed.append((pseudo, t))
         elif t.state in (TrialState.RUNNING, TrialState.WAITING):
             pending.append(t)
     if len(keyed) < min_points:
@@ -140,6 +145,29 @@ def _scheduler_levels(sched: SuccessiveHalving, low: float | None) -> list[float
     if sched.max_resource is not None:
         levels.append(sched.max_resource)
     return levels
+
+
+def _pseudo_loss(
+    t: FrozenTrial,
+    sign: float,
+    order: list[float],
+    curve: Callable[[FrozenTrial], Mapping[float, float]],
+) -> float | None:
+    """A trial's pseudo-loss in the ranked view (``None``: it reached no level)."""
+    if t.state is TrialState.COMPLETE and t.values:
+        depth, value = 0, sign * t.values[0]
+    else:
+        # the highest level at or below the trial's furthest finite report
+        c = curve(t)
+        furthest = max((k for k, v in c.items() if math.isfinite(v)), default=None)
+        i = -1 if furthest is None else bisect_right(order, furthest) - 1
+        if i < 0:
+            return None
+        depth, value = len(order) - 1 - i, sign * first_at_or_after(c, order[i])  # type: ignore[operator]
+    # Lexicographic (levels above first, then value) in one float, so a trial keeps its
+    # pseudo-loss until it reaches a new level: a wrapped sampler's caches stay valid instead
+    # of every value changing as trials arrive (as ranks would).
+    return depth + _squash(value)
 
 
 def _squash(x: float) -> float:
@@ -211,6 +239,10 @@ class MultiFidelitySampler(Sampler):
         self.avoid_repeats = bool(avoid_repeats)
         self._last: tuple[History, History] | None = None
         self._shown: dict[int, FrozenTrial] = {}
+        self._memo: dict[int, tuple[tuple, float | None]] = {}
+        # parameter values of finished trials, for the repeat check (see untried_neighbour)
+        self._tried_names: tuple[str, ...] = ()
+        self._tried: dict[int, tuple | None] = {}
 
     def __repr__(self) -> str:
         return f"MultiFidelitySampler({self.base!r}, levels={self.levels})"
@@ -237,11 +269,14 @@ class MultiFidelitySampler(Sampler):
             return last[1]  # asked twice per trial (space, then sample) with one History
         timed = self._timed
         if timed is None:
-            view = rung_view(history, self.levels, self.min_points, self.mode, self._shown)[0]
+            view = rung_view(
+                history, self.levels, self.min_points, self.mode, self._shown, memo=self._memo
+            )[0]
         else:
             levels = _scheduler_levels(timed, timed.base_resource(history))
-            view = rung_view(history, levels, self.min_points, self.mode, self._shown, timed.curve)
-            view = view[0]
+            view = rung_view(
+                history, levels, self.min_points, self.mode, self._shown, timed.curve, self._memo
+            )[0]
         self._last = (history, view)
         return view
 
@@ -264,7 +299,10 @@ class MultiFidelitySampler(Sampler):
         if not self.avoid_repeats or not out:
             return out
         rng = self._trial_rng(trial)
-        return untried_neighbour(out, space, history, trial.number, rng)
+        names = tuple(sorted(out))
+        if names != self._tried_names:
+            self._tried_names, self._tried = names, {}
+        return untried_neighbour(out, space, history, trial.number, rng, cache=self._tried)
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
@@ -287,6 +325,38 @@ def _grid(dist: Distribution) -> list[ParamValue] | None:
     return None
 
 
+def _params_key(t: FrozenTrial, names: Sequence[str]) -> tuple | None:
+    p = t.params
+    try:
+        return tuple(p[n] for n in names)
+    except KeyError:
+        return None
+
+
+def tried_configurations(
+    history: History,
+    names: Sequence[str],
+    exclude: int,
+    cache: dict[int, tuple | None] | None = None,
+) -> set[tuple]:
+    """The values of ``names`` (in that order) of every trial but number ``exclude`` that has
+    all of them. ``cache`` (number -> values, for one ``names``) is filled with finished
+    trials, whose parameters no longer change, so a long study reads each of them once."""
+    seen = set()
+    for t in history:
+        if t.number == exclude:
+            continue
+        if cache is None or not t.state.is_finished:
+            key = _params_key(t, names)
+        elif t.number in cache:
+            key = cache[t.number]
+        else:
+            key = cache[t.number] = _params_key(t, names)
+        if key is not None:
+            seen.add(key)
+    return seen
+
+
 def untried_neighbour(
     proposal: Mapping[str, ParamValue],
     space: Mapping[str, Distribution],
@@ -294,17 +364,16 @@ def untried_neighbour(
     exclude: int,
     rng: np.random.Generator,
     max_visits: int = 2000,
+    cache: dict[int, tuple | None] | None = None,
 ) -> dict[str, ParamValue]:
     """``proposal`` if no trial (but number ``exclude``) has exactly these parameters, else the
     closest untried configuration: breadth-first over single grid steps of the discrete
     parameters (a Choice steps to its neighbours in declared order), trying the moves in one
     ``rng``-shuffled order. Returns ``proposal`` unchanged when nothing untried is
-    found within ``max_visits`` configurations (or no parameter is discrete)."""
+    found within ``max_visits`` configurations (or no parameter is discrete). ``cache``: see
+    :func:`tried_configurations`."""
     names = sorted(proposal)
-    seen = set()
-    for t in history:
-        if t.number != exclude and all(n in t.params for n in names):
-            seen.add(tuple(t.params[n] for n in names))
+    seen = tried_configurations(history, names, exclude, cache)
     start = tuple(proposal[n] for n in names)
     if start not in seen:
         return dict(proposal)
@@ -318,6 +387,17 @@ def untried_neighbour(
     # positions on each grid; continuous parameters keep their value
     index = {i: {v: k for k, v in enumerate(g)} for i, g in grids.items()}
     origin = tuple(index[i][start[i]] if i in grids else 0 for i in range(len(names)))
+    # The tried configurations the search can meet, as grid positions (it never builds
+    # values until it finds an untried one: late in a study most neighbours are tried).
+    fixed = [i for i in range(len(names)) if i not in grids]
+    tried = set()
+    for conf in seen:
+        if all(conf[i] == start[i] for i in fixed):
+            pos = tuple(index[i].get(conf[i], -1) if i in grids else 0 for i in range(len(names)))
+            if -1 not in pos:  # (a value off the grid, from a changed space, is never met)
+                tried.add(pos)
+    if len(tried) >= math.prod(len(g) for g in grids.values()):
+        return dict(proposal)  # every configuration of the grid has been tried
     queue = deque([origin])
     visited = {origin}
     moves = [(i, d) for i in grids for d in (-1, 1)]
@@ -332,8 +412,8 @@ def untried_neighbour(
             if nxt in visited:
                 continue
             visited.add(nxt)
-            cand = tuple(grids[i][nxt[i]] if i in grids else start[i] for i in range(len(names)))
-            if cand not in seen:
+            if nxt not in tried:
+                cand = (grids[i][nxt[i]] if i in grids else start[i] for i in range(len(names)))
                 return dict(zip(names, cand))
             queue.append(nxt)
     return dict(proposal)
