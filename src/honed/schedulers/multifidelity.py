@@ -50,7 +50,7 @@ def rung_view(
     mode: str = "highest",
     shown: dict[int, FrozenTrial] | None = None,
     curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
-    memo: dict[int, tuple[tuple, float | None]] | None = None,
+    memo: dict[int, tuple[FrozenTrial, tuple, float | None]] | None = None,
 ) -> tuple[History, float | None]:
     """The history as seen from the highest of ``levels`` reached by ``min_points`` trials, and
     that level (``None`` when no level has enough: the history is returned unchanged).
@@ -92,7 +92,7 @@ def _ranked_view(
     min_points: int,
     shown: dict[int, FrozenTrial] | None = None,
     curve: Callable[[FrozenTrial], Mapping[float, float]] = _steps,
-    memo: dict[int, tuple[tuple, float | None]] | None = None,
+    memo: dict[int, tuple[FrozenTrial, tuple, float | None]] | None = None,
 ) -> tuple[History, float | None]:
     s = history.directions[0].sign
     order = sorted(set(levels))
@@ -102,21 +102,15 @@ def _ranked_view(
     for t in history:
         if t.state is TrialState.FAILED:
             continue
-        if memo is not None:
-            # What the pseudo-loss depends on, read in O(1): a long study re-reads every
-            # trial's curve on every proposal otherwise (most of a proposal's cost at 1,000
-            # trials). Reports are appended in order, so count and last one stand for all.
-            iv = t.intermediate_values
-            last = next(reversed(iv.items())) if iv else None
-            fingerprint = (t.state, t.values, len(iv), last, setting)
-            hit = memo.get(t.number)
-            if hit is not None and hit[0] == fingerprint:
-                pseudo = hit[1]
-            else:
-                pseudo = _pseudo_loss(t, s, order, curve)
-                memo[t.number] = (fingerprint, pseudo)
+        hit = memo.get(t.number) if memo is not None else None
+        if hit is not None and hit[1] == setting and _same_reports(hit[0], t):
+            # a long study would otherwise rebuild every trial's curve on every proposal
+            # (most of a proposal's cost at 1,000 trials)
+            pseudo = hit[2]
         else:
             pseudo = _pseudo_loss(t, s, order, curve)
+            if memo is not None:
+                memo[t.number] = (t, setting, pseudo)
         if pseudo is not None:
             keyed.append((pseudo, t))
         elif t.state in (TrialState.RUNNING, TrialState.WAITING):
@@ -145,6 +139,17 @@ def _scheduler_levels(sched: SuccessiveHalving, low: float | None) -> list[float
     if sched.max_resource is not None:
         levels.append(sched.max_resource)
     return levels
+
+
+def _same_reports(a: FrozenTrial, b: FrozenTrial) -> bool:
+    """Whether ``a`` and ``b`` agree on all a pseudo-loss reads (the same object, or a fresh
+    read of an unchanged trial)."""
+    return a is b or (
+        a.state == b.state
+        and a.values == b.values
+        and a.intermediate_values == b.intermediate_values
+        and a.report_seconds == b.report_seconds
+    )
 
 
 def _pseudo_loss(
@@ -239,10 +244,7 @@ class MultiFidelitySampler(Sampler):
         self.avoid_repeats = bool(avoid_repeats)
         self._last: tuple[History, History] | None = None
         self._shown: dict[int, FrozenTrial] = {}
-        self._memo: dict[int, tuple[tuple, float | None]] = {}
-        # parameter values of finished trials, for the repeat check (see untried_neighbour)
-        self._tried_names: tuple[str, ...] = ()
-        self._tried: dict[int, tuple | None] = {}
+        self._memo: dict[int, tuple[FrozenTrial, tuple, float | None]] = {}
 
     def __repr__(self) -> str:
         return f"MultiFidelitySampler({self.base!r}, levels={self.levels})"
@@ -299,10 +301,7 @@ class MultiFidelitySampler(Sampler):
         if not self.avoid_repeats or not out:
             return out
         rng = self._trial_rng(trial)
-        names = tuple(sorted(out))
-        if names != self._tried_names:
-            self._tried_names, self._tried = names, {}
-        return untried_neighbour(out, space, history, trial.number, rng, cache=self._tried)
+        return untried_neighbour(out, space, history, trial.number, rng)
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
@@ -325,38 +324,6 @@ def _grid(dist: Distribution) -> list[ParamValue] | None:
     return None
 
 
-def _params_key(t: FrozenTrial, names: Sequence[str]) -> tuple | None:
-    p = t.params
-    try:
-        return tuple(p[n] for n in names)
-    except KeyError:
-        return None
-
-
-def tried_configurations(
-    history: History,
-    names: Sequence[str],
-    exclude: int,
-    cache: dict[int, tuple | None] | None = None,
-) -> set[tuple]:
-    """The values of ``names`` (in that order) of every trial but number ``exclude`` that has
-    all of them. ``cache`` (number -> values, for one ``names``) is filled with finished
-    trials, whose parameters no longer change, so a long study reads each of them once."""
-    seen = set()
-    for t in history:
-        if t.number == exclude:
-            continue
-        if cache is None or not t.state.is_finished:
-            key = _params_key(t, names)
-        elif t.number in cache:
-            key = cache[t.number]
-        else:
-            key = cache[t.number] = _params_key(t, names)
-        if key is not None:
-            seen.add(key)
-    return seen
-
-
 def untried_neighbour(
     proposal: Mapping[str, ParamValue],
     space: Mapping[str, Distribution],
@@ -364,16 +331,18 @@ def untried_neighbour(
     exclude: int,
     rng: np.random.Generator,
     max_visits: int = 2000,
-    cache: dict[int, tuple | None] | None = None,
 ) -> dict[str, ParamValue]:
     """``proposal`` if no trial (but number ``exclude``) has exactly these parameters, else the
     closest untried configuration: breadth-first over single grid steps of the discrete
     parameters (a Choice steps to its neighbours in declared order), trying the moves in one
     ``rng``-shuffled order. Returns ``proposal`` unchanged when nothing untried is
-    found within ``max_visits`` configurations (or no parameter is discrete). ``cache``: see
-    :func:`tried_configurations`."""
+    found within ``max_visits`` configurations (or no parameter is discrete)."""
     names = sorted(proposal)
-    seen = tried_configurations(history, names, exclude, cache)
+    seen = set()
+    for t in history:
+        p = t.params
+        if t.number != exclude and all(n in p for n in names):
+            seen.add(tuple(p[n] for n in names))
     start = tuple(proposal[n] for n in names)
     if start not in seen:
         return dict(proposal)
