@@ -748,3 +748,34 @@ def test_asha_in_a_study_prunes_and_keeps_the_best():
     xs = sorted(abs(t.params["x"]) for t in study.trials)
     assert abs(study.best_params["x"]) <= xs[2]
     assert math.isfinite(study.best_value)
+
+
+def test_default_sampler_beside_successive_halving_models_every_rung(tmp_path):
+    from honed.samplers.auto import AutoSampler
+    from honed.samplers.tpe import TPESampler
+
+    url = f"sqlite:///{tmp_path / 'mf.db'}"
+    for sched in ("asha", "hyperband", ASHA(1, 3, 27)):
+        study = honed.create_study(direction="maximize", scheduler=sched, seed=3)
+        assert isinstance(study.sampler, MultiFidelitySampler)
+        assert isinstance(study.sampler.base, TPESampler)
+    # a sampler the user chose, other schedulers and several objectives are left alone
+    chosen = TPESampler(seed=0)
+    assert honed.create_study(scheduler="asha", sampler=chosen).sampler is chosen
+    assert isinstance(honed.create_study(scheduler="median").sampler, AutoSampler)
+    two = honed.create_study(directions=["minimize", "minimize"], scheduler="asha")
+    assert isinstance(two.sampler, AutoSampler)
+    # load_study pairs the same way, so every worker of a study proposes alike
+    honed.create_study("s", storage=url, scheduler="asha")
+    assert isinstance(honed.load_study("s", url, scheduler="asha").sampler, MultiFidelitySampler)
+    assert isinstance(honed.load_study("s", url).sampler, AutoSampler)
+
+    def objective(trial):
+        x = trial.float("x", 0.0, 1.0)
+        for step in range(1, 28):
+            trial.report(1.0 - (x - 0.3) ** 2 - 1.0 / step, step)
+        return 1.0 - (x - 0.3) ** 2
+
+    study = honed.create_study(direction="maximize", scheduler=ASHA(1, 3, 27), seed=0)
+    study.optimize(objective, n_trials=40, show_progress=False)
+    assert abs(study.best_params["x"] - 0.3) < 0.1

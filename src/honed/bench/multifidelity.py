@@ -398,6 +398,13 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         # honed's TPE ranks stopped trials by depth reached, then by their last value
         return _HonedRun(_honed_tpe(seed), ASHA(1, 3, max_epochs))
 
+    def honed_auto_asha(seed: int) -> _Run:
+        from honed.samplers.auto import AutoSampler
+        from honed.schedulers import ASHA
+
+        # the default sampler beside ASHA, as create_study(scheduler=ASHA(...)) gave it
+        return _HonedRun(AutoSampler(seed=seed), ASHA(1, 3, max_epochs))
+
     def honed_tpe_hyperband(seed: int) -> _Run:
         from honed.schedulers import Hyperband
 
@@ -447,6 +454,7 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         "honed:bohb": honed_bohb,
         "honed:asha+mf-tpe": honed_asha_mf_tpe,
         "honed:tpe+asha": honed_tpe_asha,
+        "honed:auto+asha": honed_auto_asha,
         "honed:asha+ranked-tpe": honed_asha_ranked_tpe,
         "honed:asha+ranked-tpe-repeats": honed_asha_ranked_tpe_repeats,
         "honed:asha-time": honed_asha_time,

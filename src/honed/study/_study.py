@@ -511,6 +511,9 @@ def create_study(
         direction: ``"minimize"`` (default) or ``"maximize"``.
         directions: One direction per objective, for multi-objective studies.
         sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"qmc"``, ...).
+            ``None``: the AutoSampler; beside successive halving, ASHA or Hyperband (one
+            objective), TPE seen through a :class:`~honed.schedulers.MultiFidelitySampler`,
+            which learns from every rung a stopped trial reached.
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
         load_if_exists: Load the study if the name exists instead of raising.
@@ -551,10 +554,31 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
-    study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
+    sched = get_scheduler(scheduler)
+    study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
+
+
+def _sampler_for(
+    sampler: Sampler | str | None, scheduler: Scheduler | None, seed: int | None, n_objectives: int
+) -> Sampler:
+    """The study's sampler. Left to the default beside successive halving (SH, ASHA,
+    Hyperband), it is TPE seen through a :class:`~honed.schedulers.MultiFidelitySampler`:
+    most trials stop at a low rung there, and that sampler models every rung they reached,
+    where the AutoSampler models finished trials only. ``honed bench mf``, ASHA, seeds
+    100-109, fixed decision time: seconds to the target (median / mean) 3.8 / 3.4 against
+    the AutoSampler's 5.3 / 7.7 (torch-mlp-digits; 10/10 runs reached it against 8/10) and
+    5.3 / 5.7 against 11.7 / 12.0 (mlp-digits; 10/10 against 6/10)."""
+    from honed.schedulers import MultiFidelitySampler
+    from honed.schedulers.asha import SuccessiveHalving
+
+    if sampler is None and n_objectives == 1 and isinstance(scheduler, SuccessiveHalving):
+        from honed.samplers.tpe import TPESampler
+
+        return MultiFidelitySampler(TPESampler(seed=seed), scheduler)
+    return get_sampler(sampler, seed=seed)
 
 
 def load_study(
@@ -574,8 +598,11 @@ def load_study(
     fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
     faults = FaultPolicy.build(*fault_args)
     store = get_storage(storage)
-    faults = _faults_of(store, store.get_study_id(name), fault_args, faults)
-    study = Study(name, store, get_sampler(sampler, seed=seed), get_scheduler(scheduler), faults)
+    study_id = store.get_study_id(name)
+    faults = _faults_of(store, study_id, fault_args, faults)
+    sched = get_scheduler(scheduler)
+    n_objectives = len(store.get_study_directions(study_id))
+    study = Study(name, store, _sampler_for(sampler, sched, seed, n_objectives), sched, faults)
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
