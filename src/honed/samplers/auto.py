@@ -69,10 +69,10 @@ Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1
 six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (2.74)
 against 0.054 (2.92); sklearn-linear-breast the largest gap).
 
-Against HEBO and SMAC3 as well (6 seeds so far, the same 12 problems;
+Against HEBO and SMAC3 as well (7 seeds so far, the same 12 problems;
 ``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank on every suite
-at 50 and 100 trials but one cell, conditional at 50 trials, where Optuna's TPE has the lower
-regret (0.0420 against 0.0423).
+at 50 and 100 trials; the closest cell is conditional at 50 trials (regret 0.0408 against
+Optuna TPE's 0.0439).
 
 (D) Two or three objectives (GP with exact log EHVI against TPE, 60 trials, 3 seeds only):
 zdt6 0.013 vs 0.81, dtlz1 0.030 vs 0.050, zdt4 0.61 vs 0.50 (hypervolume regret); mean 0.22 vs
