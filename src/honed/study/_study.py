@@ -26,7 +26,7 @@ from honed.artifacts import (
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError
 from honed.history import History
 from honed.samplers import Sampler, get_sampler
-from honed.schedulers import get_scheduler
+from honed.schedulers import SuccessiveHalving, get_scheduler
 from honed.schedulers.base import Scheduler
 from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
 from honed.storage import Storage, get_storage
@@ -571,11 +571,10 @@ def _sampler_for(
     100-109, fixed decision time: seconds to the target (median / mean) 3.8 / 3.4 against
     the AutoSampler's 5.3 / 7.7 (torch-mlp-digits; 10/10 runs reached it against 8/10) and
     5.3 / 5.7 against 11.7 / 12.0 (mlp-digits; 10/10 against 6/10)."""
-    from honed.schedulers import MultiFidelitySampler
-    from honed.schedulers.asha import SuccessiveHalving
-
     if sampler is None and n_objectives == 1 and isinstance(scheduler, SuccessiveHalving):
+        # (loaded on first use, as honed.schedulers does: they pull in the samplers)
         from honed.samplers.tpe import TPESampler
+        from honed.schedulers import MultiFidelitySampler
 
         return MultiFidelitySampler(TPESampler(seed=seed), scheduler)
     return get_sampler(sampler, seed=seed)
