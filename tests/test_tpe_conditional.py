@@ -95,3 +95,18 @@ def test_conditional_tpe_refines_the_good_branch() -> None:
             study.tell(t, _objective(t.params))
         bests.append(study.best_value)
     assert np.median(bests) < 0.3, bests
+
+
+def test_global_branch_split_ranks_all_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ablation knob ``_branch_split="global"`` takes the good share of all trials (the
+    space's gamma on every finished trial) and never splits a branch on its own rows."""
+    calls = _gammas(monkeypatch, TPESampler(seed=0, _branch_split="global"))
+    assert calls and all(n == 29 for n, _ in calls)
+    assert all(g == 0.1 for _, g in calls)
+    study = honed.create_study(sampler=TPESampler(seed=0, _branch_split="global"))
+    for _ in range(30):
+        t = study.ask(SPACE)
+        study.tell(t, _objective(t.params))
+    assert study.best_value < 1.5
+    with pytest.raises(ValueError, match="_branch_split must be 'branch' or 'global'"):
+        TPESampler(_branch_split="local")

@@ -94,6 +94,13 @@ class TPESampler(Sampler):
         bandwidth_factor: Multiplies the bandwidths.
         min_bandwidth: Absolute floor on numeric bandwidths in the unit encoding (besides
             the usual floor ``1 / min(100, n + 2)``).
+        _branch_split: Ablation knob for benchmarks, not a stable API. ``"global"`` splits
+            a conditional branch as Optuna does: good trials are the best share of *all*
+            trials, and the branch's model sees those that took it. The default
+            ``"branch"`` ranks the branch's own trials. On the conditional suite (100
+            trials) global helped a univariate TPE (scikit-learn problems, 30 seeds: regret
+            0.055 -> 0.046) but not the multivariate default (3 problems, 10 seeds: 0.044 ->
+            0.049); the default scores 0.037 on the scikit-learn pair (30 seeds).
     """
 
     def __init__(
@@ -110,6 +117,7 @@ class TPESampler(Sampler):
         bandwidth: str | None = None,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.0,
+        _branch_split: str = "branch",
     ) -> None:
         _check_number("n_startup_trials", n_startup_trials, 0, integer=True)
         _check_number("n_ei_candidates", n_ei_candidates, 1, integer=True)
@@ -143,6 +151,9 @@ class TPESampler(Sampler):
         self._prior_weight = float(prior_weight)
         self._multivariate = None if multivariate is None else bool(multivariate)
         self._constant_liar = bool(constant_liar)
+        if _branch_split not in ("branch", "global"):
+            raise ValueError(f"_branch_split must be 'branch' or 'global', got {_branch_split!r}.")
+        self._branch_split = _branch_split
         self._parzen_kw = {
             "prior_weight": float(prior_weight),
             "bandwidth": bandwidth,
@@ -342,8 +353,16 @@ class TPESampler(Sampler):
         # make it a conditional branch. Never so in a space whose trials all hold the same
         # parameters, so those keep the plain default.
         branch = len(rows) < len(a["pruned"])
-        k = n_below(len(rows), self._gamma_for_space(mo, branch), cap)
-        below, above, wb = self._split(a, rows, k, mo)
+        if branch and self._branch_split == "global" and not mo:
+            every = np.arange(len(a["pruned"]))
+            k = n_below(len(every), self._gamma_for_space(mo), cap)
+            good_all = self._split(a, every, k, mo)[0]
+            good = np.isin(rows, good_all)
+            below, above = np.flatnonzero(good), np.flatnonzero(~good)
+            wb = np.ones(len(below))
+        else:
+            k = n_below(len(rows), self._gamma_for_space(mo, branch), cap)
+            below, above, wb = self._split(a, rows, k, mo)
         xb, xa = x[below], x[above]
         wa = _ramp(len(above))
         if self._constant_liar:
