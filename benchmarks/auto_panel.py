@@ -42,16 +42,22 @@ from honed.bench.scoring import summarize
 
 
 def load(
-    out: Path, optimizers: list[str], problems: list[str], seeds: int, n_trials: int
+    out: Path,
+    optimizers: list[str],
+    problems: list[str],
+    seeds: int,
+    n_trials: int,
+    first_seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
-    """Traces of every optimizer on the seeds all of them have, per problem."""
+    """Traces of every optimizer on the seeds all of them have, per problem, among
+    ``first_seed .. seeds - 1``."""
     traces: list[dict[str, Any]] = []
     common: dict[str, list[int]] = {}
     for name in problems:
         fp = problem_fingerprint(get_problem(name))
         have: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
         for opt in optimizers:
-            for s in range(seeds):
+            for s in range(first_seed, seeds):
                 t = _load_json(trace_path(out, RunKey(opt, name, s)))
                 if (
                     t is not None
@@ -168,7 +174,10 @@ def main() -> None:
     ap.add_argument("--optimizers", required=True)
     ap.add_argument("--problems", required=True)
     ap.add_argument("--budgets", default="25,50,100")
-    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seeds", type=int, default=10, help="seeds below this number")
+    ap.add_argument(
+        "--first-seed", type=int, default=0, help="score only seeds from this one (fresh blocks)"
+    )
     ap.add_argument("--cache-dir", required=True)
     ap.add_argument("--json", default=None, help="also write the numbers here")
     ap.add_argument(
@@ -178,7 +187,7 @@ def main() -> None:
     opts = split_optimizers(args.optimizers)  # brackets may hold commas
     names = [p.strip() for p in args.problems.split(",") if p.strip()]
     budgets = sorted(int(b) for b in args.budgets.split(","))
-    traces, common = load(Path(args.out), opts, names, args.seeds, budgets[-1])
+    traces, common = load(Path(args.out), opts, names, args.seeds, budgets[-1], args.first_seed)
     missing = [n for n, s in common.items() if not s]
     names = [n for n in names if common[n]]
     table = score(traces, names, opts, budgets, Path(args.cache_dir))

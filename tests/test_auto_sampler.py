@@ -171,7 +171,7 @@ def test_rule_table() -> None:
     assert decide(SpaceProfile(1, 0, 3), 20) == Decision("tpe", "mostly categorical")
     assert decide(SpaceProfile(2, 0, 2), 20).delegate == "gp"
     cond = SpaceProfile(2, 1, 1, conditional=True)
-    assert decide(cond, 20).delegate == Rules().conditional
+    assert decide(cond, 21).delegate == Rules().conditional  # 20 would be TPE's turn (1 in 3)
     assert decide(cond, 20, rules=Rules(conditional="tpe")).delegate == "tpe"
 
 
@@ -289,3 +289,20 @@ def test_stall_rule_hands_conditional_gp_trials_to_tpe() -> None:
     sampler = AutoSampler(seed=0, stall_trials=3)
     assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1]), flat_tree).delegate == "gp"
     assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1, 2.2]), flat_tree).delegate == "tpe"
+
+
+def test_conditional_spaces_give_every_third_gp_trial_to_tpe() -> None:
+    tree = SpaceProfile(2, 0, 1, conditional=True)
+    r = Rules()
+    assert r.conditional_tpe_every == 3
+    picks = [decide(tree, n, rules=r).delegate for n in range(21, 30)]
+    assert picks == ["gp", "gp", "tpe"] * 3
+    # off, and flat spaces never interleave
+    assert {decide(tree, n, rules=Rules(conditional_tpe_every=0)).delegate for n in range(9)} == {
+        "gp"
+    }
+    flat = SpaceProfile(n_continuous=3)
+    assert {decide(flat, n, rules=r).delegate for n in range(20, 29)} == {"gp"}
+    # when the user asked for TPE in conditional spaces, TPE throughout
+    assert {decide(tree, n, rules=Rules(conditional="tpe")).delegate for n in range(9)} == {"tpe"}
+    assert "one trial in 3" in decide(tree, 2, rules=r).rule
