@@ -78,8 +78,9 @@ copula warping for capped losses (see :class:`~honed.samplers.gp.GPSampler`): th
 on one plateau value (sklearn-dt-breast) or one point's neighbourhood
 (sklearn-linear-diabetes) for most of a run. Still behind by rank: sklearn-dt-breast (2.7 vs
 Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1.9); and on
-six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (2.74)
-against 0.054 (2.92); sklearn-linear-breast the largest gap).
+six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (3.21)
+against 0.060 (3.32) with today's plateau step of 2, 0.054 with 3; sklearn-linear-breast the
+largest gap; ``benchmarks/results/auto-plateau.md``).
 
 Against HEBO and SMAC3 as well (7 seeds so far, the same 12 problems;
 ``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank on every suite
