@@ -306,3 +306,6 @@ def test_conditional_spaces_give_every_third_gp_trial_to_tpe() -> None:
     # when the user asked for TPE in conditional spaces, TPE throughout
     assert {decide(tree, n, rules=Rules(conditional="tpe")).delegate for n in range(9)} == {"tpe"}
     assert "one trial in 3" in decide(tree, 2, rules=r).rule
+    with pytest.raises(ValueError, match="conditional_tpe_every must be an integer >= 0"):
+        AutoSampler(conditional_tpe_every=-1)
+    assert AutoSampler(conditional_tpe_every=0).rules.conditional_tpe_every == 0

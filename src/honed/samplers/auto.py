@@ -304,6 +304,12 @@ class AutoSampler(Sampler):
             raise ValueError(
                 f"AutoSampler conditional must be 'gp' or 'tpe', got {rules['conditional']!r}."
             )
+        every = rules.get("conditional_tpe_every", 0)
+        if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+            raise ValueError(
+                f"AutoSampler conditional_tpe_every must be an integer >= 0 (0: off), got "
+                f"{every!r}."
+            )
         self.rules = Rules(**rules)
         tpe = TPESampler(seed=seed)
         self._delegates: dict[str, Sampler] = {
