@@ -82,10 +82,10 @@ six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.0
 against 0.060 (3.32) with today's plateau step of 2, 0.054 with 3; sklearn-linear-breast the
 largest gap; ``benchmarks/results/auto-plateau.md``).
 
-Against HEBO and SMAC3 as well (7 seeds so far, the same 12 problems;
-``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank on every suite
-at 50 and 100 trials; the closest cell is conditional at 50 trials (regret 0.0408 against
-Optuna TPE's 0.0439).
+Against HEBO and SMAC3 as well (9 seeds so far, the same 12 problems;
+``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all peers on
+every suite at 50 and 100 trials; the closest cell is conditional at 50 trials (regret
+0.0558 against Optuna TPE's 0.0576; with 8 seeds Optuna TPE led it).
 
 (D) Two or three objectives (GP with exact log EHVI against TPE, 60 trials, 3 seeds only):
 zdt6 0.013 vs 0.81, dtlz1 0.030 vs 0.050, zdt4 0.61 vs 0.50 (hypervolume regret); mean 0.22 vs
