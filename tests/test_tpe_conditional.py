@@ -108,5 +108,21 @@ def test_global_branch_split_ranks_all_trials(monkeypatch: pytest.MonkeyPatch) -
         t = study.ask(SPACE)
         study.tell(t, _objective(t.params))
     assert study.best_value < 1.5
+    # On one history, the choice between branches is split alike (every trial has it) and
+    # the branches' parameters are not.
+    branch, whole = TPESampler(seed=1), TPESampler(seed=1, _branch_split="global")
+    s1, s2 = honed.create_study(sampler=branch), honed.create_study(sampler=whole)
+    for _ in range(24):
+        t = s1.ask(SPACE)
+        s1.tell(t, _objective(t.params))
+        s2.enqueue(t.params)
+        t2 = s2.ask(SPACE)
+        s2.tell(t2, _objective(t2.params))
+    current = honed.trial.FrozenTrial(number=24, state=honed.trial.TrialState.RUNNING, trial_id=24)
+    h1, h2 = s1._history(), s2._history()
+    p1 = branch.sample_relative(h1, current, branch.infer_relative_space(h1, current, None))
+    p2 = whole.sample_relative(h2, current, whole.infer_relative_space(h2, current, None))
+    assert p1["family"] == p2["family"]
+    assert any(p1[k] != p2[k] for k in p1 if k != "family")
     with pytest.raises(ValueError, match="_branch_split must be 'branch' or 'global'"):
         TPESampler(_branch_split="local")

@@ -354,9 +354,9 @@ class TPESampler(Sampler):
         # parameters, so those keep the plain default.
         branch = len(rows) < len(a["pruned"])
         if branch and self._branch_split == "global" and not mo:
-            every = np.arange(len(a["pruned"]))
-            k = n_below(len(every), self._gamma_for_space(mo), cap)
-            good_all = self._split(a, every, k, mo)[0]
+            all_rows = np.arange(len(a["pruned"]))
+            k = n_below(len(all_rows), self._gamma_for_space(mo), cap)
+            good_all = self._split(a, all_rows, k, mo)[0]
             good = np.isin(rows, good_all)
             below, above = np.flatnonzero(good), np.flatnonzero(~good)
             wb = np.ones(len(below))
