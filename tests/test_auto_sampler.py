@@ -188,6 +188,10 @@ def test_gp_knobs_reach_the_gp_delegate() -> None:
     auto = AutoSampler(seed=0, gp__tie_step=2.0, stall_trials=5)
     assert auto.rules.stall_trials == 5
     assert auto._delegates["gp"]._dev["_tie_step"] == 2.0
+    # Public GP arguments go by their own names.
+    auto = AutoSampler(seed=0, gp__trust_region_min_dim=8, gp__output_warping="copula")
+    assert auto._delegates["gp"]._tr_min_dim == 8
+    assert auto._delegates["gp"]._warping == "copula"
 
 
 def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:

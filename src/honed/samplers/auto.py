@@ -271,6 +271,9 @@ def stalled_for(history: History) -> int:
     return since
 
 
+_GP_PUBLIC_ARGS = ("n_startup_trials", "output_warping", "trust_region_min_dim")
+
+
 class AutoSampler(Sampler):
     """honed's automatic sampler: GP-BO, TPE or CMA-ES for each trial, by the rules of
     :func:`decide` (see the module docstring for the table and the benchmark behind it).
@@ -283,7 +286,8 @@ class AutoSampler(Sampler):
         **rules: Other thresholds for the rule table (fields of :class:`Rules`). For
             benchmarks, ``gp_`` followed by one of :class:`~honed.samplers.gp.GPSampler`'s
             ablation knobs (which start with ``_``) passes it to the GP delegate:
-            ``gp__tie_step=2`` sets ``_tie_step``. Not a stable API.
+            ``gp__tie_step=2`` sets ``_tie_step``; ``gp__trust_region_min_dim=8`` sets that
+            argument of the GP. Not a stable API.
     """
 
     def __init__(self, seed: int | None = None, **rules: Any) -> None:
@@ -293,6 +297,10 @@ class AutoSampler(Sampler):
         from honed.samplers.tpe import TPESampler
 
         gp_dev = {k[3:]: v for k, v in rules.items() if k.startswith("gp__")}
+        # Public GP arguments go by their own names: gp__trust_region_min_dim=8.
+        gp_dev = {
+            (k[1:] if k[1:] in _GP_PUBLIC_ARGS else k): v for k, v in gp_dev.items()
+        }
         rules = {k: v for k, v in rules.items() if not k.startswith("gp__")}
         known = {f.name for f in fields(Rules)}
         for k in rules:
