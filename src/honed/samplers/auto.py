@@ -105,6 +105,7 @@ overhead).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -277,9 +278,6 @@ def stalled_for(history: History) -> int:
     return since
 
 
-_GP_PUBLIC_ARGS = ("n_startup_trials", "output_warping", "trust_region_min_dim")
-
-
 class AutoSampler(Sampler):
     """honed's automatic sampler: GP-BO, TPE or CMA-ES for each trial, by the rules of
     :func:`decide` (see the module docstring for the table and the benchmark behind it).
@@ -302,9 +300,18 @@ class AutoSampler(Sampler):
         from honed.samplers.gp import GPSampler
         from honed.samplers.tpe import TPESampler
 
-        gp_dev = {k[3:]: v for k, v in rules.items() if k.startswith("gp__")}
-        # Public GP arguments go by their own names: gp__trust_region_min_dim=8.
-        gp_dev = {(k[1:] if k[1:] in _GP_PUBLIC_ARGS else k): v for k, v in gp_dev.items()}
+        # gp__<name>: the GP's keyword argument <name> if it has one (read from its signature,
+        # so the list cannot drift), else its ablation knob _<name>.
+        gp_public = {
+            p.name
+            for p in inspect.signature(GPSampler).parameters.values()
+            if p.kind is p.KEYWORD_ONLY
+        }
+        gp_dev = {
+            (k[4:] if k[4:] in gp_public else k[3:]): v
+            for k, v in rules.items()
+            if k.startswith("gp__")
+        }
         rules = {k: v for k, v in rules.items() if not k.startswith("gp__")}
         known = {f.name for f in fields(Rules)}
         for k in rules:
