@@ -12,7 +12,7 @@ import pytest
 import honed
 from honed.history import History
 from honed.samplers import get_sampler
-from honed.samplers.auto import AutoSampler, Decision, Rules, SpaceProfile, decide, profile
+from honed.samplers.auto import AutoSampler, Delegation, Rules, SpaceProfile, decide, profile
 from honed.samplers.gp import GPSampler
 from honed.samplers.tpe import TPESampler
 from honed.space import Choice, Distribution, Float, Int
@@ -80,7 +80,7 @@ def test_profile_of_define_by_run_histories() -> None:
     branching = _history(SMALL, 6, drop="y")
     p = profile(branching, None)
     assert p.conditional and not p.declared and p.n_continuous == 1
-    assert AutoSampler(seed=0).decision(branching, None) == Decision(
+    assert AutoSampler(seed=0).decision(branching, None) == Delegation(
         "tpe", "define-by-run branches"
     )
     assert AutoSampler(seed=0).decision(flat, None).delegate == "gp"
@@ -130,16 +130,16 @@ def test_decision_is_a_pure_function_of_the_history() -> None:
     h = _history(SMALL, 9)
     a, b = AutoSampler(seed=0), AutoSampler(seed=123)
     assert a.decision(h, SMALL) == b.decision(h, SMALL) == a.decision(h, SMALL)
-    assert isinstance(a.decision(h, SMALL), Decision)
+    assert isinstance(a.decision(h, SMALL), Delegation)
 
 
 def test_multi_objective_rules() -> None:
     mo = [Direction.MINIMIZE, Direction.MAXIMIZE]
     two = _history(SMALL, 12, mo)
-    assert AutoSampler(seed=0).decision(two, SMALL) == Decision("gp", "2 objectives, young study")
+    assert AutoSampler(seed=0).decision(two, SMALL) == Delegation("gp", "2 objectives, young study")
     assert isinstance(AutoSampler(seed=0).choose(two, SMALL), GPSampler)
     late = AutoSampler(seed=0, mo_gp_max_trials=10).decision(two, SMALL)
-    assert late == Decision("tpe", "several objectives")
+    assert late == Delegation("tpe", "several objectives")
     four = _history(SMALL, 12, [*mo, *mo])
     assert AutoSampler(seed=0).decision(four, SMALL).delegate == "tpe"
     # Define-by-run or tree-shaped: TPE.
@@ -168,7 +168,7 @@ def test_rule_table() -> None:
     assert decide(flat, 5, n_objectives=4).delegate == "tpe"
     assert decide(SpaceProfile(), 5).delegate == "tpe"
     # Mostly categorical: TPE; half or less: the numeric rules apply.
-    assert decide(SpaceProfile(1, 0, 3), 20) == Decision("tpe", "mostly categorical")
+    assert decide(SpaceProfile(1, 0, 3), 20) == Delegation("tpe", "mostly categorical")
     assert decide(SpaceProfile(2, 0, 2), 20).delegate == "gp"
     cond = SpaceProfile(2, 1, 1, conditional=True)
     assert decide(cond, 21).delegate == Rules().conditional  # 20 would be TPE's turn (1 in 3)
@@ -221,7 +221,7 @@ def test_cmaes_starts_many_dimensional_spaces() -> None:
     wide = SpaceProfile(n_continuous=r.cmaes_min_dim)
     assert decide(wide, 0).delegate == "cmaes"
     assert decide(wide, r.cmaes_trials - 1).delegate == "cmaes"
-    assert decide(wide, r.cmaes_trials) == Decision("gp", "flat space")
+    assert decide(wide, r.cmaes_trials) == Delegation("gp", "flat space")
     narrow = SpaceProfile(n_continuous=r.cmaes_min_dim - 1)
     assert decide(narrow, 0).delegate == "gp"
     # Mixed spaces count every parameter (CMA-ES leaves the choices to TPE).

@@ -227,3 +227,32 @@ def test_samplers_by_name() -> None:
         get_sampler(3)  # type: ignore[arg-type]
     study = honed.create_study(sampler="qmc", seed=4)
     assert isinstance(study.sampler, QMCSampler) and study.sampler.seed == 4
+
+
+def test_every_sampler_is_exported_from_honed_samplers() -> None:
+    import honed.samplers as s
+    from honed.samplers import (  # noqa: F401
+        AutoSampler,
+        CmaEsSampler,
+        GPSampler,
+        MultiFidelitySampler,
+        NSGAIIISampler,
+        NSGAIISampler,
+        TPESampler,
+    )
+
+    for name in s.__all__:
+        assert getattr(s, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        s.Nope  # noqa: B018
+
+
+def test_python_dash_m_honed_is_the_honed_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "honed", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: honed ")

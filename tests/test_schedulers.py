@@ -11,8 +11,9 @@ import pytest
 
 import honed
 from honed.history import History
-from honed.samplers import RandomSampler
+from honed.samplers import MultiFidelitySampler, RandomSampler
 from honed.samplers.base import Sampler
+from honed.samplers.multifidelity import rung_view
 from honed.schedulers import (
     ASHA,
     Decision,
@@ -22,7 +23,6 @@ from honed.schedulers import (
     Judgement,
     LearningCurveStopping,
     MedianStopping,
-    MultiFidelitySampler,
     PercentileStopping,
     PopulationBasedTraining,
     SuccessiveHalving,
@@ -30,7 +30,6 @@ from honed.schedulers import (
     get_scheduler,
 )
 from honed.schedulers.curves import annealing_areas, fit_curve, predict_final
-from honed.schedulers.multifidelity import rung_view
 from honed.schedulers.multiobjective import domination_probability
 from honed.space import Choice, Float, Int
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -297,8 +296,8 @@ def test_multifidelity_sampler_shows_the_rung_view_to_its_base():
 
 
 def test_bohb_with_tpe_runs_end_to_end():
+    from honed.samplers import bohb
     from honed.samplers.tpe import TPESampler
-    from honed.schedulers import bohb
 
     sampler, sched = bohb(TPESampler(seed=0), max_resource=9, min_points=4)
     study = honed.create_study(sampler=sampler, scheduler=sched)
@@ -314,7 +313,7 @@ def test_bohb_with_tpe_runs_end_to_end():
 
 
 def test_untried_neighbour_moves_a_repeat_one_grid_step():
-    from honed.schedulers.multifidelity import untried_neighbour
+    from honed.samplers.multifidelity import untried_neighbour
 
     space = {"a": Int(0, 4), "b": Choice(["x", "y", "z"]), "c": Float(0.0, 1.0)}
     h = hist([ft(0, {}, params={"a": 2, "b": "y", "c": 0.5}), ft(1, {}, params={"a": 0})])
@@ -335,7 +334,7 @@ def test_untried_neighbour_moves_a_repeat_one_grid_step():
 
 
 def test_untried_neighbour_searches_outward_and_gives_up_when_all_tried():
-    from honed.schedulers.multifidelity import untried_neighbour
+    from honed.samplers.multifidelity import untried_neighbour
 
     space = {"a": Int(0, 2), "b": Int(0, 1)}
     tried = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
@@ -352,7 +351,7 @@ def test_untried_neighbour_searches_outward_and_gives_up_when_all_tried():
 
 
 def test_rung_view_cache_gives_the_same_answers_as_a_fresh_read():
-    from honed.schedulers.multifidelity import rung_view
+    from honed.samplers.multifidelity import rung_view
 
     rng = np.random.default_rng(0)
     trials = []
@@ -478,7 +477,7 @@ def test_multifidelity_random_fraction_draws_seeded_trials_at_random():
     for bad in (1.0, -0.1, "1/3"):
         with pytest.raises(ValueError, match="random_fraction"):
             MultiFidelitySampler(base, [1, 3], random_fraction=bad)
-    from honed.schedulers import bohb
+    from honed.samplers import bohb
 
     assert bohb(base, random_fraction=0.25)[0].random_fraction == 0.25
 

@@ -11,10 +11,10 @@ import pytest
 
 import honed
 from honed.history import History
-from honed.samplers import RandomSampler
+from honed.samplers import MultiFidelitySampler, RandomSampler
+from honed.samplers.multifidelity import rung_view
 from honed.samplers.tpe import TPESampler
-from honed.schedulers import ASHA, Decision, MultiFidelitySampler
-from honed.schedulers.multifidelity import rung_view
+from honed.schedulers import ASHA, Decision
 from honed.space import Int
 from honed.trial import Direction, FrozenTrial, TrialState
 from tests.test_schedulers import ft

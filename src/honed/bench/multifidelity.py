@@ -330,20 +330,22 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         return _HonedRun(RandomSampler(seed=seed), Hyperband(1, max_epochs, 3))
 
     def honed_bohb(seed: int) -> _Run:
-        from honed.schedulers import bohb
+        from honed.samplers import bohb
 
         sampler, sched = bohb(_honed_tpe(seed), 1, max_epochs, 3, min_points=10)
         return _HonedRun(sampler, sched)
 
     def honed_asha_mf_tpe(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         sched = ASHA(1, 3, max_epochs)
         sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="highest")
         return _HonedRun(sampler, sched)
 
     def honed_asha_ranked_tpe(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         sched = ASHA(1, 3, max_epochs)
         sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
@@ -357,14 +359,16 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         return _HonedRun(RandomSampler(seed=seed), ASHA("auto", 3, resource="time"))
 
     def honed_asha_time_ranked_tpe(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         sched = ASHA("auto", 3, resource="time")
         sampler = MultiFidelitySampler(_honed_tpe(seed), sched, min_points=10, mode="ranked")
         return _HonedRun(sampler, sched)
 
     def honed_asha_ranked_tpe_rf(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         # BOHB's exploration share: one trial in three drawn at random, not from the model
         sched = ASHA(1, 3, max_epochs)
@@ -374,7 +378,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         return _HonedRun(sampler, sched)
 
     def honed_asha_time_ranked_tpe_rf(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         sched = ASHA("auto", 3, resource="time")
         sampler = MultiFidelitySampler(
@@ -383,7 +388,8 @@ def _method_factories(max_epochs: int) -> dict[str, Callable[[int], _Run]]:
         return _HonedRun(sampler, sched)
 
     def honed_asha_ranked_tpe_repeats(seed: int) -> _Run:
-        from honed.schedulers import ASHA, MultiFidelitySampler
+        from honed.samplers import MultiFidelitySampler
+        from honed.schedulers import ASHA
 
         # ablation: the model may propose configurations that were already tried
         sched = ASHA(1, 3, max_epochs)

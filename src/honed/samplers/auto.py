@@ -117,7 +117,7 @@ from honed.trial import FrozenTrial
 
 __all__ = [
     "AutoSampler",
-    "Decision",
+    "Delegation",
     "Rules",
     "SpaceProfile",
     "decide",
@@ -153,7 +153,7 @@ class SpaceProfile:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Delegation:
     """The delegate for one trial (``"gp"``, ``"tpe"`` or ``"cmaes"``) and the rule that chose
     it, as a short phrase (logged and tested)."""
 
@@ -222,7 +222,7 @@ def decide(
     n_objectives: int = 1,
     rules: Rules | None = None,
     stalled_for: int = 0,
-) -> Decision:
+) -> Delegation:
     """The rule table (see the module docstring), as a function of plain numbers."""
     r = rules or Rules()
     if n_objectives > 1:
@@ -233,30 +233,30 @@ def decide(
             and space.declared
             and not space.conditional
         ):
-            return Decision("gp", f"{n_objectives} objectives, young study")
-        return Decision("tpe", "several objectives")
+            return Delegation("gp", f"{n_objectives} objectives, young study")
+        return Delegation("tpe", "several objectives")
     if space.dim == 0:
-        return Decision("tpe", "no shared space yet")
+        return Delegation("tpe", "no shared space yet")
     if n_complete >= r.gp_max_trials:
-        return Decision("tpe", f"{r.gp_max_trials}+ trials")
+        return Delegation("tpe", f"{r.gp_max_trials}+ trials")
     if space.conditional and not space.declared:
         # GP models the shared parameters only and would draw the others at random; TPE
         # fits each branch on the trials that took it.
-        return Decision("tpe", "define-by-run branches")
+        return Delegation("tpe", "define-by-run branches")
     stalled = bool(r.stall_trials) and stalled_for >= r.stall_trials
     if space.conditional:
         if stalled:
-            return Decision("tpe", f"conditional space, no improvement in {r.stall_trials}")
+            return Delegation("tpe", f"conditional space, no improvement in {r.stall_trials}")
         every = r.conditional_tpe_every
         if r.conditional == "gp" and every and n_complete % every == every - 1:
-            return Decision("tpe", f"conditional space, one trial in {every}")
-        return Decision(r.conditional, "conditional space")
+            return Delegation("tpe", f"conditional space, one trial in {every}")
+        return Delegation(r.conditional, "conditional space")
     if space.n_categorical > r.max_categorical_share * space.dim:
-        return Decision("tpe", "mostly categorical")
+        return Delegation("tpe", "mostly categorical")
     if r.cmaes_min_dim and space.dim >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
         # (Choices under CMA-ES come from TPE; at most half the parameters are choices here.)
-        return Decision("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
-    return Decision("gp", "flat space")
+        return Delegation("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
+    return Delegation("gp", "flat space")
 
 
 def stalled_for(history: History) -> int:
@@ -348,7 +348,7 @@ class AutoSampler(Sampler):
 
     def decision(
         self, history: History, declared_space: Mapping[str, Distribution] | None = None
-    ) -> Decision:
+    ) -> Delegation:
         """Which delegate the next trial gets, and why."""
         space = profile(history, declared_space)
         return decide(

@@ -1,4 +1,8 @@
-"""Early stopping and multi-fidelity schedulers. Each is a pure decision over a History."""
+"""Early stopping and multi-fidelity schedulers. Each is a pure decision over a History.
+
+The sampler that learns from every rung a stopped trial reached (BOHB-style) is a sampler:
+:class:`honed.samplers.MultiFidelitySampler`.
+"""
 
 from __future__ import annotations
 
@@ -28,25 +32,21 @@ __all__ = [
     "Judgement",
     "LearningCurveStopping",
     "MedianStopping",
-    "MultiFidelitySampler",
     "NoStopping",
     "PercentileStopping",
     "PopulationBasedTraining",
     "Scheduler",
     "SuccessiveHalving",
-    "bohb",
     "decision_of",
     "get_scheduler",
     "info_of",
     "lineage",
 ]
 
-# Modules pulling scipy or samplers load on first use.
+# Modules pulling scipy load on first use.
 _LAZY = {
     "DominatedStopping": "honed.schedulers.multiobjective",
     "LearningCurveStopping": "honed.schedulers.curves",
-    "MultiFidelitySampler": "honed.schedulers.multifidelity",
-    "bohb": "honed.schedulers.multifidelity",
     "PopulationBasedTraining": "honed.schedulers.pbt",
     "lineage": "honed.schedulers.pbt",
 }

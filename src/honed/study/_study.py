@@ -512,7 +512,7 @@ def create_study(
         directions: One direction per objective, for multi-objective studies.
         sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"qmc"``, ...).
             ``None``: the AutoSampler; beside successive halving, ASHA or Hyperband (one
-            objective), TPE seen through a :class:`~honed.schedulers.MultiFidelitySampler`,
+            objective), TPE seen through a :class:`~honed.samplers.MultiFidelitySampler`,
             which learns from every rung a stopped trial reached.
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
@@ -565,7 +565,7 @@ def _sampler_for(
     sampler: Sampler | str | None, scheduler: Scheduler | None, seed: int | None, n_objectives: int
 ) -> Sampler:
     """The study's sampler. Left to the default beside successive halving (SH, ASHA,
-    Hyperband), it is TPE seen through a :class:`~honed.schedulers.MultiFidelitySampler`:
+    Hyperband), it is TPE seen through a :class:`~honed.samplers.MultiFidelitySampler`:
     most trials stop at a low rung there, and that sampler models every rung they reached,
     where the AutoSampler models finished trials only. ``honed bench mf``, ASHA, seeds
     100-109, fixed decision time: seconds to the target (median / mean) 3.8 / 3.4 against
@@ -573,8 +573,8 @@ def _sampler_for(
     5.3 / 5.7 against 11.7 / 12.0 (mlp-digits; 10/10 against 6/10)."""
     if sampler is None and n_objectives == 1 and isinstance(scheduler, SuccessiveHalving):
         # (loaded on first use, as honed.schedulers does: they pull in the samplers)
+        from honed.samplers import MultiFidelitySampler
         from honed.samplers.tpe import TPESampler
-        from honed.schedulers import MultiFidelitySampler
 
         return MultiFidelitySampler(TPESampler(seed=seed), scheduler)
     return get_sampler(sampler, seed=seed)

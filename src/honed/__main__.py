@@ -1,0 +1,7 @@
+"""``python -m honed``: the ``honed`` command."""
+
+import sys
+
+from honed.cli import main
+
+sys.exit(main())
