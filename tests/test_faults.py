@@ -4,7 +4,6 @@ failed-and-retried; none lost, none duplicated, none left RUNNING; the best valu
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -171,17 +170,30 @@ def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, reques
     study.storage.close()
 
 
+class _PendingRecorder(honed.samplers.RandomSampler):
+    """Random search that notes, at each ask, how many trials the history shows running."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0)
+        self.pending_at_ask: list[int] = []
+
+    def infer_relative_space(self, history, trial, declared_space=None):
+        self.pending_at_ask.append(len(history.running))
+        return super().infer_relative_space(history, trial, declared_space)
+
+
 def _pending_objective(trial: honed.Trial) -> float:
-    # What the sampler saw when this trial was asked: the trials other workers were running.
-    trial.set_user_attr("pending_at_ask", len(trial._history.running))
     time.sleep(0.2)
     return trial.float("x", 0.0, 1.0)
 
 
 def test_worker_processes_see_each_others_pending_trials(tmp_path: Path):
-    study = honed.create_study(storage=f"sqlite:///{tmp_path / 'p.db'}", sampler="random")
+    sampler = _PendingRecorder()
+    study = honed.create_study(storage=f"sqlite:///{tmp_path / 'p.db'}", sampler=sampler)
     study.optimize(_pending_objective, n_trials=12, n_jobs=3, executor="process")
-    seen = [t.user_attrs["pending_at_ask"] for t in study.trials]
+    # What the sampler saw when each trial was asked: the trials other workers were running.
+    seen = sampler.pending_at_ask
+    assert len(seen) == 12
     assert max(seen) == 2  # three workers: up to two others in flight at each ask
     assert sum(s > 0 for s in seen) >= len(seen) // 2
     study.storage.close()
@@ -238,47 +250,28 @@ def test_optimize_gives_up_on_a_crash_loop_and_keeps_the_study_usable(tmp_path: 
     study.storage.close()
 
 
-def _half_message_then_die(conn) -> None:
-    # a message header that promises 1000 bytes, 10 of them, and death mid-write: what a
-    # worker killed by the OOM killer while reporting leaves in its pipe
-    import struct
+def _trial_0_dies_mid_message(trial: honed.Trial) -> float:
+    if trial.number == 0:
+        # a message header that promises 1000 bytes, 10 of them, and death mid-write: what a
+        # worker killed by the OOM killer while reporting leaves in its pipe
+        import struct
 
-    os.write(conn.fileno(), struct.pack("!i", 1000) + b"x" * 10)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _send_three(conn) -> None:
-    for i in range(3):
-        conn.send(("m", i))
-    conn.close()
+        conn = trial._channel._conn  # the worker's pipe to the study's process
+        os.write(conn.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+        os.kill(os.getpid(), signal.SIGKILL)
+    x = trial.float("x", 0.0, 1.0)
+    for step in range(3):
+        trial.report(x + step, step)
+    return x
 
 
 def test_a_worker_killed_mid_message_blocks_no_other_worker():
-    # Workers report to the driver over one pipe each. (A shared multiprocessing.Queue hung
-    # the study when a worker died while its feeder thread held the queue's write lock.)
-    import queue
-
-    from honed.study._optimize import _Pipes
-
-    ctx = mp.get_context("fork")
-    pipes = _Pipes()
-    procs = []
-    for target in (_half_message_then_die, _send_three):
-        reader, writer = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=target, args=(writer,), daemon=True)
-        proc.start()
-        writer.close()
-        pipes.add(reader)
-        procs.append(proc)
-    got = []
-    deadline = time.monotonic() + 30
-    while pipes.readers and time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty):
-            got.append(pipes.get(timeout=0.1))
-    for proc in procs:
-        proc.join(10)
-    assert got == [("m", 0), ("m", 1), ("m", 2)]
-    assert pipes.readers == []  # both pipes were dropped at their end, the cut one included
-    assert procs[0].exitcode == -signal.SIGKILL
-    with pytest.raises(queue.Empty):
-        pipes.get_nowait()
+    # Each worker talks to the study's process over a pipe of its own. (A shared
+    # multiprocessing.Queue hung the study when a worker died while holding its write lock.)
+    study = honed.create_study(sampler="random", seed=0)
+    study.optimize(_trial_0_dies_mid_message, n_trials=6, n_jobs=2, executor="process")
+    trials = study.trials
+    assert len(trials) == 6
+    assert trials[0].state is TrialState.FAILED and "SIGKILL" in trials[0].fail_reason
+    assert [t.state for t in trials[1:]] == [TrialState.COMPLETE] * 5
+    assert all(len(t.intermediate_values) == 3 for t in trials[1:])

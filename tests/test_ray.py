@@ -128,10 +128,46 @@ def test_errors_outside_catch_stop_the_run_and_leave_nothing_running(cluster):
     assert all(t.state is TrialState.FAILED for t in study.trials)
 
 
-def test_remote_executors_need_a_space():
+def test_define_by_run_objectives_with_the_whole_trial_api(cluster, tmp_path):
+    """No declared space: each parameter is sampled by the driver when the task asks for it,
+    branches included; attributes, constraints and checkpoints come back too."""
+
+    def branchy(trial) -> float:
+        model = trial.choice("model", ["linear", "tree"])
+        if model == "linear":
+            c = trial.float("c", 1e-3, 1e3, log=True)
+            loss = abs(c - 1.0)
+        else:
+            depth = trial.int("depth", 1, 8)
+            loss = abs(depth - 4) / 4
+        trial.set_user_attr("model_seen", model)
+        trial.set_constraints([loss - 10.0])
+        trial.save_checkpoint({"loss": loss})
+        assert trial.load_checkpoint() == {"loss": loss}
+        return loss
+
+    study = honed.create_study(
+        sampler="tpe",
+        seed=3,
+        artifacts=tmp_path / "artifacts",
+        storage=f"sqlite:///{tmp_path / 'r.db'}",
+    )
+    study.optimize(
+        branchy, n_trials=12, executor=RayExecutor(address=cluster.address, max_concurrent=2)
+    )
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 12
+    for t in trials:
+        branch = "c" if t.params["model"] == "linear" else "depth"
+        assert set(t.params) == {"model", branch}
+        assert t.user_attrs["model_seen"] == t.params["model"]
+        assert t.constraints == (pytest.approx(t.value - 10.0),)
+        assert study.checkpoints.load(t.number) == {"loss": t.value}
+    assert {t.params["model"] for t in trials} == {"linear", "tree"}
+
+
+def test_executor_arguments_are_checked():
     study = honed.create_study()
-    with pytest.raises(ValueError, match="space="):
-        study.optimize(objective, n_trials=1, executor="ray")
     with pytest.raises(ValueError, match="executor must be"):
         study.optimize(objective, n_trials=1, executor="dask")
     with pytest.raises(ValueError, match="max_concurrent"):
@@ -214,7 +250,8 @@ def test_remote_reports_carry_seconds_to_time_schedulers(cluster):
     study = honed.create_study(sampler="random", seed=1, scheduler=MedianStopping(min_trials=50))
     study.optimize(timed, n_trials=2, space=SPACE, executor=executor)
     assert all(t.report_seconds == {} for t in study.trials)
-    with pytest.raises(ValueError, match="elapsed"):
-        from honed.execution._base import RemoteTrial
+    with pytest.raises(ValueError, match="elapsed"):  # checked in the worker, before any call
+        from honed.execution import RemoteTrial
+        from honed.objective import StudyInfo
 
-        RemoteTrial(0, 0, {}, {}).report(1.0, 0, elapsed=-1.0)
+        RemoteTrial(0, StudyInfo("s", study.directions), channel=None).report(1.0, 0, elapsed=-1.0)

@@ -294,13 +294,27 @@ def test_optimize_arguments_are_checked() -> None:
         ({"n_jobs": 0}, "n_jobs"),
         ({"timeout": 0}, "timeout"),
         ({"executor": "gpu"}, "executor"),
-        ({"executor": "process", "n_jobs": 2}, "sqlite"),
     ]:
         with pytest.raises(ValueError, match=fragment):
             s.optimize(quadratic, show_progress=False, **kwargs)
     with pytest.raises(TypeError, match="callable"):
         s.optimize(42, n_trials=1)  # type: ignore[arg-type]
     assert s.trials == []
+
+
+def _pid_of_worker(trial: honed.Trial) -> float:
+    trial.set_user_attr("pid", os.getpid())
+    return trial.float("x", 0, 1)
+
+
+def test_worker_processes_run_an_in_memory_study() -> None:
+    # Workers only run objectives; the study's process samples and records, so memory works.
+    s = honed.create_study(sampler="random", seed=0)
+    s.optimize(_pid_of_worker, n_trials=6, n_jobs=2, executor="process", show_progress=False)
+    trials = s.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    pids = {t.user_attrs["pid"] for t in trials}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
 def test_callbacks_stop_and_timeout(storage: Storage) -> None:

@@ -25,8 +25,9 @@ from honed.errors import (
     TrialStateError,
 )
 from honed.history import History
+from honed.objective import Trial
 from honed.space import Choice, Distribution, Float, Int, SearchSpace, load_space
-from honed.study import Study, Trial, create_study, delete_study, load_study
+from honed.study import Study, create_study, delete_study, load_study
 from honed.trial import Direction, FrozenTrial, TrialState
 
 __version__ = "0.1.0"

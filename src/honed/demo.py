@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from honed.study import Study, Trial, create_study
+from honed.objective import Trial
+from honed.study import Study, create_study
 
 __all__ = ["DEFAULT_PARAMS", "objective", "run_demo"]
 

@@ -1,72 +1,94 @@
-"""Trials as Ray tasks: ``study.optimize(objective, space=..., executor="ray")``."""
+"""Trials as Ray tasks: ``study.optimize(objective, executor="ray")``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from honed.execution._base import Executor, RemoteTrial, ReportSeconds, TrialOutcome, evaluate
+from honed.execution._base import (
+    Executor,
+    Job,
+    Reply,
+    TrialOutcome,
+    evaluate,
+    picklable,
+    serve_call,
+)
+from honed.execution._remote import RemoteTrial
 
 __all__ = ["RayExecutor"]
 
+# A forwarded call waiting in the box: (its key, the job's number, method, args, kwargs).
+_Call = tuple[int, int, str, tuple[Any, ...], dict[str, Any]]
+
 
 def _ray_task(
-    objective: Callable[[Any], Any], trial: RemoteTrial, catch: tuple[type[BaseException], ...]
+    objective: Callable[[Any], Any],
+    spec: dict[str, Any],
+    box: Any,
+    catch: tuple[type[BaseException], ...],
 ) -> TrialOutcome:
-    return evaluate(objective, trial, catch, worker=f"{socket.gethostname()}:{os.getpid()}")
+    trial = RemoteTrial.from_spec(spec, _BoxChannel(box, spec["number"]))
+    outcome = evaluate(objective, trial, catch, worker=f"{socket.gethostname()}:{os.getpid()}")
+    trial._finished = True
+    if outcome.exception is not None:
+        outcome.exception = picklable(outcome.exception)
+    return outcome
 
 
-class _ReportBox:
-    """A Ray actor between remote trials and the driver: a task's ``report`` waits here
-    until the driver, which runs the scheduler, posts the answer."""
+class _CallBox:
+    """A Ray actor between remote trials and the driver: a task's call waits here until the
+    driver, which holds the live trials, posts the reply."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[int, int, float, ReportSeconds, int]] = []
+        self._pending: list[_Call] = []
         self._waiting: dict[int, Any] = {}
         self._next = 0
 
-    async def report(
-        self, trial_id: int, step: int, value: float, seconds: ReportSeconds
-    ) -> tuple[bool, dict]:
+    async def call(
+        self, number: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Reply:
         import asyncio
 
         self._next += 1
         key = self._next
-        answer = asyncio.get_running_loop().create_future()
-        self._waiting[key] = answer
-        self._pending.append((trial_id, step, value, seconds, key))
-        return await answer
+        reply = asyncio.get_running_loop().create_future()
+        self._waiting[key] = reply
+        self._pending.append((key, number, method, args, kwargs))
+        return await reply  # type: ignore[no-any-return]
 
-    async def take(self) -> list[tuple[int, int, float, ReportSeconds, int]]:
+    async def take(self) -> list[_Call]:
         pending, self._pending = self._pending, []
         return pending
 
-    async def answer(self, answers: list[tuple[int, bool, dict]]) -> None:
-        for key, stop, params in answers:
+    async def answer(self, replies: list[tuple[int, Reply]]) -> None:
+        for key, reply in replies:
             waiting = self._waiting.pop(key, None)
             if waiting is not None and not waiting.done():
-                waiting.set_result((stop, params))
+                waiting.set_result(reply)
 
 
-class _ReportClient:
-    """What a remote trial holds to report: a handle on the box (picklable)."""
+class _BoxChannel:
+    """A remote trial's way to the driver: through the box (picklable)."""
 
-    def __init__(self, box: Any) -> None:
+    def __init__(self, box: Any, number: int) -> None:
         self._box = box
+        self._number = number
 
-    def call(
-        self, trial_id: int, step: int, value: float, seconds: ReportSeconds
-    ) -> tuple[bool, dict]:
+    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Reply:
         import ray
 
-        return ray.get(self._box.report.remote(trial_id, step, value, seconds))
+        reply: Reply = ray.get(self._box.call.remote(self._number, method, args, kwargs))
+        return reply
 
 
 class RayExecutor(Executor):
-    """Run each trial as a Ray task; this process stays the only one that asks and tells.
+    """Run each trial as a Ray task; this process stays the only one that samples, records
+    and schedules. Objectives use the whole trial API (define-by-run parameters, reports and
+    pruning, attributes, checkpoints): each call comes back to this process.
 
     Args:
         address: The cluster to join: ``None`` uses ``RAY_ADDRESS`` if set and otherwise starts
@@ -114,7 +136,7 @@ class RayExecutor(Executor):
         self._objective_ref: Any = None
         self._catch: tuple[type[BaseException], ...] = (Exception,)
         self._box: Any = None
-        self._client: _ReportClient | None = None
+        self._running: dict[Any, Job] = {}  # task ref -> job
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, max_concurrent={self.max_concurrent})"
@@ -137,6 +159,8 @@ class RayExecutor(Executor):
         )(_ray_task)
         self._objective_ref = ray.put(objective)  # shipped once, not with every trial
         self._catch = catch
+        self._box = ray.remote(num_cpus=0, max_concurrency=10_000)(_CallBox).remote()
+        self._running = {}
         if self.max_concurrent is not None:
             return self.max_concurrent
         if n_jobs > 1:
@@ -145,43 +169,42 @@ class RayExecutor(Executor):
         per = self.num_cpus_per_trial or 1.0
         return max(1, int(cpus // per))
 
-    def submit(self, trial: RemoteTrial) -> Hashable:
-        trial._reporter = self._client
-        return self._remote.remote(self._objective_ref, trial, self._catch)
+    def submit(self, job: Job) -> None:
+        ref = self._remote.remote(self._objective_ref, job.spec(), self._box, self._catch)
+        self._running[ref] = job
 
-    def stream_reports(self) -> bool:
+    def _serve_calls(self) -> None:
         import ray
 
-        if self._box is None:
-            self._box = ray.remote(num_cpus=0, max_concurrency=10_000)(_ReportBox).remote()
-            self._client = _ReportClient(self._box)
-        return True
+        calls: list[_Call] = ray.get(self._box.take.remote())
+        if not calls:
+            return
+        jobs = {job.number: job for job in self._running.values()}
+        replies = []
+        for key, number, method, args, kwargs in calls:
+            job = jobs.get(number)
+            if job is None:  # a trial the driver no longer runs has nothing to go on for
+                replies.append((key, Reply(error_text=f"trial {number} is no longer running")))
+            else:
+                replies.append((key, serve_call(job.trial, method, args, kwargs)))
+        ray.get(self._box.answer.remote(replies))
 
-    def take_reports(self) -> list[tuple[int, int, float, ReportSeconds, Hashable]]:
-        if self._box is None:
-            return []
-        import ray
-
-        return ray.get(self._box.take.remote())
-
-    def answer_reports(self, answers: Sequence[tuple[Hashable, bool, dict[str, Any]]]) -> None:
-        import ray
-
-        ray.get(self._box.answer.remote(list(answers)))
-
-    def wait(
-        self, handles: Sequence[Hashable], timeout: float
-    ) -> list[tuple[Hashable, TrialOutcome]]:
+    def poll(self, timeout: float) -> list[tuple[Job, TrialOutcome]]:
         import ray
         from ray import exceptions as rex
 
-        refs = list(handles)
-        done, rest = ray.wait(refs, num_returns=1, timeout=timeout)
+        self._serve_calls()
+        refs = list(self._running)
+        if not refs:
+            return []
+        # Short waits: forwarded calls are served between them.
+        done, rest = ray.wait(refs, num_returns=1, timeout=min(timeout, 0.02))
         if done and rest:  # collect whatever else is ready, without waiting
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
             done += more
         out = []
         for ref in done:
+            job = self._running.pop(ref)
             try:
                 outcome = ray.get(ref)
             except rex.RayTaskError as e:
@@ -194,15 +217,18 @@ class RayExecutor(Executor):
                 outcome = TrialOutcome(
                     "lost", fail_reason=f"worker lost ({type(e).__name__}): {str(e)[:300]}"
                 )
-            out.append((ref, outcome))
+            out.append((job, outcome))
         return out
 
-    def cancel(self, handles: Sequence[Hashable]) -> None:
+    def cancel(self, jobs: Sequence[Job]) -> None:
         import ray
 
-        for ref in handles:
-            with contextlib.suppress(Exception):  # already finished or gone
-                ray.cancel(ref, force=True)
+        numbers = {j.number for j in jobs}
+        for ref, job in list(self._running.items()):
+            if job.number in numbers:
+                with contextlib.suppress(Exception):  # already finished or gone
+                    ray.cancel(ref, force=True)
+                self._running.pop(ref, None)
 
     def close(self) -> None:
         if self._box is not None:
@@ -210,6 +236,7 @@ class RayExecutor(Executor):
 
             with contextlib.suppress(Exception):
                 ray.kill(self._box)
-        self._box = self._client = None
+        self._box = None
         self._remote = None
         self._objective_ref = None
+        self._running = {}

@@ -1,6 +1,6 @@
-"""Studies: the trial lifecycle."""
+"""Studies: the trial lifecycle, and the one loop that runs trials."""
 
 from honed.study._study import Study, create_study, delete_study, load_study
-from honed.study._trial import Trial
+from honed.study._trial import LocalTrial
 
-__all__ = ["Study", "Trial", "create_study", "delete_study", "load_study"]
+__all__ = ["LocalTrial", "Study", "create_study", "delete_study", "load_study"]

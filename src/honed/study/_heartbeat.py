@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from honed.storage.base import Storage
 
-__all__ = ["FaultPolicy", "beating"]
+__all__ = ["FaultPolicy", "Heartbeats"]
 
 logger = logging.getLogger("honed")
 
@@ -80,25 +78,41 @@ class FaultPolicy:
         )
 
 
-@contextmanager
-def beating(storage: Storage, trial_id: int, interval: float | None) -> Iterator[None]:
-    """Send heartbeats for ``trial_id`` from a daemon thread while the block runs."""
-    if interval is None:
-        yield
-        return
-    stop = threading.Event()
+class Heartbeats:
+    """One daemon thread sending heartbeats for every trial this process has in flight, every
+    ``interval`` seconds; silent when ``interval`` is ``None``."""
 
-    def beat() -> None:
-        while not stop.wait(interval):
-            try:
-                storage.record_heartbeat(trial_id)
-            except Exception as e:  # a missed beat is survivable; the grace period covers it
-                logger.warning("heartbeat of trial id %d failed: %s", trial_id, e)
+    def __init__(self, storage: Storage, interval: float | None) -> None:
+        self._storage = storage
+        self._interval = interval
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if interval is not None:
+            self._thread = threading.Thread(target=self._run, name="honed-heartbeats", daemon=True)
+            self._thread.start()
 
-    thread = threading.Thread(target=beat, name=f"honed-heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=1.0)  # a beat stuck on a busy database must not hold us
+    def _run(self) -> None:
+        assert self._interval is not None
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                ids = list(self._ids)
+            for trial_id in ids:
+                try:
+                    self._storage.record_heartbeat(trial_id)
+                except Exception as e:  # a missed beat is survivable; the grace period covers it
+                    logger.warning("heartbeat of trial id %d failed: %s", trial_id, e)
+
+    def add(self, trial_id: int) -> None:
+        with self._lock:
+            self._ids.add(trial_id)
+
+    def discard(self, trial_id: int) -> None:
+        with self._lock:
+            self._ids.discard(trial_id)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)  # a beat stuck on a busy database must not hold us

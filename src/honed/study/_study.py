@@ -25,6 +25,7 @@ from honed.artifacts import (
 )
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError
 from honed.history import History
+from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
 from honed.schedulers.base import Scheduler
@@ -32,15 +33,14 @@ from honed.space import Choice, Distribution, ParamValue, flatten_space, normali
 from honed.storage import Storage, get_storage
 from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.study._heartbeat import FaultPolicy
-from honed.study._trial import Trial
+from honed.study._optimize import run_optimize
+from honed.study._trial import LocalTrial
 from honed.trial import Direction, FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from honed.execution import Executor
 
 __all__ = ["Study", "create_study", "delete_study", "load_study"]
-
-Objective = Callable[[Trial], float | Sequence[float]]
 
 
 class Study:
@@ -73,7 +73,7 @@ class Study:
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
         # Trials asked here and not told yet, so tell(number) finds their unsaved parameters.
-        self._live: weakref.WeakValueDictionary[int, Trial] = weakref.WeakValueDictionary()
+        self._live: weakref.WeakValueDictionary[int, LocalTrial] = weakref.WeakValueDictionary()
         self.faults = faults or FaultPolicy()
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
@@ -200,7 +200,7 @@ class Study:
                     return
         self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=clean)
 
-    def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
+    def ask(self, space: Mapping[str, Any] | None = None) -> LocalTrial:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
         branches allowed) its parameters are sampled now and are in ``trial.params``."""
         tree = normalize_space(space) if space is not None else None
@@ -216,7 +216,7 @@ class Study:
             interval = self.faults.heartbeat_interval
             self._storage.set_trial_system_attr(frozen.trial_id, HEARTBEAT_ATTR, interval)
             frozen = replace(frozen, system_attrs={**frozen.system_attrs, HEARTBEAT_ATTR: interval})
-        trial = Trial(self, frozen)
+        trial = LocalTrial(self, frozen)
         trial._history = history
         declared = flatten_space(tree) if tree is not None else None
         snapshot = trial._snapshot()
@@ -296,33 +296,45 @@ class Study:
 
     def tell(
         self,
-        trial: Trial | int,
+        trial: LocalTrial | int,
         values: float | Sequence[float] | None = None,
         state: TrialState | None = None,
         *,
         fail_reason: str | None = None,
-        _extra_attrs: Mapping[str, Any] | None = None,
-        _warn: bool = True,
     ) -> FrozenTrial:
         """Finish a trial with its objective value(s), or as PRUNED or FAILED.
 
         A value that is NaN, infinite or not a number fails the trial with a reason, as does a
         wrong count of values; the study goes on. Returns the finished record.
         """
+        return self._finish(trial, values, state, fail_reason=fail_reason)
+
+    def _finish(
+        self,
+        trial: LocalTrial | int,
+        values: Any = None,
+        state: TrialState | None = None,
+        *,
+        fail_reason: str | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        warn: bool = True,
+    ) -> FrozenTrial:
+        """:meth:`tell`, with system attributes to store beside (a traceback) and without the
+        warning for a bad value when the caller logs it itself."""
         trial_id = self._trial_id_of(trial)
-        live = trial if isinstance(trial, Trial) else self._live.get(trial_id)
-        attrs: dict[str, Any] = dict(_extra_attrs or {})
+        live = trial if isinstance(trial, LocalTrial) else self._live.get(trial_id)
+        extra: dict[str, Any] = dict(attrs or {})
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAILED
             if values is None:
-                attrs["fail_reason"] = fail_reason or "tell() was given no value."
+                extra["fail_reason"] = fail_reason or "tell() was given no value."
         stored: list[float] | None = None
         problem: str | None = None
         if state is TrialState.COMPLETE:
             stored, problem = self._check_values(values)
             if problem is not None:
                 state, stored = TrialState.FAILED, None
-                attrs["fail_reason"] = problem
+                extra["fail_reason"] = problem
         elif state is TrialState.PRUNED:
             if values is not None:
                 stored, problem = self._check_values(values)
@@ -335,18 +347,18 @@ class Study:
                 finite = [v for _, v in sorted(last.items()) if math.isfinite(v)]
                 stored = [finite[-1]] if finite else None
         elif state is TrialState.FAILED:
-            attrs["fail_reason"] = fail_reason or attrs.get("fail_reason") or "failed"
+            extra["fail_reason"] = fail_reason or extra.get("fail_reason") or "failed"
         else:
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAILED, not {state.name}.")
         # Parameters not written yet travel with the result: one transaction for both.
         params, dists = live._take_unsaved() if live is not None else ({}, {})
         frozen = self._storage.finish_trial(
-            trial_id, state, stored, system_attrs=attrs, params=params, distributions=dists
+            trial_id, state, stored, system_attrs=extra, params=params, distributions=dists
         )
         self._live.pop(trial_id, None)
-        if problem is not None and _warn:
+        if problem is not None and warn:
             # After the write, so a warnings-as-errors setup cannot leave the trial RUNNING.
-            warnings.warn(f"trial {frozen.number} failed: {problem}", stacklevel=2)
+            warnings.warn(f"trial {frozen.number} failed: {problem}", stacklevel=3)
         return frozen
 
     def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
@@ -369,8 +381,8 @@ class Study:
             out.append(f)
         return out, None
 
-    def _trial_id_of(self, trial: Trial | int) -> int:
-        if isinstance(trial, Trial):
+    def _trial_id_of(self, trial: LocalTrial | int) -> int:
+        if isinstance(trial, LocalTrial):
             return trial._trial_id
         if isinstance(trial, int):
             for t in self._history():
@@ -378,10 +390,6 @@ class Study:
                     return t.trial_id
             raise ValueError(f"study {self.name!r} has no trial number {trial}.")
         raise TypeError(f"tell() needs a Trial or a trial number, got {type(trial).__name__}.")
-
-    @staticmethod
-    def _number_of(trial: Trial | int) -> int:
-        return trial.number if isinstance(trial, Trial) else trial
 
     # ---- optimize --------------------------------------------------------------------------
     def optimize(
@@ -410,16 +418,16 @@ class Study:
             callbacks: Called with ``(study, finished_trial)`` after each trial, in this
                 process.
             show_progress: Show a progress bar when the output is a terminal.
-            executor: ``"process"`` (real parallelism, needs a SQL storage so workers share
-                it), ``"thread"``, ``"auto"`` (processes when the storage allows it), or
-                ``"ray"`` / a :class:`honed.execution.Executor` such as
-                ``RayExecutor(address=...)`` to run trials on a cluster (needs ``space``).
+            executor: Where objectives run: ``"auto"`` (default: inline for one job; worker
+                processes for several, or threads with in-memory storage), ``"inline"``,
+                ``"thread"``, ``"process"``, ``"ray"``, or an
+                :class:`honed.execution.Executor` such as ``RayExecutor(address=...)``.
+                Whatever the executor, this process samples and records every trial:
+                objectives elsewhere get a :class:`honed.execution.RemoteTrial` whose calls
+                come back here.
             space: A declarative space (a dict of ``honed.Float/Int/Choice``): each trial's
                 parameters are sampled from it when the trial starts, as ``ask(space)``.
-                Remote executors need it: this process samples, workers only evaluate.
         """
-        from honed.study._optimize import run_optimize
-
         run_optimize(
             self,
             objective,
@@ -459,7 +467,7 @@ def _same_value(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _walk(trial: Trial, tree: Mapping[str, Distribution]) -> None:
+def _walk(trial: LocalTrial, tree: Mapping[str, Distribution]) -> None:
     for name, dist in tree.items():
         value = trial.suggest(name, _strip(dist))
         if isinstance(dist, Choice) and dist.branches:

@@ -7,20 +7,41 @@ import math
 import os
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from honed.artifacts import Checkpoints
 from honed.errors import SpaceError, TrialPruned, TrialStateError
-from honed.schedulers.base import Decision, Exploit, decision_of, info_of
+from honed.history import History
+from honed.objective import ParameterAPI
+from honed.samplers.base import Sampler
+from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
-from honed.trial import FrozenTrial, TrialState, check_report
+from honed.storage.base import Storage
+from honed.trial import Direction, FrozenTrial, TrialState, check_report
 
-if TYPE_CHECKING:
-    from honed.history import History
-    from honed.study._study import Study
+__all__ = ["LocalTrial"]
 
-__all__ = ["Trial"]
+
+class TrialHost(Protocol):
+    """What a live trial needs of its study (:class:`honed.Study` is one)."""
+
+    name: str
+    directions: tuple[Direction, ...]
+    sampler: Sampler
+    scheduler: Scheduler | None
+
+    @property
+    def user_attrs(self) -> dict[str, Any]: ...
+
+    @property
+    def checkpoints(self) -> Checkpoints: ...
+
+    @property
+    def _storage(self) -> Storage: ...
+
+    def _history(self) -> History: ...
+
 
 logger = logging.getLogger("honed")
 
@@ -43,10 +64,10 @@ class _Saver:
 
     def _reset(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._due: dict[Trial, float] = {}  # insertion order is due order: the delay is fixed
+        self._due: dict[LocalTrial, float] = {}  # insertion order is due order: the delay is fixed
         self._thread: threading.Thread | None = None
 
-    def schedule(self, trial: Trial) -> None:
+    def schedule(self, trial: LocalTrial) -> None:
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -58,7 +79,7 @@ class _Saver:
                 if len(self._due) == 1:
                     self._cond.notify()
 
-    def cancel(self, trial: Trial) -> None:
+    def cancel(self, trial: LocalTrial) -> None:
         with self._cond:
             self._due.pop(trial, None)
 
@@ -79,35 +100,9 @@ class _Saver:
 _SAVER = _Saver()
 
 
-class ParameterAPI(ABC):
-    """``float``, ``int`` and ``choice``: the calls an objective makes, on any kind of trial
-    (a local :class:`Trial`, or a remote one that gets its parameters from a driver)."""
-
-    @abstractmethod
-    def suggest(self, name: str, distribution: Distribution) -> ParamValue:
-        """The value of ``name`` drawn from ``distribution``."""
-
-    def float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        """A real number in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
-        return self.suggest(name, _build(name, Float, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False, step: int = 1) -> int:
-        """An integer in ``[low, high]``, on a log scale or a ``step`` grid if asked."""
-        return self.suggest(name, _build(name, Int, low, high, log=log, step=step))  # type: ignore[return-value]
-
-    def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
-        """One of ``choices``."""
-        try:
-            dist = Choice(choices)
-        except SpaceError as e:
-            raise SpaceError(f"parameter {name!r}: {e}") from None
-        return self.suggest(name, dist)
-
-
-class Trial(ParameterAPI):
-    """One evaluation of the objective, while it runs.
+class LocalTrial(ParameterAPI):
+    """A trial of a study in this process: what ``study.ask()`` returns and what inline and
+    threaded objectives get (a :class:`honed.Trial`).
 
     Parameters come from ``float``, ``int`` and ``choice``; conditional parameters follow from
     Python control flow. They reach storage within :data:`SAVE_DELAY` seconds, with the next
@@ -117,7 +112,7 @@ class Trial(ParameterAPI):
 
     def __init__(
         self,
-        study: Study,
+        study: TrialHost,
         frozen: FrozenTrial,
         relative_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
@@ -418,15 +413,6 @@ class Trial(ParameterAPI):
             raise ValueError(f"constraints must not be NaN, got {floats}.")
         self._save_params()
         self.study._storage.set_trial_constraints(self._trial_id, floats)
-
-
-def _build(name: str, cls: type[Distribution], low: Any, high: Any, **kw: Any) -> Distribution:
-    try:
-        return cls(low, high, **kw)
-    except SpaceError as e:
-        raise SpaceError(f"parameter {name!r}: {e}") from None
-    except TypeError as e:
-        raise SpaceError(f"parameter {name!r}: {e}") from None
 
 
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:
