@@ -47,9 +47,7 @@ def _worker(url: str, stop_file: str, seed: int) -> None:
         storage=url,
         sampler="random",
         seed=seed,
-        heartbeat_interval=HEARTBEAT,
-        grace_period=GRACE,
-        retries=RETRIES,
+        faults=honed.FaultPolicy(HEARTBEAT, GRACE, retries=RETRIES),
     )
     sid = study._study_id
     storage = study.storage
@@ -211,7 +209,10 @@ def _kill_own_process_on_trial_3(trial: honed.Trial) -> float:
 @pytest.mark.parametrize("retries", [0, 1])
 def test_optimize_survives_a_killed_worker_process(tmp_path: Path, retries: int):
     study = honed.create_study(
-        storage=f"sqlite:///{tmp_path / 'k.db'}", sampler="random", seed=1, retries=retries
+        storage=f"sqlite:///{tmp_path / 'k.db'}",
+        sampler="random",
+        seed=1,
+        faults=honed.FaultPolicy(retries=retries),
     )
     study.set_user_attr("marker", str(tmp_path / "marker"))
     study.optimize(_kill_own_process_on_trial_3, n_trials=12, n_jobs=2, executor="process")

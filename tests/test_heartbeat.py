@@ -34,12 +34,13 @@ def _close_storages():
         _OPENED.pop().close()  # PostgreSQL connections must not be left to the GC
 
 
-def _make(storage, **kw) -> honed.Study:
+def _make(storage, **faults) -> honed.Study:
     if storage is None:
         storage = honed.storage.InMemoryStorage()
     storage = honed.storage.get_storage(storage)
     _OPENED.append(storage)
-    return honed.create_study("hb", storage=storage, load_if_exists=True, **kw)
+    policy = FaultPolicy(**faults) if faults else None
+    return honed.create_study("hb", storage=storage, load_if_exists=True, faults=policy)
 
 
 def test_stale_trial_is_failed_once_and_retried_with_same_params(storage_url):
@@ -149,7 +150,7 @@ def test_raising_trials_are_not_retried_by_default(storage_url):
 
 
 def _race(url: str, barrier, out) -> None:
-    study = honed.load_study("hb", storage=url, heartbeat_interval=0.1, grace_period=0.2, retries=1)
+    study = honed.load_study("hb", storage=url, faults=FaultPolicy(0.1, 0.2, retries=1))
     barrier.wait()
     out.put([t.number for t in study.fail_stale_trials()])
     study.storage.close()
@@ -186,16 +187,21 @@ def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path,
 
 def test_policy_validation():
     with pytest.raises(ValueError, match="heartbeat_interval"):
-        FaultPolicy.build(0, None, 0, False)
+        FaultPolicy(0)
     with pytest.raises(ValueError, match="grace_period needs heartbeat_interval"):
-        FaultPolicy.build(None, 5, 0, False)
+        FaultPolicy(None, 5)
     with pytest.raises(ValueError, match="above heartbeat_interval"):
-        FaultPolicy.build(10, 5, 0, False)
+        FaultPolicy(10, 5)
     with pytest.raises(ValueError, match="retries"):
-        FaultPolicy.build(None, None, -1, False)
-    assert FaultPolicy.build(2, None, 0, False).grace_period == 8.0
-    with pytest.raises(honed.StudyError, match="heartbeat_interval"):
-        honed.create_study().fail_stale_trials()
+        FaultPolicy(None, None, -1)
+    with pytest.raises(ValueError, match="retry_failed"):
+        FaultPolicy(retry_failed="yes")  # type: ignore[arg-type]
+    assert FaultPolicy(2).stale_after == 8.0 and FaultPolicy(2, 3).stale_after == 3
+    assert FaultPolicy(None).stale_after is None
+    with pytest.raises(honed.StudyError, match="heartbeat"):
+        honed.create_study().fail_stale_trials()  # in memory: no heartbeats by default
+    with pytest.raises(TypeError, match="FaultPolicy"):
+        honed.create_study(faults={"retries": 2})  # type: ignore[arg-type]
 
 
 def test_retry_attrs_chain():
@@ -209,7 +215,7 @@ def test_retry_attrs_chain():
 
 
 def test_trials_of_workers_without_heartbeats_never_go_stale(storage_url):
-    quiet = _make(storage_url)  # this worker sends no heartbeats
+    quiet = _make(storage_url, heartbeat_interval=None)  # this worker sends no heartbeats
     t = quiet.ask()
     t.float("x", 0, 1)
     watcher = _make(quiet.storage, heartbeat_interval=0.05, grace_period=0.1, retries=1)
@@ -262,7 +268,8 @@ def test_a_restarted_process_gets_the_stored_fault_settings(storage_url):
     retry = again.ask()
     assert retry.float("x", 0, 1) == x
     # Settings given on load win (and are not written back); none given: the stored ones.
-    assert honed.load_study("hb", storage=again._storage, retries=3).faults == FaultPolicy(
+    given = FaultPolicy(heartbeat_interval=None, retries=3)
+    assert honed.load_study("hb", storage=again._storage, faults=given).faults == FaultPolicy(
         None, None, 3, False
     )
     assert honed.load_study("hb", storage=again._storage).faults.retries == 1
@@ -271,4 +278,9 @@ def test_a_restarted_process_gets_the_stored_fault_settings(storage_url):
 def test_default_fault_settings_are_not_stored(storage_url):
     study = _make(storage_url)
     assert study._storage.get_study_system_attrs(study._study_id) == {}
-    assert honed.load_study("hb", storage=study._storage).faults == FaultPolicy()
+    # Heartbeats are on by default where another process could find a dead worker's trial.
+    default = FaultPolicy(heartbeat_interval=None) if storage_url is None else FaultPolicy()
+    assert study.faults == default
+    assert honed.load_study("hb", storage=study._storage).faults == default
+    if storage_url is not None:
+        assert default.heartbeat_interval == 15.0 and default.stale_after == 60.0

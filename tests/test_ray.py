@@ -93,7 +93,9 @@ def test_a_killed_worker_fails_its_trial_and_the_configuration_is_retried(cluste
             os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-trial
         return x
 
-    study = honed.create_study(sampler="random", seed=1, retries=1)  # in-memory, in the driver
+    study = honed.create_study(
+        sampler="random", seed=1, faults=honed.FaultPolicy(retries=1)
+    )  # in-memory, in the driver
     study.optimize(
         fragile,
         n_trials=6,

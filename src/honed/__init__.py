@@ -27,7 +27,7 @@ from honed.errors import (
 from honed.history import History
 from honed.objective import Trial
 from honed.space import Choice, Distribution, Float, Int, SearchSpace, load_space
-from honed.study import Study, create_study, delete_study, load_study
+from honed.study import FaultPolicy, Study, create_study, delete_study, load_study
 from honed.trial import Direction, FrozenTrial, TrialState
 
 __version__ = "0.1.0"
@@ -37,6 +37,7 @@ __all__ = [
     "Direction",
     "Distribution",
     "DuplicatedStudyError",
+    "FaultPolicy",
     "Float",
     "FrozenTrial",
     "History",

@@ -11,7 +11,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from honed.schedulers.base import Scheduler
 from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
 from honed.storage import Storage, get_storage
 from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
+from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
 from honed.study._trial import LocalTrial
@@ -74,7 +75,7 @@ class Study:
         self._stop_flag = threading.Event()
         # Trials asked here and not told yet, so tell(number) finds their unsaved parameters.
         self._live: weakref.WeakValueDictionary[int, LocalTrial] = weakref.WeakValueDictionary()
-        self.faults = faults or FaultPolicy()
+        self.faults = faults or FaultPolicy(heartbeat_interval=None)
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
 
@@ -263,13 +264,13 @@ class Study:
         heartbeats more than ``grace_period`` seconds ago. ``ask`` does this at most once per
         heartbeat interval; call it to check now. Needs ``heartbeat_interval``."""
         policy = self.faults
-        if policy.grace_period is None:
+        if policy.stale_after is None:
             raise StudyError(
-                "stale trials are detected by heartbeats; create or load the study with "
-                "heartbeat_interval=... (and optionally grace_period=...)."
+                "stale trials are detected by heartbeats, which this study has off; create or "
+                "load it with faults=honed.FaultPolicy(heartbeat_interval=...)."
             )
         self._last_stale_check = time.monotonic()
-        return self._storage.fail_stale_trials(self._study_id, policy.grace_period, policy.retries)
+        return self._storage.fail_stale_trials(self._study_id, policy.stale_after, policy.retries)
 
     def _beat_attrs(self) -> dict[str, Any] | None:
         """System attrs of a trial this worker will send heartbeats for."""
@@ -498,16 +499,14 @@ def _parse_directions(
 def create_study(
     name: str | None = None,
     storage: str | Path | Storage | None = None,
+    *,
     direction: str | Direction | None = None,
     directions: Sequence[str | Direction] | None = None,
     sampler: Sampler | str | None = None,
     scheduler: Scheduler | str | None = None,
-    load_if_exists: bool = False,
     seed: int | None = None,
-    heartbeat_interval: float | None = None,
-    grace_period: float | None = None,
-    retries: int | None = None,
-    retry_failed: bool | None = None,
+    load_if_exists: bool = False,
+    faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
@@ -516,31 +515,34 @@ def create_study(
         name: Unique within the storage; a random name when ``None``.
         storage: ``None`` for in memory, ``"sqlite:///honed.db"``, a path to a ``.db`` file,
             ``"postgresql://..."``, or a :class:`~honed.storage.Storage`.
+
+    What to optimize:
         direction: ``"minimize"`` (default) or ``"maximize"``.
         directions: One direction per objective, for multi-objective studies.
-        sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"qmc"``, ...).
-            ``None``: the AutoSampler; beside successive halving, ASHA or Hyperband (one
-            objective), TPE seen through a :class:`~honed.samplers.MultiFidelitySampler`,
-            which learns from every rung a stopped trial reached.
+
+    How to search:
+        sampler: A :class:`~honed.samplers.Sampler` or a name (``"random"``, ``"tpe"``, ...).
+            ``None``: the :class:`~honed.samplers.AutoSampler`; beside successive halving,
+            ASHA or Hyperband (one objective), TPE seen through a
+            :class:`~honed.samplers.MultiFidelitySampler`, which learns from every rung a
+            stopped trial reached.
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
+        seed: Seed for a sampler given by name or left to the default.
+
+    Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
-        seed: Seed for a sampler given by name.
-        heartbeat_interval: Running trials send a heartbeat every this many seconds, and a
-            trial silent for ``grace_period`` seconds is failed as stale (its worker died).
-            ``None`` (default): no heartbeats.
-        grace_period: Seconds of silence before a trial is stale; 4 heartbeats by default.
-        retries: Re-run a configuration whose trial went stale up to this many times
-            (default 0).
-        retry_failed: Also retry trials whose objective raised an exception (default no).
-            These four fault settings are stored with a new study; a process that loads it
-            (:func:`load_study`, or ``load_if_exists=True``) without giving any of them uses
-            the stored ones, so every worker, and a restart after a crash, agree.
+        faults: Heartbeats, stale trials and retries (:class:`~honed.FaultPolicy`). Stored
+            with a new study; ``None``: the stored policy of an existing study, else the
+            default (heartbeats on for a database, off in memory).
         artifacts: Where checkpoints go: an :class:`~honed.artifacts.ArtifactStore` or a
             folder; by default a folder beside a SQLite file.
     """
-    fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
-    faults = FaultPolicy.build(*fault_args)
+    if faults is not None and not isinstance(faults, FaultPolicy):
+        raise TypeError(
+            f"faults must be a honed.FaultPolicy, got {type(faults).__name__}; e.g. "
+            "faults=honed.FaultPolicy(retries=2)."
+        )
     dirs = _parse_directions(direction, directions)
     store = get_storage(storage)
     if name is None:
@@ -549,19 +551,19 @@ def create_study(
         raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
     try:
         study_id = store.create_study(name, dirs)
-        if faults != FaultPolicy():
-            store.set_study_system_attr(study_id, _FAULTS_ATTR, asdict(faults))
+        if faults is not None:
+            store.set_study_system_attr(study_id, _FAULTS_ATTR, faults.to_dict())
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
         study_id = store.get_study_id(name)
-        faults = _faults_of(store, study_id, fault_args, faults)
         existing = store.get_study_directions(study_id)
         if existing != dirs and (direction is not None or directions is not None):
             raise StudyError(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
+    faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
     if artifacts is not None:
@@ -575,12 +577,10 @@ def _sampler_for(
     """The study's sampler. Left to the default beside successive halving (SH, ASHA,
     Hyperband), it is TPE seen through a :class:`~honed.samplers.MultiFidelitySampler`:
     most trials stop at a low rung there, and that sampler models every rung they reached,
-    where the AutoSampler models finished trials only. ``honed bench mf``, ASHA, seeds
-    100-109, fixed decision time: seconds to the target (median / mean) 3.8 / 3.4 against
-    the AutoSampler's 5.3 / 7.7 (torch-mlp-digits; 10/10 runs reached it against 8/10) and
-    5.3 / 5.7 against 11.7 / 12.0 (mlp-digits; 10/10 against 6/10)."""
+    where the AutoSampler models finished trials only (the measurement: the bench results'
+    multi-fidelity table)."""
     if sampler is None and n_objectives == 1 and isinstance(scheduler, SuccessiveHalving):
-        # (loaded on first use, as honed.schedulers does: they pull in the samplers)
+        # (loaded on first use, as honed.samplers does: they pull in scipy)
         from honed.samplers import MultiFidelitySampler
         from honed.samplers.tpe import TPESampler
 
@@ -591,22 +591,19 @@ def _sampler_for(
 def load_study(
     name: str,
     storage: str | Path | Storage,
+    *,
     sampler: Sampler | str | None = None,
     scheduler: Scheduler | str | None = None,
     seed: int | None = None,
-    heartbeat_interval: float | None = None,
-    grace_period: float | None = None,
-    retries: int | None = None,
-    retry_failed: bool | None = None,
+    faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
 ) -> Study:
-    """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The fault
-    settings are those of :func:`create_study`; given none of them, the study's stored ones."""
-    fault_args = (heartbeat_interval, grace_period, retries, retry_failed)
-    faults = FaultPolicy.build(*fault_args)
+    """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The
+    arguments are those of :func:`create_study`; without ``faults``, the study's stored
+    policy."""
     store = get_storage(storage)
     study_id = store.get_study_id(name)
-    faults = _faults_of(store, study_id, fault_args, faults)
+    faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     n_objectives = len(store.get_study_directions(study_id))
     study = Study(name, store, _sampler_for(sampler, sched, seed, n_objectives), sched, faults)
@@ -618,21 +615,17 @@ def load_study(
 _FAULTS_ATTR = "fault_policy"
 
 
-def _faults_of(
-    store: Storage, study_id: int, given: tuple[Any, ...], built: FaultPolicy
-) -> FaultPolicy:
-    """The caller's fault settings if it gave any, else those stored with the study."""
-    if any(v is not None for v in given):
-        return built
+def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> FaultPolicy:
+    """The caller's policy if it gave one, else the study's stored one, else the default:
+    heartbeats on for storage other processes can share, off in memory."""
+    if given is not None:
+        return given
     stored = store.get_study_system_attrs(study_id).get(_FAULTS_ATTR)
-    if not stored:
-        return built
-    return FaultPolicy.build(
-        stored.get("heartbeat_interval"),
-        stored.get("grace_period"),
-        stored.get("retries"),
-        stored.get("retry_failed"),
-    )
+    if stored:
+        return FaultPolicy.from_dict(stored)
+    if isinstance(store, InMemoryStorage):
+        return FaultPolicy(heartbeat_interval=None)
+    return FaultPolicy()
 
 
 def delete_study(name: str, storage: str | Path | Storage) -> None:
