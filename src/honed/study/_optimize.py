@@ -233,7 +233,9 @@ def _record(study: Study, trial: LocalTrial, outcome: TrialOutcome) -> tuple[Fro
     if outcome.worker:
         attrs["worker"] = outcome.worker
     if outcome.kind == "complete":
-        frozen, _ = _tell_alive(study, trial, outcome.values, attrs=attrs)
+        frozen, _ = _tell_alive(
+            study, trial, outcome.values, state=TrialState.COMPLETE, attrs=attrs
+        )
         if frozen.state is TrialState.FAILED:
             logger.warning("trial %d failed: %s", trial.number, frozen.fail_reason)
         return frozen, False

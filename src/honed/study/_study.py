@@ -4,6 +4,7 @@ storage and samplers."""
 from __future__ import annotations
 
 import math
+import reprlib
 import threading
 import time
 import traceback
@@ -73,7 +74,7 @@ class Study:
         self._lean_seq = 0
         self._cache_lock = threading.Lock()
         self._stop_flag = threading.Event()
-        # Trials asked here and not told yet, so tell(number) finds their unsaved parameters.
+        # Trials asked here and not told yet, so tell(number) finds the live trial.
         self._live: weakref.WeakValueDictionary[int, LocalTrial] = weakref.WeakValueDictionary()
         self.faults = faults or FaultPolicy(heartbeat_interval=None)
         self._last_stale_check = 0.0
@@ -206,7 +207,7 @@ class Study:
         branches allowed) its parameters are sampled now and are in ``trial.params``."""
         tree = normalize_space(space) if space is not None else None
         self._check_stale()
-        history = self._with_unsaved_params(self._decision_history())
+        history = self._decision_history()
         frozen = None
         if self._waiting:
             frozen = self._storage.claim_waiting_trial(self._study_id)
@@ -240,24 +241,10 @@ class Study:
                 )
                 raise
             buffered, trial._buffered = trial._buffered, None
-            trial._queue_params(buffered)  # written with the trial's next write or result
+            if buffered:
+                trial._write_params(buffered)  # one write for the whole declared space
         self._live[frozen.trial_id] = trial
         return trial
-
-    def _with_unsaved_params(self, history: History) -> History:
-        """``history`` with the parameters of this process's running trials whose writes are
-        still queued: samplers must see pending points (a constant liar spreads parallel
-        proposals only if it knows where the running trials are)."""
-        live = {t.number: t for t in list(self._live.values()) if t._unsaved}
-        if not live:
-            return history
-        trials = [
-            replace(t, params=live[t.number].params, distributions=live[t.number].distributions)
-            if t.number in live and t.state is TrialState.RUNNING
-            else t
-            for t in history
-        ]
-        return History(trials, history.directions)
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending
@@ -351,11 +338,9 @@ class Study:
             extra["fail_reason"] = fail_reason or extra.get("fail_reason") or "failed"
         else:
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAILED, not {state.name}.")
-        # Parameters not written yet travel with the result: one transaction for both.
-        params, dists = live._take_unsaved() if live is not None else ({}, {})
-        frozen = self._storage.finish_trial(
-            trial_id, state, stored, system_attrs=extra, params=params, distributions=dists
-        )
+        if live is not None:
+            live._told = True
+        frozen = self._storage.finish_trial(trial_id, state, stored, system_attrs=extra)
         self._live.pop(trial_id, None)
         if problem is not None and warn:
             # After the write, so a warnings-as-errors setup cannot leave the trial RUNNING.
@@ -363,22 +348,27 @@ class Study:
         return frozen
 
     def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
+        """The objective's value(s) as finite floats, or why not (the trial then fails)."""
         n = len(self.directions)
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        if values is None:
+            return None, "the objective returned None; return its value (a number)."
+        if isinstance(values, np.ndarray):
+            if values.ndim > 1:
+                return None, f"the objective returned an array of shape {values.shape}."
+            values = values.reshape(-1).tolist()
+        elif isinstance(values, str | bytes) or not isinstance(values, Sequence):
             values = [values]
         if len(values) != n:
+            shown = reprlib.repr(list(values))
             return None, (
                 f"the objective returned {len(values)} value(s) but the study has {n} "
-                f"direction(s): {list(values)!r}."
+                f"direction(s): {shown}."
             )
         out = []
         for v in values:
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                return None, f"the objective returned {v!r} ({type(v).__name__}), not a number."
-            if not math.isfinite(f):
-                return None, f"the objective returned {f}, which is not a finite number."
+            f, problem = _as_number(v)
+            if problem is not None:
+                return None, problem
             out.append(f)
         return out, None
 
@@ -445,6 +435,26 @@ class Study:
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial."""
         self._stop_flag.set()
+
+
+def _as_number(v: Any) -> tuple[float, str | None]:
+    """A finite float from an objective value (Python and numpy numbers), or why not.
+    Booleans and strings are not numbers, even though ``float()`` accepts them."""
+    shown = reprlib.repr(v)
+    if isinstance(v, bool | np.bool_ | str | bytes):
+        return 0.0, f"the objective returned {shown} ({type(v).__name__}), not a number."
+    try:
+        f = float(v)
+    except OverflowError:
+        return 0.0, f"the objective returned {shown}, too large for a float."
+    except Exception as e:  # TypeError, ValueError, or whatever a __float__ raises
+        return 0.0, (
+            f"the objective returned {shown} ({type(v).__name__}), not a number "
+            f"({type(e).__name__}: {e})."
+        )
+    if not math.isfinite(f):
+        return 0.0, f"the objective returned {f}, which is not a finite number."
+    return f, None
 
 
 def _param_value(name: str, value: Any) -> ParamValue:

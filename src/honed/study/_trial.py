@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -45,69 +43,13 @@ class TrialHost(Protocol):
 
 logger = logging.getLogger("honed")
 
-# Sampled parameters are written to storage together: with the trial's next write (a report,
-# an attribute, its result) or, for an objective that goes quiet after sampling (training a
-# model), this many seconds after the first unsaved one, so parallel workers soon see what a
-# running trial is trying. One transaction per trial instead of one per parameter.
-SAVE_DELAY = 0.1
-
-
-class _Saver:
-    """One daemon thread per process writes trials' parameters :data:`SAVE_DELAY` seconds
-    after they were sampled, unless the trial wrote them first. (A thread per trial costs a
-    thread start per trial, which on a busy machine is more than the writes it saves.)"""
-
-    def __init__(self) -> None:
-        self._reset()
-        if hasattr(os, "register_at_fork"):  # threads do not survive a fork; locks might be held
-            os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._due: dict[LocalTrial, float] = {}  # insertion order is due order: the delay is fixed
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, trial: LocalTrial) -> None:
-        with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="honed-param-saver", daemon=True
-                )
-                self._thread.start()
-            if trial not in self._due:
-                self._due[trial] = time.monotonic() + SAVE_DELAY
-                if len(self._due) == 1:
-                    self._cond.notify()
-
-    def cancel(self, trial: LocalTrial) -> None:
-        with self._cond:
-            self._due.pop(trial, None)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._due:
-                    self._cond.wait()
-                trial, due = next(iter(self._due.items()))
-                wait = due - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                del self._due[trial]
-            trial._save_params_later()
-
-
-_SAVER = _Saver()
-
-
 class LocalTrial(ParameterAPI):
     """A trial of a study in this process: what ``study.ask()`` returns and what inline and
     threaded objectives get (a :class:`honed.Trial`).
 
     Parameters come from ``float``, ``int`` and ``choice``; conditional parameters follow from
-    Python control flow. They reach storage within :data:`SAVE_DELAY` seconds, with the next
-    report or attribute, or with the result, whichever comes first; so an objective that
-    raises keeps them.
+    Python control flow. Each is written to storage as it is sampled, so a trial whose
+    process dies keeps the configuration it ran with, and a retry runs exactly that.
     """
 
     def __init__(
@@ -138,11 +80,8 @@ class LocalTrial(ParameterAPI):
         self._exploited: Exploit | None = None
         # Start of the trial's own clock, for report_seconds (time-resource schedulers).
         self._started = time.monotonic()
+        # Set while a declared space is sampled at ask: its parameters are written at once.
         self._buffered: dict[str, ParamValue] | None = None
-        # Parameters sampled but not written yet; _SAVER writes them if nothing else does.
-        self._unsaved: dict[str, ParamValue] = {}
-        self._save_lock = threading.Lock()
-        self._save_pending = False
         self._told = False
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
@@ -206,46 +145,13 @@ class LocalTrial(ParameterAPI):
         if self._buffered is not None:
             self._buffered[name] = value
         else:
-            self._queue_params({name: value})
+            self._write_params({name: value})
         return value
 
-    # ---- writing parameters in batches -----------------------------------------------------
-    def _queue_params(self, params: Mapping[str, ParamValue]) -> None:
-        with self._save_lock:
-            self._unsaved.update(params)
-            schedule, self._save_pending = not self._save_pending, True
-        if schedule:
-            _SAVER.schedule(self)
-
-    def _save_params(self) -> None:
-        """Write the unsaved parameters now, in one transaction (before any other write of
-        this trial, so storage never holds a later event without the parameters before it)."""
-        with self._save_lock:
-            self._save_pending = False
-            if not self._unsaved:
-                return
-            params = dict(self._unsaved)
-            self.study._storage.set_trial_params(
-                self._trial_id, params, {k: self._distributions[k] for k in params}
-            )
-            self._unsaved.clear()
-
-    def _save_params_later(self) -> None:
-        # The saver thread: a failure leaves the parameters queued for the result to carry.
-        try:
-            self._save_params()
-        except Exception as e:  # a background write must never kill anything
-            logger.debug("trial %d: deferred parameter write failed: %s", self.number, e)
-
-    def _take_unsaved(self) -> tuple[dict[str, ParamValue], dict[str, Distribution]]:
-        """For ``tell``: the unsaved parameters, which go with the result. Waits for a write
-        in flight, and no timer writes after this."""
-        with self._save_lock:
-            self._told = True
-            self._save_pending = False
-            params, self._unsaved = self._unsaved, {}
-        _SAVER.cancel(self)
-        return params, {k: self._distributions[k] for k in params}
+    def _write_params(self, params: Mapping[str, ParamValue]) -> None:
+        self.study._storage.set_trial_params(
+            self._trial_id, params, {k: self._distributions[k] for k in params}
+        )
 
     def _snapshot(self) -> FrozenTrial:
         """What samplers and schedulers see of this trial."""
@@ -296,7 +202,6 @@ class LocalTrial(ParameterAPI):
                 raise ValueError(
                     f"report value must be a number, got {value!r} ({type(value).__name__})."
                 ) from None
-            self._save_params()
             self.study._storage.set_trial_intermediate_value(self._trial_id, step, value, seconds)
             self._intermediate[step] = value
             self._note_seconds(step, seconds)
@@ -323,7 +228,6 @@ class LocalTrial(ParameterAPI):
             vec = tuple(float(v) for v in value)
         except (TypeError, ValueError):
             raise ValueError(f"report values must be numbers, got {value!r}.") from None
-        self._save_params()
         self.study._storage.set_trial_intermediate_value(self._trial_id, step, vec, seconds)
         self._vectors[step] = vec
         self._note_seconds(step, seconds)
@@ -335,7 +239,6 @@ class LocalTrial(ParameterAPI):
             self._seconds[step] = seconds
 
     def _set_system_attr(self, key: str, value: Any) -> None:
-        self._save_params()
         self.study._storage.set_trial_system_attr(self._trial_id, key, value)
         self._system_attrs[key] = value
 
@@ -350,7 +253,6 @@ class LocalTrial(ParameterAPI):
         params = {k: v for k, v in answer.params.items() if k in dists}
         if "pbt_initial_params" not in self._system_attrs:
             self._set_system_attr("pbt_initial_params", dict(self._params))
-        self._save_params()
         self.study._storage.set_trial_params(self._trial_id, params, {k: dists[k] for k in params})
         self._params.update(params)
         self._distributions.update({k: dists[k] for k in params})
@@ -395,7 +297,6 @@ class LocalTrial(ParameterAPI):
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON-serializable value with the trial."""
-        self._save_params()
         self.study._storage.set_trial_user_attr(self._trial_id, key, value)
         self._user_attrs[key] = value
 
@@ -411,7 +312,6 @@ class LocalTrial(ParameterAPI):
             raise ValueError(f"constraints must be a list of numbers, got {values!r}.") from None
         if any(math.isnan(v) for v in floats):
             raise ValueError(f"constraints must not be NaN, got {floats}.")
-        self._save_params()
         self.study._storage.set_trial_constraints(self._trial_id, floats)
 
 
