@@ -12,7 +12,7 @@ from scipy.stats import norm
 import honed
 from honed.history import History
 from honed.samplers import get_sampler
-from honed.samplers.gp import GPSampler
+from honed.samplers.gp import GPSampler, GPTuning
 from honed.samplers.gp._acquisition import LogEI, log_h, optimize_acquisition
 from honed.samplers.gp._model import _neg_log_posterior, _pairwise_d2, fit_gp
 from honed.space import Choice, Float, Int
@@ -392,16 +392,17 @@ def test_plateau_objectives_get_a_noisier_prior_and_distinct_values_do_not() -> 
 
     space = {"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}
 
-    def proposal(values: np.ndarray, **dev: float) -> dict:
-        study = honed.create_study(sampler=GPSampler(seed=0, **dev))
+    def proposal(values: np.ndarray, tuning: GPTuning | None = None) -> dict:
+        study = honed.create_study(sampler=GPSampler(seed=0, tuning=tuning))
         for v in values[:, 0]:
             study.tell(study.ask(space), float(v))
         return study.ask(space).params
 
     # Setting the noise prior by hand turns the trigger off; it equals the default prior, so
     # proposals differ only where the trigger fired.
-    assert proposal(accuracy_steps) != proposal(accuracy_steps, _noise_mu=-6.0)
-    assert proposal(distinct) == proposal(distinct, _noise_mu=-6.0)
+    fixed = GPTuning(noise_prior_mean=-6.0)
+    assert proposal(accuracy_steps) != proposal(accuracy_steps, fixed)
+    assert proposal(distinct) == proposal(distinct, fixed)
 
 
 def test_plateau_helpers_and_the_copula_warp() -> None:
@@ -443,12 +444,13 @@ def _step_objective(p: dict) -> float:
 def test_plateau_rules_leave_the_plateau_for_better_values() -> None:
     space = {f"x{i}": Float(0.0, 1.0) for i in range(5)}
 
-    def run(seed: int, **dev: float) -> np.ndarray:
-        study = _run(GPSampler(seed=seed, **dev), space, _step_objective, 40)
+    def run(seed: int, tuning: GPTuning | None = None) -> np.ndarray:
+        study = _run(GPSampler(seed=seed, tuning=tuning), space, _step_objective, 40)
         return np.array([t.value for t in study.trials])
 
     new = [run(s) for s in range(4)]
-    old = [run(s, _tie_step=0.0, _plateau_tr=1.0) for s in range(4)]
+    without = GPTuning(plateau_tie_steps=0.0, plateau_trust_region=True)
+    old = [run(s, without) for s in range(4)]
     # With EI asking for a few steps of improvement and no trust region around a plateau
     # point, the sampler finds the corner's best step on 3 of 4 seeds and sees more distinct
     # values; without them it found it on 2 and sat on the plateau.

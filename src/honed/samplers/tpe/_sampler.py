@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import qmc
@@ -94,13 +94,11 @@ class TPESampler(Sampler):
         bandwidth_factor: Multiplies the bandwidths.
         min_bandwidth: Absolute floor on numeric bandwidths in the unit encoding (besides
             the usual floor ``1 / min(100, n + 2)``).
-        _branch_split: Ablation knob for benchmarks, not a stable API. ``"global"`` splits
-            a conditional branch as Optuna does: good trials are the best share of *all*
-            trials, and the branch's model sees those that took it. The default
-            ``"branch"`` ranks the branch's own trials. On the conditional suite (100
-            trials) global helped a univariate TPE (scikit-learn problems, 30 seeds: regret
-            0.055 -> 0.046) but not the multivariate default (3 problems, 10 seeds: 0.044 ->
-            0.049); the default scores 0.037 on the scikit-learn pair (30 seeds).
+        branch_split: How a conditional branch picks its good trials. ``"branch"``
+            (default): the best share of the trials that took the branch. ``"global"`` (as
+            Optuna does): the best share of *all* trials, of which the branch's model sees
+            those that took it. Global helped a univariate TPE on the conditional suite but
+            not the multivariate default (``bench/results/auto-conditional-40seeds.md``).
     """
 
     def __init__(
@@ -117,7 +115,7 @@ class TPESampler(Sampler):
         bandwidth: str | None = None,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.0,
-        _branch_split: str = "branch",
+        branch_split: Literal["branch", "global"] = "branch",
     ) -> None:
         _check_number("n_startup_trials", n_startup_trials, 0, integer=True)
         _check_number("n_ei_candidates", n_ei_candidates, 1, integer=True)
@@ -151,9 +149,11 @@ class TPESampler(Sampler):
         self._prior_weight = float(prior_weight)
         self._multivariate = None if multivariate is None else bool(multivariate)
         self._constant_liar = bool(constant_liar)
-        if _branch_split not in ("branch", "global"):
-            raise ValueError(f"_branch_split must be 'branch' or 'global', got {_branch_split!r}.")
-        self._branch_split = _branch_split
+        if branch_split not in ("branch", "global"):
+            raise ValueError(
+                f"TPESampler branch_split must be 'branch' or 'global', got {branch_split!r}."
+            )
+        self._branch_split = branch_split
         self._parzen_kw = {
             "prior_weight": float(prior_weight),
             "bandwidth": bandwidth,
