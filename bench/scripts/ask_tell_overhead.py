@@ -137,8 +137,9 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
 
-    import honed
     import optuna
+
+    import honed
 
     frameworks = [args.only] if args.only else ["honed", "optuna"]
     folder = Path(tempfile.mkdtemp(prefix="honed-overhead-", dir=args.dir))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
+from playwright.sync_api import sync_playwright
+
 from honed.dashboard import serve
 from honed.storage import get_storage
-from playwright.sync_api import sync_playwright
 
 ARGS = [
     "--headless",

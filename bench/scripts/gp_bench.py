@@ -27,10 +27,10 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-import honed
 import numpy as np
-from honed.space import Float, Int
 
+import honed
+from honed.space import Float, Int
 from honed_bench.peers.honed_adapter import build_sampler
 from honed_bench.problems import Problem, select_problems
 

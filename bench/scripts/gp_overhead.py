@@ -21,8 +21,9 @@ import argparse
 import time
 import warnings
 
-import honed
 import numpy as np
+
+import honed
 from honed.history import History
 from honed.samplers import GPSampler
 from honed.trial import Direction, FrozenTrial, TrialState

@@ -15,10 +15,11 @@ import argparse
 import time
 import warnings
 
-import honed
 import numpy as np
-from honed.analysis import importance
 from scipy.stats import spearmanr
+
+import honed
+from honed.analysis import importance
 
 D = 8
 COEF = np.array([3.0, 2.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0])

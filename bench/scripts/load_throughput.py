@@ -148,8 +148,9 @@ def run_one(system: str, url: str, workers: int, seconds: float) -> dict:
 
 
 def run_ray(url: str, ray_workers: int, seconds: float) -> dict:
-    import honed
     import ray
+
+    import honed
     from honed.execution import RayExecutor
     from honed.trial import TrialState
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import honed
 import numpy as np
-from honed.analysis import hypervolume
 
+import honed
+from honed.analysis import hypervolume
 from honed_bench.problems.multiobjective import PROBLEMS
 
 

@@ -25,8 +25,9 @@ import statistics
 import tempfile
 import time
 
-import honed
 import torch
+
+import honed
 from honed.history import History
 from honed.schedulers import PopulationBasedTraining, lineage
 

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import honed
 import numpy as np
+
+import honed
 from honed.samplers import TPESampler
 
 # ---- problems --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import argparse
 import time
 
 import numpy as np
+
 from honed.analysis import (
     estimate_contributions,
     greedy_hv_subset,

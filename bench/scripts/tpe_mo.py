@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 
-import honed
 import numpy as np
+
+import honed
 from honed.analysis import hypervolume
 from honed.samplers import TPESampler
-
 from honed_bench.problems import get_problem
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import honed
 import numpy as np
+
+import honed
 from honed.samplers import TPESampler
 from honed.space import Float
 

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from honed.space import Choice, Float, Int
 
+from honed.space import Choice, Float, Int
 from honed_bench.cli import main
 from honed_bench.problems import get_problem, select_problems
 from honed_bench.problems.synthetic import PROBLEMS as SYNTHETIC
@@ -306,7 +306,9 @@ def test_overhead_mode_through_the_cli(tmp_path, capsys) -> None:
         "--out", str(tmp_path),
     ]  # fmt: skip
     assert main(argv) == 0
-    assert "| `optuna:random` |" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "| `optuna:random` |" in captured.out
+    assert "[2/2 done (" in captured.err  # progress: 2 optimizers x 1 seed
     res = json.loads((tmp_path / "overhead.json").read_text())
     assert res["problem"] == "styblinski-tang-3" and res["window"] == [4, 12]
     assert res["optimizers"]["honed:random"]["ratio_vs_first"] == 1.0
@@ -396,3 +398,23 @@ def test_a_failing_run_is_reported_and_the_rest_is_scored(tmp_path, capsys) -> N
     assert set(summary["aggregate"]) == {"honed:random"}
     assert len(summary["failures"]) == 1
     assert "Failed runs (1" in (out / "results.md").read_text()
+
+
+def test_runner_progress_counts_references_and_runs(tmp_path, capsys) -> None:
+    from honed_bench.runner import run_benchmark
+
+    problems = [get_problem("branin")]
+    args = (["honed:random"], problems, range(2), 3, tmp_path / "out")
+    kw = {"workers": 1, "cache_dir": tmp_path / "cache"}
+    traces, refs, failures = run_benchmark(*args, **kw, quiet=False)
+    assert len(traces) == 2 and set(refs) == {"branin"} and not failures
+    err = capsys.readouterr().err
+    # not a terminal: one line per twentieth of the jobs (a reference and two runs)
+    assert "3 job(s) to run (0 run(s) resumed" in err
+    assert [line.split(" (")[0].strip() for line in err.splitlines()[1:]] == [
+        "1/3 done",
+        "2/3 done",
+        "3/3 done",
+    ]
+    run_benchmark(*args, **kw, quiet=True)  # resumed, and silent
+    assert capsys.readouterr().err == ""

@@ -8,8 +8,8 @@ import pickle
 
 import numpy as np
 import pytest
-from honed.analysis import hypervolume
 
+from honed.analysis import hypervolume
 from honed_bench.problems.multiobjective import PROBLEMS, pareto_front
 
 BY_NAME = {p.name: p for p in PROBLEMS}

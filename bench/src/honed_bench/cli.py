@@ -104,7 +104,6 @@ def _fail(msg: str) -> int:
 
 def _list() -> int:
     from honed.space import flatten_space, load_space
-
     from honed_bench.optimizers import available_optimizers
     from honed_bench.problems import SUITES, all_problems
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from honed.space import Choice, Distribution
 
+from honed.space import Choice, Distribution
 from honed_bench.problems import get_problem
 from honed_bench.problems.base import Problem
 from honed_bench.progress import ProgressBar

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from honed.analysis import hypervolume
 
+from honed.analysis import hypervolume
 from honed_bench.problems.base import Problem
 
 __all__ = ["DEFAULT_BUDGETS", "budgets_for", "summarize"]

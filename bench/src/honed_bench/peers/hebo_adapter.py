@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from honed.space import Choice, Distribution, Float, Int, flatten_space, load_space
 
+from honed.space import Choice, Distribution, Float, Int, flatten_space, load_space
 from honed_bench.adapter import Adapter, MissingOptimizerError
 from honed_bench.problems.base import Problem
 

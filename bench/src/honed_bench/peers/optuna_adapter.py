@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from honed.space import Choice, Distribution, Float, Int
-
 from honed_bench.adapter import Adapter, MissingOptimizerError
 from honed_bench.problems.base import Problem
 

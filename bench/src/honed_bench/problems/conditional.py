@@ -10,8 +10,8 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from honed.space import Choice, Float, Int
 
+from honed.space import Choice, Float, Int
 from honed_bench.problems.base import Problem
 from honed_bench.problems.sklearn_models import EVAL_VERSION
 from honed_bench.problems.synthetic import levy, rosenbrock

@@ -20,8 +20,8 @@ from functools import cache, partial
 from typing import Any
 
 import numpy as np
-from honed.space import Float
 
+from honed.space import Float
 from honed_bench.problems.base import Problem
 
 __all__ = [

@@ -26,8 +26,8 @@ from functools import cache, partial
 from typing import Any
 
 import numpy as np
-from honed.space import Choice, Distribution, Float, Int
 
+from honed.space import Choice, Distribution, Float, Int
 from honed_bench.problems.base import Problem
 
 __all__ = ["CLASSIFICATION", "DATASETS", "MODELS", "PROBLEMS", "REGRESSION", "load_dataset"]

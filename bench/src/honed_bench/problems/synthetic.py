@@ -13,8 +13,8 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from honed.space import Choice, Distribution, Float, Int
 
+from honed.space import Choice, Distribution, Float, Int
 from honed_bench.problems.base import Problem
 
 __all__ = [
