@@ -28,7 +28,7 @@ more than half the parameters categorical              TPE       not measured (n
 otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
 =====================================================  ========  ==================================
 
-Evidence (``honed bench``, 100 trials, tables by ``benchmarks/auto_panel.py``; mean normalized
+Evidence (``honed-bench``, 100 trials, tables by ``bench/scripts/auto_panel.py``; mean normalized
 regret over seeds, lower is better; panel: branin, hartmann6, levy-10, ackley-20, levy-mixed-8,
 conditional-synthetic, conditional-sklearn-breast, sklearn-{dt-breast, svm-wine, knn-wine,
 sgd-diabetes, linear-diabetes})
@@ -66,10 +66,10 @@ whole conditional suite (conditional-synthetic, conditional-sklearn-{breast, dig
 fresh seeds (30-39): 0.045 / 0.032 without, 0.049 / 0.031 with (Optuna TPE 0.054 / 0.042),
 so the gain is at 100 trials; the 50-trial one is within noise. Pooled, 40 seeds: 0.058 /
 0.044 -> 0.056 / 0.039, mean rank 2.47 / 2.52 -> 2.35 / 2.18 among four (Optuna TPE 2.67 /
-2.68). ``benchmarks/results/auto-conditional-40seeds.md``.
+2.68). ``bench/results/auto-conditional-40seeds.md``.
 
 Result, against peers in the same folder (10 seeds; regret (mean rank) at 50 / 100 trials;
-``benchmarks/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
+``bench/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
 0.217 (2.16) / 0.157 (1.94), TPE 0.275 (3.42) / 0.237 (3.44); conditional 0.043 (2.27) /
 0.034 (2.25), Optuna TPE 0.058 (2.58) / 0.042 (2.50); scikit-learn 0.088 (2.49) / 0.069
 (2.40), Optuna GP 0.113 (2.55) / 0.108 (2.83), TPE 0.131 (2.93) / 0.092 (2.79). The
@@ -80,15 +80,15 @@ on one plateau value (sklearn-dt-breast) or one point's neighbourhood
 Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1.9); and on
 six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (3.21)
 against 0.060 (3.32) with today's plateau step of 2, 0.054 with 3; sklearn-linear-breast the
-largest gap; ``benchmarks/results/auto-plateau.md``).
+largest gap; ``bench/results/auto-plateau.md``).
 
 Against HEBO and SMAC3 as well (10 seeds, the same 12 problems, every optimizer in one
-folder; ``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all
+folder; ``bench/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all
 peers on every suite at 50 and 100 trials; the closest cell is conditional at 50 trials
 (regret 0.055 against Optuna TPE's 0.059).
 
 Outside the panel, on all 32 classification problems of the scikit-learn suite (50 trials, 10
-seeds; ``benchmarks/results/auto-sklearn-classification-32.md``) the default and Optuna's GP
+seeds; ``bench/results/auto-sklearn-classification-32.md``) the default and Optuna's GP
 are level: regret 0.061 against 0.059, mean rank 2.36 against 2.42 (TPE: honed 0.088,
 Optuna 0.107); at 25 trials Optuna's GP leads (0.116 against 0.126), mostly on decision trees
 and forests on digits.

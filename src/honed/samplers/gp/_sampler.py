@@ -115,13 +115,13 @@ class GPSampler(Sampler):
       space are sampled uniformly at random.
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
-      averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
+      averages one-sample steps instead of interpolating them (honed-bench, 5 scikit-learn
       problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). On them the
       trust region is off, and once 10 trials have brought nothing better, EI counts only
       improvements of at least two steps (the smallest gap between the lowest distinct
       values): without both, the GP spent most of a run filling in the plateau it sat on
       (sklearn-dt-breast: 80 of 100 trials on one value; see
-      ``benchmarks/results/auto-plateau.md``). Two steps rather than three: on
+      ``bench/results/auto-plateau.md``). Two steps rather than three: on
       sklearn-dt-breast, seeds 10-19, mean best loss 0.0861 -> 0.0844 at 50 trials and
       0.0837 -> 0.0826 at 100; the other panel problems unchanged.
     * **Capped or quantized losses** on flat spaces (two equal values among the first 30

@@ -58,15 +58,15 @@ class TPESampler(Sampler):
       sample: exact contributions cost seconds there); good trials weigh by their
       hypervolume contribution. The kernels take Scott's per-dimension bandwidth: the good
       set lies along a front, so gaps to neighbours are tiny and kernels clung to single
-      points (``honed bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
+      points (``honed-bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
       9 of 10 problems, e.g. zdt3 4.98 -> 5.67, zdt6 2.62 -> 3.16). Parameters are modelled
       one at a time, which recombines good values across the front (``1 - HV / HV*`` at 200
       trials: zdt4 0.47 -> 0.32, dtlz1 0.019 -> 0.008, dtlz2-5obj 0.094 -> 0.019). With
-      these defaults ``honed bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
+      these defaults ``honed-bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
       --n-trials 200 --seeds 5`` gives a mean normalized regret of 0.261 vs 0.298 for
       Optuna's TPE, lower on 9 of the 10 problems (dtlz2: 0.045 vs 0.042).
 
-    Defaults were chosen with ``benchmarks/tpe_compare.py`` and ``honed bench`` (50 trials,
+    Defaults were chosen with ``bench/scripts/tpe_compare.py`` and ``honed-bench`` (50 trials,
     10-40 seeds): more EI candidates (48-128), a narrower or wider bandwidth (x0.7, x1.4),
     Scott's rule, fewer startup trials (5) and other prior weights (0.5, 2) were each no
     better on average than these. A larger ``gamma`` (0.15-0.25) lost from 6 parameters on
@@ -267,7 +267,7 @@ class TPESampler(Sampler):
         ``branch``: the parameters belong to a conditional branch, seen in only some of the
         finished trials. A branch is fitted on its own trials only, and ``ceil(0.1 * n)`` of
         a branch's few trials is 1-4 good points: too few to place ``l``, so the best branch
-        was found but then refined poorly. It takes ``_BRANCH_GAMMA`` instead (``honed bench
+        was found but then refined poorly. It takes ``_BRANCH_GAMMA`` instead (``honed-bench
         --suite conditional``, 50 trials, 20 seeds; see ``auto_gamma``). The choice between
         branches, which every trial has, keeps the usual gamma."""
         if self._gamma is not None:
@@ -401,7 +401,7 @@ def auto_gamma(n_dims: int) -> float:
     0.1 (Optuna's and the TPE papers' choice) from 3 parameters on. With 1-2 parameters a
     larger good set (0.25) is better: more good points give narrower kernels around the good
     region, and in so small a space there is little left to explore. Measured with
-    ``honed bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
+    ``honed-bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
     (4 of them significantly; mean regret 0.057 -> 0.037), while 0.15-0.25 lost on most
     6-20-D problems.
     """
