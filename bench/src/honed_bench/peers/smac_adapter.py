@@ -33,7 +33,9 @@ def check_smac(algorithm: str) -> None:
 
     missing = [m for m in ("smac", "ConfigSpace") if not find_spec(m)]
     if missing:
-        raise MissingOptimizerError(f"SMAC3 is not installed ({missing}); `pip install smac`.")
+        raise MissingOptimizerError(
+            f"SMAC3 is not installed ({missing}); `pip install 'honed-bench[peers]'` installs it."
+        )
 
 
 Decoder = Callable[[Any], Any]
