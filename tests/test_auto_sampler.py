@@ -12,8 +12,15 @@ import pytest
 import honed
 from honed.history import History
 from honed.samplers import get_sampler
-from honed.samplers.auto import AutoSampler, Delegation, Rules, SpaceProfile, decide, profile
-from honed.samplers.gp import GPSampler
+from honed.samplers.auto import (
+    AutoRules,
+    AutoSampler,
+    Delegation,
+    SpaceProfile,
+    decide,
+    profile,
+)
+from honed.samplers.gp import GPSampler, GPTuning
 from honed.samplers.tpe import TPESampler
 from honed.space import Choice, Distribution, Float, Int
 from honed.testing.samplers import SamplerTests
@@ -138,7 +145,7 @@ def test_multi_objective_rules() -> None:
     two = _history(SMALL, 12, mo)
     assert AutoSampler(seed=0).decision(two, SMALL) == Delegation("gp", "2 objectives, young study")
     assert isinstance(AutoSampler(seed=0).choose(two, SMALL), GPSampler)
-    late = AutoSampler(seed=0, mo_gp_max_trials=10).decision(two, SMALL)
+    late = AutoSampler(seed=0, rules=AutoRules(mo_gp_max_trials=10)).decision(two, SMALL)
     assert late == Delegation("tpe", "several objectives")
     four = _history(SMALL, 12, [*mo, *mo])
     assert AutoSampler(seed=0).decision(four, SMALL).delegate == "tpe"
@@ -161,8 +168,8 @@ def test_empty_space_does_not_crash(n: int) -> None:
 def test_rule_table() -> None:
     flat = SpaceProfile(n_continuous=3, n_discrete=1, n_categorical=1)
     assert decide(flat, 0).delegate == "gp"
-    assert decide(flat, Rules().gp_max_trials - 1).delegate == "gp"
-    late = decide(flat, Rules().gp_max_trials)
+    assert decide(flat, AutoRules().gp_max_trials - 1).delegate == "gp"
+    late = decide(flat, AutoRules().gp_max_trials)
     assert late.delegate == "tpe" and "trials" in late.rule
     assert decide(flat, 5, n_objectives=2).delegate == "gp"  # log EHVI, young study
     assert decide(flat, 5, n_objectives=4).delegate == "tpe"
@@ -171,34 +178,58 @@ def test_rule_table() -> None:
     assert decide(SpaceProfile(1, 0, 3), 20) == Delegation("tpe", "mostly categorical")
     assert decide(SpaceProfile(2, 0, 2), 20).delegate == "gp"
     cond = SpaceProfile(2, 1, 1, conditional=True)
-    assert decide(cond, 21).delegate == Rules().conditional  # 20 would be TPE's turn (1 in 3)
-    assert decide(cond, 20, rules=Rules(conditional="tpe")).delegate == "tpe"
+    assert decide(cond, 21).delegate == AutoRules().conditional  # 20 would be TPE's turn (1 in 3)
+    assert decide(cond, 20, rules=AutoRules(conditional="tpe")).delegate == "tpe"
 
 
 def test_rules_are_checked() -> None:
-    with pytest.raises(ValueError, match="unknown rule 'gp_max_trial'"):
-        AutoSampler(gp_max_trial=3)
+    with pytest.raises(TypeError, match="gp_max_trial"):
+        AutoRules(gp_max_trial=3)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="conditional must be 'gp' or 'tpe'"):
-        AutoSampler(conditional="cmaes")
-    with pytest.raises(TypeError, match="_tie_stp"):
-        AutoSampler(gp__tie_stp=2)
+        AutoRules(conditional="cmaes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="conditional_tpe_every must be an integer >= 0"):
+        AutoRules(conditional_tpe_every=-1)
+    with pytest.raises(TypeError, match="rules must be an AutoRules"):
+        AutoSampler(rules={"stall_trials": 5})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="gp must be a GPSampler"):
+        AutoSampler(gp=TPESampler())  # type: ignore[arg-type]
 
 
-def test_gp_knobs_reach_the_gp_delegate() -> None:
-    auto = AutoSampler(seed=0, gp__tie_step=2.0, stall_trials=5)
+def test_gp_settings_reach_the_gp_delegate() -> None:
+    gp = GPSampler(
+        trust_region_min_dim=8, output_warping="copula", tuning=GPTuning(plateau_tie_steps=3.0)
+    )
+    auto = AutoSampler(seed=0, rules=AutoRules(stall_trials=5), gp=gp)
     assert auto.rules.stall_trials == 5
-    assert auto._delegates["gp"]._dev["_tie_step"] == 2.0
-    # Public GP arguments go by their own names.
-    auto = AutoSampler(seed=0, gp__trust_region_min_dim=8, gp__output_warping="copula")
-    assert auto._delegates["gp"]._tr_min_dim == 8
-    assert auto._delegates["gp"]._warping == "copula"
+    assert auto._delegates["gp"] is gp
+    assert gp.tuning.plateau_tie_steps == 3.0
+    assert gp._tr_min_dim == 8
+    assert gp._warping == "copula"
+
+
+def test_a_given_gp_is_seeded_by_the_auto_sampler() -> None:
+    """The GP delegate proposes exactly what the default one does with the same settings,
+    whatever seed it was built with: the AutoSampler seeds it, quasi-random start included."""
+    space = {"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)}
+
+    def run(sampler: AutoSampler) -> list[dict]:
+        study = honed.create_study(sampler=sampler)
+        for _ in range(8):
+            t = study.ask(space)
+            study.tell(t, (t.params["x"] - 1) ** 2 + t.params["y"] ** 2)
+        return [t.params for t in study.trials]
+
+    default = run(AutoSampler(seed=3))
+    assert run(AutoSampler(seed=3, gp=GPSampler(seed=99))) == default
+    assert run(AutoSampler(seed=3, gp=GPSampler())) == default
+    assert run(AutoSampler(seed=4, gp=GPSampler(seed=3))) != default
 
 
 def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:
     """After the switch, each proposal is exactly what a TPE sampler makes of the whole
     history, GP's trials included."""
     switch = 11  # past TPE's 10 startup trials, so its model is on
-    study = honed.create_study(sampler=AutoSampler(seed=4, gp_max_trials=switch))
+    study = honed.create_study(sampler=AutoSampler(seed=4, rules=AutoRules(gp_max_trials=switch)))
     for _ in range(15):
         t = study.ask(SMALL)
         p = t.params
@@ -217,7 +248,7 @@ def test_switches_to_tpe_mid_study_and_tpe_sees_every_trial() -> None:
 
 
 def test_cmaes_starts_many_dimensional_spaces() -> None:
-    r = Rules()
+    r = AutoRules()
     wide = SpaceProfile(n_continuous=r.cmaes_min_dim)
     assert decide(wide, 0).delegate == "cmaes"
     assert decide(wide, r.cmaes_trials - 1).delegate == "cmaes"
@@ -226,7 +257,7 @@ def test_cmaes_starts_many_dimensional_spaces() -> None:
     assert decide(narrow, 0).delegate == "gp"
     # Mixed spaces count every parameter (CMA-ES leaves the choices to TPE).
     assert decide(SpaceProfile(4, 2, 2), 5).delegate == "cmaes"
-    assert decide(wide, 5, rules=Rules(cmaes_min_dim=0)).delegate == "gp"
+    assert decide(wide, 5, rules=AutoRules(cmaes_min_dim=0)).delegate == "gp"
 
 
 def test_cmaes_phase_then_gp_in_a_study() -> None:
@@ -235,7 +266,7 @@ def test_cmaes_phase_then_gp_in_a_study() -> None:
     space = {f"x{i}": Float(-2.0, 2.0) for i in range(8)}
     space["k"] = Int(0, 4)
     n_cma = 12
-    sampler = AutoSampler(seed=5, cmaes_trials=n_cma)
+    sampler = AutoSampler(seed=5, rules=AutoRules(cmaes_trials=n_cma))
     study = honed.create_study(sampler=sampler)
     for _ in range(n_cma + 2):
         t = study.ask(space)
@@ -280,36 +311,39 @@ def test_stalled_for_counts_trials_since_the_last_improvement() -> None:
 
 
 def test_stall_rule_hands_conditional_gp_trials_to_tpe() -> None:
-    r = Rules(stall_trials=5)
+    r = AutoRules(stall_trials=5)
     tree = SpaceProfile(2, 0, 1, conditional=True)
     assert decide(tree, 40, rules=r, stalled_for=4).delegate == "gp"
     assert decide(tree, 40, rules=r, stalled_for=5).delegate == "tpe"
-    assert decide(tree, 40, rules=Rules(stall_trials=0), stalled_for=50).delegate == "gp"
+    assert decide(tree, 40, rules=AutoRules(stall_trials=0), stalled_for=50).delegate == "gp"
     # Flat spaces keep GP (the rule lost there), and CMA-ES's phase is not interrupted.
     assert decide(SpaceProfile(n_continuous=3), 40, rules=r, stalled_for=9).delegate == "gp"
     assert decide(SpaceProfile(n_continuous=9), 10, rules=r, stalled_for=9).delegate == "cmaes"
     space = {"m": Choice({"a": {"x": Float(0.0, 1.0)}, "b": {}})}
     flat_tree = dict(honed.space.flatten_space(honed.space.normalize_space(space)))
-    sampler = AutoSampler(seed=0, stall_trials=3)
+    sampler = AutoSampler(seed=0, rules=AutoRules(stall_trials=3))
     assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1]), flat_tree).delegate == "gp"
     assert sampler.decision(_valued([3.0, 2.0, 2.5, 2.1, 2.2]), flat_tree).delegate == "tpe"
 
 
 def test_conditional_spaces_give_every_third_gp_trial_to_tpe() -> None:
     tree = SpaceProfile(2, 0, 1, conditional=True)
-    r = Rules()
+    r = AutoRules()
     assert r.conditional_tpe_every == 3
     picks = [decide(tree, n, rules=r).delegate for n in range(21, 30)]
     assert picks == ["gp", "gp", "tpe"] * 3
     # off, and flat spaces never interleave
-    assert {decide(tree, n, rules=Rules(conditional_tpe_every=0)).delegate for n in range(9)} == {
-        "gp"
-    }
+    assert {
+        decide(tree, n, rules=AutoRules(conditional_tpe_every=0)).delegate for n in range(9)
+    } == {"gp"}
     flat = SpaceProfile(n_continuous=3)
     assert {decide(flat, n, rules=r).delegate for n in range(20, 29)} == {"gp"}
     # when the user asked for TPE in conditional spaces, TPE throughout
-    assert {decide(tree, n, rules=Rules(conditional="tpe")).delegate for n in range(9)} == {"tpe"}
+    assert {decide(tree, n, rules=AutoRules(conditional="tpe")).delegate for n in range(9)} == {
+        "tpe"
+    }
     assert "one trial in 3" in decide(tree, 2, rules=r).rule
     with pytest.raises(ValueError, match="conditional_tpe_every must be an integer >= 0"):
-        AutoSampler(conditional_tpe_every=-1)
-    assert AutoSampler(conditional_tpe_every=0).rules.conditional_tpe_every == 0
+        AutoRules(conditional_tpe_every=-1)
+    off = AutoSampler(rules=AutoRules(conditional_tpe_every=0))
+    assert off.rules.conditional_tpe_every == 0

@@ -3,12 +3,14 @@ function of the History."""
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 import honed
 from honed.analysis import hypervolume
-from honed.bench.problems.multiobjective import PROBLEMS
 from honed.history import History, dominates
 from honed.samplers import get_sampler
 from honed.samplers.nsga import (
@@ -22,6 +24,23 @@ from honed.samplers.nsga import (
 from honed.space import Choice, Float, Int, SearchSpace
 from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState
+
+
+def _zdt1(params: dict) -> tuple[float, float]:
+    x = np.array([params[f"x{i}"] for i in range(30)], dtype=float)
+    f1 = float(x[0])
+    g = 1.0 + 9.0 * float(np.sum(x[1:])) / 29
+    return f1, g * (1.0 - math.sqrt(f1 / g))
+
+
+# ZDT1 as honed-bench defines it: 30 parameters in [0, 1], two objectives, both minimized.
+ZDT1 = SimpleNamespace(
+    space={f"x{i}": Float(0.0, 1.0) for i in range(30)},
+    directions=("minimize", "minimize"),
+    reference_point=(1.1, 7.0),
+    evaluate=_zdt1,
+)
+
 
 ALL_KINDS = {
     "f": Float(-2.0, 3.0),
@@ -129,7 +148,7 @@ def test_every_kind_gets_valid_values(cls: type, n_objectives: int) -> None:
 
 
 def test_same_seed_same_proposals_and_cache_does_not_change_answers() -> None:
-    problem = next(p for p in PROBLEMS if p.name == "zdt1")
+    problem = ZDT1
 
     def run(seed: int) -> tuple[list[dict], History]:
         study = honed.create_study(
@@ -172,7 +191,7 @@ def test_running_trials_are_pending_not_parents() -> None:
 
 
 def test_nsga2_beats_random_on_zdt1() -> None:
-    problem = next(p for p in PROBLEMS if p.name == "zdt1")
+    problem = ZDT1
     ref = np.array(problem.reference_point)
 
     def hv(sampler) -> float:
@@ -284,7 +303,7 @@ class TestNSGAIIIConformance(TestNSGAIIConformance):
 def test_thread_workers_and_pickling() -> None:
     import pickle
 
-    problem = next(p for p in PROBLEMS if p.name == "zdt1")
+    problem = ZDT1
 
     def objective(trial: honed.Trial) -> tuple[float, ...]:
         params = {k: trial.float(k, d.low, d.high) for k, d in problem.space.items()}

@@ -215,41 +215,6 @@ def test_time_asha_with_random_sampler_stops_on_injected_elapsed():
     assert outcomes == ["done", "done", "stopped at 4", "stopped at 1"]
 
 
-def test_bench_markdown_has_mean_ratio_and_per_seed_times():
-    from honed.bench.multifidelity import markdown
-
-    def summ(med, mean):
-        return {
-            "median_time_to_target": med,
-            "mean_time_to_target": mean,
-            "reached": 2,
-            "runs": 2,
-            "mean_best": 0.9,
-            "mean_trials": 3,
-            "mean_overhead_s": 0.1,
-        }
-
-    def trace(m, seed, times, best):
-        return {"method": m, "seed": seed, "times": times, "best": best}
-
-    res = {
-        "target": 0.9,
-        "budget": 5.0,
-        "n_configs_trained": 1,
-        "summary": {"honed:asha-time": summ(1.0, 1.5), "optuna:tpe+sh": summ(2.0, 4.5)},
-        "traces": [
-            trace("honed:asha-time", 0, [0.5, 1.0], [0.5, 0.95]),
-            trace("honed:asha-time", 1, [2.0], [0.91]),
-            trace("optuna:tpe+sh", 0, [3.0], [0.92]),
-            trace("optuna:tpe+sh", 1, [1.0], [0.5]),
-        ],
-    }
-    md = markdown({"problems": {"p": res}}, "cmd")
-    assert "| honed:asha-time | 1.0 | 2/2 | 1.5 | 0.9000 | 3 | 0.10 | 2.00x | 3.00x |" in md
-    assert "* honed:asha-time: 1.0 2.0" in md
-    assert "* optuna:tpe+sh: 3.0 5.0" in md  # seed 1 never reached 0.9: the budget
-
-
 def test_time_asha_timeline_cache_stays_bounded_when_reused_across_studies():
     # one scheduler instance judging many short studies (each with fresh trial objects) must
     # not pin every finished trial it ever read

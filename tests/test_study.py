@@ -583,7 +583,7 @@ def test_enqueue_values_are_checked_and_compared_by_type(storage: Storage) -> No
 
 def test_random_search_workers_cache_no_finished_trials(sqlite_url: str) -> None:
     """A sampler that needs no history gets none: a worker's memory stays flat however long
-    the study runs (benchmarks/load_memory.py measures it), and enqueued trials still run."""
+    the study runs (bench/scripts/load_memory.py measures it), and enqueued trials still run."""
     study = honed.create_study(storage=sqlite_url, sampler="random", seed=0)
     study.enqueue({"x": 0.25})
     study.optimize(lambda t: t.float("x", 0.0, 1.0), n_trials=40, show_progress=False)

@@ -98,19 +98,19 @@ def test_conditional_tpe_refines_the_good_branch() -> None:
 
 
 def test_global_branch_split_ranks_all_trials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ablation knob ``_branch_split="global"`` takes the good share of all trials (the
+    """``branch_split="global"`` takes the good share of all trials (the
     space's gamma on every finished trial) and never splits a branch on its own rows."""
-    calls = _gammas(monkeypatch, TPESampler(seed=0, _branch_split="global"))
+    calls = _gammas(monkeypatch, TPESampler(seed=0, branch_split="global"))
     assert calls and all(n == 29 for n, _ in calls)
     assert all(g == 0.1 for _, g in calls)
-    study = honed.create_study(sampler=TPESampler(seed=0, _branch_split="global"))
+    study = honed.create_study(sampler=TPESampler(seed=0, branch_split="global"))
     for _ in range(30):
         t = study.ask(SPACE)
         study.tell(t, _objective(t.params))
     assert study.best_value < 1.5
     # On one history, the choice between branches is split alike (every trial has it) and
     # the branches' parameters are not.
-    branch, whole = TPESampler(seed=1), TPESampler(seed=1, _branch_split="global")
+    branch, whole = TPESampler(seed=1), TPESampler(seed=1, branch_split="global")
     s1, s2 = honed.create_study(sampler=branch), honed.create_study(sampler=whole)
     for _ in range(24):
         t = s1.ask(SPACE)
@@ -124,5 +124,5 @@ def test_global_branch_split_ranks_all_trials(monkeypatch: pytest.MonkeyPatch) -
     p2 = whole.sample_relative(h2, current, whole.infer_relative_space(h2, current, None))
     assert p1["family"] == p2["family"]
     assert any(p1[k] != p2[k] for k in p1 if k != "family")
-    with pytest.raises(ValueError, match="_branch_split must be 'branch' or 'global'"):
-        TPESampler(_branch_split="local")
+    with pytest.raises(ValueError, match="branch_split must be 'branch' or 'global'"):
+        TPESampler(branch_split="local")  # type: ignore[arg-type]

@@ -23,7 +23,6 @@ __all__ = ["main"]
 # parser whose ``func`` default takes the parsed args and returns an exit code. They must keep
 # heavy imports inside their handlers so that ``honed --help`` stays fast.
 _PLUGINS = (
-    "honed.bench.cli",
     "honed.dashboard.cli",
     "honed.analysis.cli",
 )

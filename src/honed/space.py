@@ -37,6 +37,7 @@ __all__ = [
     "ParamValue",
     "SearchSpace",
     "distribution_from_json",
+    "flatten_space",
     "load_space",
 ]
 
@@ -601,7 +602,10 @@ def normalize_space(space: Mapping[str, Any]) -> dict[str, Distribution]:
 
 
 def flatten_space(space: Mapping[str, Distribution]) -> SearchSpace:
-    """All parameters of a (possibly tree-shaped) normalized space, branches included."""
+    """Every parameter of a (possibly tree-shaped) space of distributions, the parameters of
+    every branch included, as one flat :class:`SearchSpace`: what a library without
+    conditional spaces searches over (each trial then uses the parameters of the branches it
+    took). ``flatten_space(load_space(spec))`` flattens a JSON/YAML-style spec."""
     flat: dict[str, Distribution] = {}
 
     def walk(sub: Mapping[str, Distribution]) -> None:

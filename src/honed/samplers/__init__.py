@@ -15,17 +15,19 @@ from honed.samplers.qmc import QMCSampler
 from honed.samplers.random import RandomSampler
 
 if TYPE_CHECKING:
-    from honed.samplers.auto import AutoSampler
+    from honed.samplers.auto import AutoRules, AutoSampler
     from honed.samplers.cmaes import CmaEsSampler
-    from honed.samplers.gp import GPSampler
+    from honed.samplers.gp import GPSampler, GPTuning
     from honed.samplers.multifidelity import MultiFidelitySampler, bohb
     from honed.samplers.nsga import NSGAIIISampler, NSGAIISampler
     from honed.samplers.tpe import TPESampler
 
 __all__ = [
+    "AutoRules",
     "AutoSampler",
     "CmaEsSampler",
     "GPSampler",
+    "GPTuning",
     "GridSampler",
     "MultiFidelitySampler",
     "NSGAIIISampler",
@@ -38,13 +40,16 @@ __all__ = [
     "get_sampler",
     "intersection_space",
     "register_sampler",
+    "sampler_names",
 ]
 
 # Samplers whose modules pull in scipy, cmaes or a model load on first use.
 _LAZY = {
+    "AutoRules": "honed.samplers.auto",
     "AutoSampler": "honed.samplers.auto",
     "CmaEsSampler": "honed.samplers.cmaes",
     "GPSampler": "honed.samplers.gp",
+    "GPTuning": "honed.samplers.gp",
     "MultiFidelitySampler": "honed.samplers.multifidelity",
     "bohb": "honed.samplers.multifidelity",
     "NSGAIISampler": "honed.samplers.nsga",

@@ -5,8 +5,8 @@ All delegates read the same history, so a switch loses nothing: the model taking
 on every trial so far (CMA-ES's 30 trials become the first 30 points of the GP).
 The default ``honed.create_study()`` sampler.
 
-Rule table (first matching row wins; thresholds are the fields of :class:`Rules`)
--------------------------------------------------------------------------------------
+Rule table (first matching row wins; thresholds are the fields of :class:`AutoRules`)
+-----------------------------------------------------------------------------------------
 
 =====================================================  ========  ==================================
 Situation                                              Delegate  Why
@@ -28,7 +28,7 @@ more than half the parameters categorical              TPE       not measured (n
 otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
 =====================================================  ========  ==================================
 
-Evidence (``honed bench``, 100 trials, tables by ``benchmarks/auto_panel.py``; mean normalized
+Evidence (``honed-bench``, 100 trials, tables by ``bench/scripts/auto_panel.py``; mean normalized
 regret over seeds, lower is better; panel: branin, hartmann6, levy-10, ackley-20, levy-mixed-8,
 conditional-synthetic, conditional-sklearn-breast, sklearn-{dt-breast, svm-wine, knn-wine,
 sgd-diabetes, linear-diabetes})
@@ -66,10 +66,10 @@ whole conditional suite (conditional-synthetic, conditional-sklearn-{breast, dig
 fresh seeds (30-39): 0.045 / 0.032 without, 0.049 / 0.031 with (Optuna TPE 0.054 / 0.042),
 so the gain is at 100 trials; the 50-trial one is within noise. Pooled, 40 seeds: 0.058 /
 0.044 -> 0.056 / 0.039, mean rank 2.47 / 2.52 -> 2.35 / 2.18 among four (Optuna TPE 2.67 /
-2.68). ``benchmarks/results/auto-conditional-40seeds.md``.
+2.68). ``bench/results/auto-conditional-40seeds.md``.
 
 Result, against peers in the same folder (10 seeds; regret (mean rank) at 50 / 100 trials;
-``benchmarks/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
+``bench/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
 0.217 (2.16) / 0.157 (1.94), TPE 0.275 (3.42) / 0.237 (3.44); conditional 0.043 (2.27) /
 0.034 (2.25), Optuna TPE 0.058 (2.58) / 0.042 (2.50); scikit-learn 0.088 (2.49) / 0.069
 (2.40), Optuna GP 0.113 (2.55) / 0.108 (2.83), TPE 0.131 (2.93) / 0.092 (2.79). The
@@ -80,15 +80,15 @@ on one plateau value (sklearn-dt-breast) or one point's neighbourhood
 Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1.9); and on
 six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (3.21)
 against 0.060 (3.32) with today's plateau step of 2, 0.054 with 3; sklearn-linear-breast the
-largest gap; ``benchmarks/results/auto-plateau.md``).
+largest gap; ``bench/results/auto-plateau.md``).
 
 Against HEBO and SMAC3 as well (10 seeds, the same 12 problems, every optimizer in one
-folder; ``benchmarks/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all
+folder; ``bench/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all
 peers on every suite at 50 and 100 trials; the closest cell is conditional at 50 trials
 (regret 0.055 against Optuna TPE's 0.059).
 
 Outside the panel, on all 32 classification problems of the scikit-learn suite (50 trials, 10
-seeds; ``benchmarks/results/auto-sklearn-classification-32.md``) the default and Optuna's GP
+seeds; ``bench/results/auto-sklearn-classification-32.md``) the default and Optuna's GP
 are level: regret 0.061 against 0.059, mean rank 2.36 against 2.42 (TPE: honed 0.088,
 Optuna 0.107); at 25 trials Optuna's GP leads (0.116 against 0.126), mostly on decision trees
 and forests on digits.
@@ -105,20 +105,22 @@ overhead).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from honed.history import History
 from honed.samplers.base import Sampler, joint_space
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
+if TYPE_CHECKING:
+    from honed.samplers.gp import GPSampler
+
 __all__ = [
     "AutoSampler",
+    "AutoRules",
     "Delegation",
-    "Rules",
     "SpaceProfile",
     "decide",
     "profile",
@@ -185,9 +187,9 @@ def profile(history: History, declared_space: Mapping[str, Distribution] | None)
 
 
 @dataclass(frozen=True)
-class Rules:
-    """Thresholds of the rule table (the defaults are the measured ones; see the module
-    docstring). Exposed so that a benchmark can try others: ``honed:auto[cmaes_trials=30]``.
+class AutoRules:
+    """Thresholds of the AutoSampler's rule table (the defaults are the measured ones; see the
+    module docstring): ``AutoSampler(rules=AutoRules(cmaes_trials=50))``.
 
     Attributes:
         gp_max_trials: From this many complete trials on, TPE (GP's cost grows as n^2-n^3).
@@ -209,22 +211,44 @@ class Rules:
     gp_max_trials: int = 200
     cmaes_min_dim: int = 8
     cmaes_trials: int = 30
-    conditional: str = "gp"
+    conditional: Literal["gp", "tpe"] = "gp"
     max_categorical_share: float = 0.5
     stall_trials: int = 12
     mo_gp_max_trials: int = 100
     conditional_tpe_every: int = 3
+
+    def __post_init__(self) -> None:
+        for name in (
+            "gp_max_trials",
+            "cmaes_min_dim",
+            "cmaes_trials",
+            "stall_trials",
+            "mo_gp_max_trials",
+            "conditional_tpe_every",
+        ):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"AutoRules {name} must be an integer >= 0, got {v!r}.")
+        if self.conditional not in ("gp", "tpe"):
+            raise ValueError(
+                f"AutoRules conditional must be 'gp' or 'tpe', got {self.conditional!r}."
+            )
+        share = self.max_categorical_share
+        if not (isinstance(share, int | float) and not isinstance(share, bool) and share >= 0):
+            raise ValueError(
+                f"AutoRules max_categorical_share must be a number >= 0, got {share!r}."
+            )
 
 
 def decide(
     space: SpaceProfile,
     n_complete: int,
     n_objectives: int = 1,
-    rules: Rules | None = None,
+    rules: AutoRules | None = None,
     stalled_for: int = 0,
 ) -> Delegation:
     """The rule table (see the module docstring), as a function of plain numbers."""
-    r = rules or Rules()
+    r = rules or AutoRules()
     if n_objectives > 1:
         if (
             n_objectives <= 3
@@ -287,52 +311,44 @@ class AutoSampler(Sampler):
 
     Args:
         seed: Seed of every delegate.
-        **rules: Other thresholds for the rule table (fields of :class:`Rules`). For
-            benchmarks, ``gp_`` followed by one of :class:`~honed.samplers.gp.GPSampler`'s
-            ablation knobs (which start with ``_``) passes it to the GP delegate:
-            ``gp__tie_step=2`` sets ``_tie_step``; ``gp__trust_region_min_dim=8`` sets that
-            argument of the GP. Not a stable API.
+        rules: Thresholds of the rule table (:class:`AutoRules`); ``None``: the defaults.
+        gp: The GP delegate, for GP settings other than the defaults, e.g.
+            ``GPSampler(trust_region_min_dim=8, tuning=GPTuning(plateau_tie_steps=3))``. It
+            is used as given (not copied) and seeded afresh with ``seed``, quasi-random
+            start included, like the other delegates.
     """
 
-    def __init__(self, seed: int | None = None, **rules: Any) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        rules: AutoRules | None = None,
+        gp: GPSampler | None = None,
+    ) -> None:
         super().__init__(seed)
         from honed.samplers.cmaes import CmaEsSampler
         from honed.samplers.gp import GPSampler
         from honed.samplers.tpe import TPESampler
 
-        # gp__<name>: the GP's keyword argument <name> if it has one (read from its signature,
-        # so the list cannot drift), else its ablation knob _<name>.
-        gp_public = {
-            p.name
-            for p in inspect.signature(GPSampler).parameters.values()
-            if p.kind is p.KEYWORD_ONLY
-        }
-        gp_dev = {
-            (k[4:] if k[4:] in gp_public else k[3:]): v
-            for k, v in rules.items()
-            if k.startswith("gp__")
-        }
-        rules = {k: v for k, v in rules.items() if not k.startswith("gp__")}
-        known = {f.name for f in fields(Rules)}
-        for k in rules:
-            if k not in known:
-                raise ValueError(
-                    f"AutoSampler got an unknown rule {k!r}; the rules are {sorted(known)}."
-                )
-        if rules.get("conditional", "gp") not in ("gp", "tpe"):
-            raise ValueError(
-                f"AutoSampler conditional must be 'gp' or 'tpe', got {rules['conditional']!r}."
+        if rules is None:
+            rules = AutoRules()
+        elif not isinstance(rules, AutoRules):
+            raise TypeError(
+                f"AutoSampler rules must be an AutoRules or None, got {type(rules).__name__}."
             )
-        every = rules.get("conditional_tpe_every", 0)
-        if not isinstance(every, int) or isinstance(every, bool) or every < 0:
-            raise ValueError(
-                f"AutoSampler conditional_tpe_every must be an integer >= 0 (0: off), got "
-                f"{every!r}."
+        if gp is None:
+            gp = GPSampler(seed=seed)
+        elif not isinstance(gp, GPSampler):
+            raise TypeError(
+                f"AutoSampler gp must be a GPSampler or None, got {type(gp).__name__}; "
+                "configure the GP delegate as GPSampler(...)."
             )
-        self.rules = Rules(**rules)
+        else:
+            gp._restart(seed)
+        self.rules = rules
         tpe = TPESampler(seed=seed)
         self._delegates: dict[str, Sampler] = {
-            "gp": GPSampler(seed=seed, **gp_dev),
+            "gp": gp,
             "tpe": tpe,
             # Choices under CMA-ES come from TPE's one-dimensional model, not at random.
             "cmaes": CmaEsSampler(seed=seed, fallback=tpe),

@@ -29,7 +29,7 @@ epoch's cost varies across configurations (batch size, width), a cheap configura
 proportionally more epochs before each rung. ``min_resource="auto"`` sets the first rung to
 the median of the first report's seconds over the study's first five reporting trials (fixed
 once they reported), so it needs no knowledge of the cost of a step. Which resource is better
-depends on the problem: on the digits benchmarks (``benchmarks/multifidelity_results.md``,
+depends on the problem: on the digits benchmarks (``bench/results/multifidelity.md``,
 40 seeds) time rungs reached the target 1.4x sooner than Optuna's best pruner by median on a
 PyTorch MLP whose epoch cost varies 26x with the batch size (epoch rungs: 0.9x), but on a
 scikit-learn MLP epoch rungs did better (1.6x; time rungs 1.3x): time rungs favour what learns

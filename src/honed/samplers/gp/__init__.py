@@ -1,5 +1,5 @@
 """Gaussian-process Bayesian optimization (numpy/scipy only)."""
 
-from honed.samplers.gp._sampler import GPSampler
+from honed.samplers.gp._sampler import GPSampler, GPTuning
 
-__all__ = ["GPSampler"]
+__all__ = ["GPSampler", "GPTuning"]

@@ -6,6 +6,7 @@ import contextlib
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import qmc
@@ -18,26 +19,78 @@ from honed.samplers.gp._model import GP, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
-__all__ = ["GPSampler"]
+__all__ = ["GPSampler", "GPTuning"]
 
 # Codes given to parameters that are inactive in a trial (a branch not taken). Numeric ones sit
 # mid-range, categorical ones get a code no option has, so "inactive" is its own category.
 _INACTIVE_NUM = 0.5
 _INACTIVE_CAT = -1.0
 
-# Development knobs (ablations through `honed bench 'honed:gp[_ls_shift=2]'`); the defaults
-# were chosen by benchmark (see _model.PRIOR).
-_DEV: dict[str, float] = {
-    "_ls_shift": 3.0,
-    "_noise_mu": -6.0,
-    "_noise_sd": 2.0,
-    "_n_raw": 1024,
-    "_n_local": 512,
-    "_n_polish": 6,
-    "_tie_step": 2.0,
-    "_plateau_tr": 0.0,
-    "_tie_after": 10.0,
-}
+
+@dataclass(frozen=True)
+class GPTuning:
+    """Settings of the GP's prior and of the acquisition search that few users need to change.
+
+    The defaults are the ones honed's benchmark chose (``bench/results/``); a benchmark varies
+    them to measure what each is worth (``GPSampler(tuning=GPTuning(plateau_tie_steps=0))``).
+
+    Attributes:
+        lengthscale_prior_shift: How far below ``sqrt(2) + log(d) / 2`` the log-normal prior
+            on each log lengthscale is centred (3: the mode of the dimension-scaled prior).
+        noise_prior_mean: Mean of the normal prior on the log noise variance of standardized
+            outputs. ``None`` (default): -6, or -4 on plateau-shaped objectives (at most half
+            the values unique); a number is used on every objective.
+        noise_prior_sd: Standard deviation of that prior.
+        n_raw_candidates: Quasi-random points scored per proposal.
+        n_local_candidates: Perturbations of the best trials scored per proposal.
+        n_polish: Best candidates polished by L-BFGS-B.
+        plateau_tie_steps: On a plateau-shaped objective that is stuck, EI counts only
+            improvements of at least this many steps (the smallest gap between the lowest
+            distinct values); ``0`` turns the rule off.
+        plateau_tie_after: ...once this many complete trials have brought nothing better.
+        plateau_trust_region: Keep the trust region on plateau-shaped objectives (off by
+            default: there it kept the search on the plateau it sat on).
+    """
+
+    lengthscale_prior_shift: float = 3.0
+    noise_prior_mean: float | None = None
+    noise_prior_sd: float = 2.0
+    n_raw_candidates: int = 1024
+    n_local_candidates: int = 512
+    n_polish: int = 6
+    plateau_tie_steps: float = 2.0
+    plateau_tie_after: int = 10
+    plateau_trust_region: bool = False
+
+    def __post_init__(self) -> None:
+        def number(name: str, low: float | None = None, positive: bool = False) -> None:
+            v = getattr(self, name)
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if ok and low is not None:
+                ok = v > low if positive else v >= low
+            if not ok:
+                bound = "" if low is None else f" {'>' if positive else '>='} {low:g}"
+                raise ValueError(f"GPTuning {name} must be a finite number{bound}, got {v!r}.")
+
+        def integer(name: str, low: int) -> None:
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= low):
+                raise ValueError(f"GPTuning {name} must be an integer >= {low}, got {v!r}.")
+
+        number("lengthscale_prior_shift")
+        if self.noise_prior_mean is not None:
+            number("noise_prior_mean")
+        number("noise_prior_sd", 0.0, positive=True)
+        integer("n_raw_candidates", 1)
+        integer("n_local_candidates", 0)
+        integer("n_polish", 0)
+        number("plateau_tie_steps", 0.0)
+        integer("plateau_tie_after", 0)
+        if not isinstance(self.plateau_trust_region, bool):
+            raise ValueError(
+                "GPTuning plateau_trust_region must be True or False, got "
+                f"{self.plateau_trust_region!r}."
+            )
 
 
 class GPSampler(Sampler):
@@ -62,13 +115,13 @@ class GPSampler(Sampler):
       space are sampled uniformly at random.
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
-      averages one-sample steps instead of interpolating them (honed bench, 5 scikit-learn
+      averages one-sample steps instead of interpolating them (honed-bench, 5 scikit-learn
       problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). On them the
       trust region is off, and once 10 trials have brought nothing better, EI counts only
       improvements of at least two steps (the smallest gap between the lowest distinct
       values): without both, the GP spent most of a run filling in the plateau it sat on
       (sklearn-dt-breast: 80 of 100 trials on one value; see
-      ``benchmarks/results/auto-plateau.md``). Two steps rather than three: on
+      ``bench/results/auto-plateau.md``). Two steps rather than three: on
       sklearn-dt-breast, seeds 10-19, mean best loss 0.0861 -> 0.0844 at 50 trials and
       0.0837 -> 0.0826 at 100; the other panel problems unchanged.
     * **Capped or quantized losses** on flat spaces (two equal values among the first 30
@@ -91,13 +144,8 @@ class GPSampler(Sampler):
             scaled per dimension by the lengthscales, doubles after 3 improvements in a row
             and halves after ``min(d, 8)`` misses, replayed from the history).
         multi_objective: ``"ehvi"`` (default; 2-3 objectives, ParEGO beyond) or ``"parego"``.
-        **dev: Ablation knobs for benchmarks, not a stable API (names start with ``_``):
-            ``_ls_shift`` (how far below ``sqrt(2) + log(d)/2`` the log-lengthscale prior is
-            centred; 3 is the log-normal's mode), ``_noise_mu``/``_noise_sd`` (log noise
-            variance prior), ``_n_raw``/``_n_local``/``_n_polish`` (acquisition candidates),
-            ``_tie_step`` (EI's least improvement on plateaus, in steps; 0 turns it off),
-            ``_tie_after`` (...once this many trials brought nothing better),
-            ``_plateau_tr`` (1 keeps the trust region on plateaus).
+        tuning: Prior and acquisition-search settings (:class:`GPTuning`); ``None``: the
+            defaults.
     """
 
     def __init__(
@@ -108,15 +156,16 @@ class GPSampler(Sampler):
         output_warping: str = "auto",
         trust_region_min_dim: int = 5,
         multi_objective: str = "ehvi",
-        **dev: float,
+        tuning: GPTuning | None = None,
     ) -> None:
         super().__init__(seed)
-        bad = set(dev) - set(_DEV)
-        if bad:
-            raise TypeError(f"GPSampler got unexpected keyword argument(s) {sorted(bad)}.")
-        self._dev = {**_DEV, **dev}
-        # A noise prior set by hand is kept even on plateau-shaped objectives.
-        self._noise_prior_given = "_noise_mu" in dev
+        if tuning is None:
+            tuning = GPTuning()
+        elif not isinstance(tuning, GPTuning):
+            raise TypeError(
+                f"GPSampler tuning must be a GPTuning or None, got {type(tuning).__name__}."
+            )
+        self.tuning = tuning
         if n_startup_trials is not None and (
             isinstance(n_startup_trials, bool) or int(n_startup_trials) < 1
         ):
@@ -136,7 +185,7 @@ class GPSampler(Sampler):
         self._n_startup = None if n_startup_trials is None else int(n_startup_trials)
         self._warping = output_warping
         self._tr_min_dim = int(trust_region_min_dim)
-        self._scramble_seed = int(np.random.default_rng(seed).integers(2**31))
+        self._scramble_seed = _scramble_seed(seed)
         # (hyperparameters, number of trials) of the last fit per (space, output): the warm
         # start of the next fit, and the model itself until the next refit is due.
         self._theta_cache: dict[tuple, tuple[np.ndarray, int]] = {}
@@ -145,6 +194,13 @@ class GPSampler(Sampler):
         # The Sobol scramble stays shared so parallel workers walk one startup sequence.
         self._rng = np.random.default_rng(seed)
         self._seed = seed
+
+    def _restart(self, seed: int | None) -> None:
+        """Start afresh as if built with ``seed``, quasi-random start included (the
+        AutoSampler seeds a GP delegate it is given this way)."""
+        self.reseed(seed)
+        self._scramble_seed = _scramble_seed(seed)
+        self._theta_cache.clear()
 
     # -- the sampler interface ---------------------------------------------------------------
 
@@ -227,13 +283,18 @@ class GPSampler(Sampler):
         losses = history.losses(complete)
         n_obj = losses.shape[1]
         ehvi = self._mo == "ehvi" and n_obj in (2, 3)
-        dv = self._dev
-        prior = {k[1:]: dv[k] for k in ("_ls_shift", "_noise_mu", "_noise_sd")}
+        tun = self.tuning
         plateau = _mostly_ties(losses)
-        if not self._noise_prior_given and plateau:
+        noise_mu = tun.noise_prior_mean
+        if noise_mu is None:
             # Plateau-shaped objectives (accuracies on small data): a near-noiseless prior
             # makes the GP interpolate one-sample steps; a noisier one averages them.
-            prior["noise_mu"] = -4.0
+            noise_mu = -4.0 if plateau else -6.0
+        prior = {
+            "ls_shift": tun.lengthscale_prior_shift,
+            "noise_mu": noise_mu,
+            "noise_sd": tun.noise_prior_sd,
+        }
         warping = "yeo-johnson" if self._warping == "auto" else self._warping
         if ehvi:
             ys = np.column_stack([_warp(losses[:, j], warping) for j in range(n_obj)])
@@ -297,19 +358,19 @@ class GPSampler(Sampler):
             ranked = np.argsort(mean_obs)
         anchors = x[ranked[:5]]
         yf = y[feasible] if feasible.any() else y
-        if plateau and dv["_tie_step"] > 0 and _since_best(yf) >= dv["_tie_after"]:
+        if plateau and tun.plateau_tie_steps > 0 and _since_best(yf) >= tun.plateau_tie_after:
             # On a plateau-shaped objective no trial can improve by less than one step
             # (one more sample right): once stuck, EI counts only improvements of a few
             # steps, so the model stops filling in the plateau it sits on and looks
             # elsewhere. (From the start, it cost svm-wine at 50 trials.)
-            best -= dv["_tie_step"] * _quantum(yf)
+            best -= tun.plateau_tie_steps * _quantum(yf)
         acq = LogEI(model, best, cons)
         lower = upper = None
         num = ~enc.is_cat
         n_cont = sum(
             isinstance(dd, Float) and dd.step is None for dd in (space[n] for n in space.names)
         )
-        if n_cont >= self._tr_min_dim and (dv["_plateau_tr"] or not plateau):
+        if n_cont >= self._tr_min_dim and (tun.plateau_trust_region or not plateau):
             # Trust region (TuRBO-style) around the incumbent: in many dimensions a global
             # EI maximizer drifts to the corners of the box, where the model knows nothing.
             # Counted on continuous parameters only: on mixed spaces (levy-mixed-8) the
@@ -360,7 +421,7 @@ class GPSampler(Sampler):
     ) -> np.ndarray:
         """The maximizer of ``acq``, snapped to its discrete values and moved off points
         already tried (``x``) or running (``xp``)."""
-        dv = self._dev
+        tun = self.tuning
         u, _ = optimize_acquisition(
             acq,
             enc.is_cat,
@@ -369,9 +430,9 @@ class GPSampler(Sampler):
             anchors,
             lower,
             upper,
-            n_raw=int(dv["_n_raw"]),
-            n_local=int(dv["_n_local"]),
-            n_polish=int(dv["_n_polish"]),
+            n_raw=tun.n_raw_candidates,
+            n_local=tun.n_local_candidates,
+            n_polish=tun.n_polish,
             # Past 100 trials the polish (most of a proposal's cost there) starts from
             # candidates already close to the optimum; 30 iterations do.
             maxiter=100 if len(x) < 100 else 30,
@@ -398,6 +459,10 @@ class GPSampler(Sampler):
             if np.isfinite(v2):
                 u = enc.snap(u2)
         return u
+
+
+def _scramble_seed(seed: int | None) -> int:
+    return int(np.random.default_rng(seed).integers(2**31))
 
 
 def _believe(model: GP, xp: np.ndarray) -> GP:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import qmc
@@ -58,15 +58,15 @@ class TPESampler(Sampler):
       sample: exact contributions cost seconds there); good trials weigh by their
       hypervolume contribution. The kernels take Scott's per-dimension bandwidth: the good
       set lies along a front, so gaps to neighbours are tiny and kernels clung to single
-      points (``honed bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
+      points (``honed-bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
       9 of 10 problems, e.g. zdt3 4.98 -> 5.67, zdt6 2.62 -> 3.16). Parameters are modelled
       one at a time, which recombines good values across the front (``1 - HV / HV*`` at 200
       trials: zdt4 0.47 -> 0.32, dtlz1 0.019 -> 0.008, dtlz2-5obj 0.094 -> 0.019). With
-      these defaults ``honed bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
+      these defaults ``honed-bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
       --n-trials 200 --seeds 5`` gives a mean normalized regret of 0.261 vs 0.298 for
       Optuna's TPE, lower on 9 of the 10 problems (dtlz2: 0.045 vs 0.042).
 
-    Defaults were chosen with ``benchmarks/tpe_compare.py`` and ``honed bench`` (50 trials,
+    Defaults were chosen with ``bench/scripts/tpe_compare.py`` and ``honed-bench`` (50 trials,
     10-40 seeds): more EI candidates (48-128), a narrower or wider bandwidth (x0.7, x1.4),
     Scott's rule, fewer startup trials (5) and other prior weights (0.5, 2) were each no
     better on average than these. A larger ``gamma`` (0.15-0.25) lost from 6 parameters on
@@ -94,13 +94,11 @@ class TPESampler(Sampler):
         bandwidth_factor: Multiplies the bandwidths.
         min_bandwidth: Absolute floor on numeric bandwidths in the unit encoding (besides
             the usual floor ``1 / min(100, n + 2)``).
-        _branch_split: Ablation knob for benchmarks, not a stable API. ``"global"`` splits
-            a conditional branch as Optuna does: good trials are the best share of *all*
-            trials, and the branch's model sees those that took it. The default
-            ``"branch"`` ranks the branch's own trials. On the conditional suite (100
-            trials) global helped a univariate TPE (scikit-learn problems, 30 seeds: regret
-            0.055 -> 0.046) but not the multivariate default (3 problems, 10 seeds: 0.044 ->
-            0.049); the default scores 0.037 on the scikit-learn pair (30 seeds).
+        branch_split: How a conditional branch picks its good trials. ``"branch"``
+            (default): the best share of the trials that took the branch. ``"global"`` (as
+            Optuna does): the best share of *all* trials, of which the branch's model sees
+            those that took it. Global helped a univariate TPE on the conditional suite but
+            not the multivariate default (``bench/results/auto-conditional-40seeds.md``).
     """
 
     def __init__(
@@ -117,7 +115,7 @@ class TPESampler(Sampler):
         bandwidth: str | None = None,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.0,
-        _branch_split: str = "branch",
+        branch_split: Literal["branch", "global"] = "branch",
     ) -> None:
         _check_number("n_startup_trials", n_startup_trials, 0, integer=True)
         _check_number("n_ei_candidates", n_ei_candidates, 1, integer=True)
@@ -151,9 +149,11 @@ class TPESampler(Sampler):
         self._prior_weight = float(prior_weight)
         self._multivariate = None if multivariate is None else bool(multivariate)
         self._constant_liar = bool(constant_liar)
-        if _branch_split not in ("branch", "global"):
-            raise ValueError(f"_branch_split must be 'branch' or 'global', got {_branch_split!r}.")
-        self._branch_split = _branch_split
+        if branch_split not in ("branch", "global"):
+            raise ValueError(
+                f"TPESampler branch_split must be 'branch' or 'global', got {branch_split!r}."
+            )
+        self._branch_split = branch_split
         self._parzen_kw = {
             "prior_weight": float(prior_weight),
             "bandwidth": bandwidth,
@@ -267,7 +267,7 @@ class TPESampler(Sampler):
         ``branch``: the parameters belong to a conditional branch, seen in only some of the
         finished trials. A branch is fitted on its own trials only, and ``ceil(0.1 * n)`` of
         a branch's few trials is 1-4 good points: too few to place ``l``, so the best branch
-        was found but then refined poorly. It takes ``_BRANCH_GAMMA`` instead (``honed bench
+        was found but then refined poorly. It takes ``_BRANCH_GAMMA`` instead (``honed-bench
         --suite conditional``, 50 trials, 20 seeds; see ``auto_gamma``). The choice between
         branches, which every trial has, keeps the usual gamma."""
         if self._gamma is not None:
@@ -401,7 +401,7 @@ def auto_gamma(n_dims: int) -> float:
     0.1 (Optuna's and the TPE papers' choice) from 3 parameters on. With 1-2 parameters a
     larger good set (0.25) is better: more good points give narrower kernels around the good
     region, and in so small a space there is little left to explore. Measured with
-    ``honed bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
+    ``honed-bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
     (4 of them significantly; mean regret 0.057 -> 0.037), while 0.15-0.25 lost on most
     6-20-D problems.
     """

@@ -92,7 +92,7 @@ def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
     a greedy hypervolume-gain selection counted on a fixed quasi-random sample
     (:func:`honed.analysis.hv_estimate.greedy_hv_subset`). It replaced crowding distance,
     which favours the extremes of the front: in DTLZ2 those are often the points farthest
-    from the true front (``honed bench --problems dtlz2-4obj,dtlz2-5obj --n-trials 200``)."""
+    from the true front (``honed-bench --problems dtlz2-4obj,dtlz2-5obj --n-trials 200``)."""
     keep = np.arange(len(losses))
     m = losses.shape[1]
     if m >= 4:
@@ -193,7 +193,7 @@ def below_weights(losses: np.ndarray) -> np.ndarray:
     """Weights of the good trials of a multi-objective split: their share of the good set's
     hypervolume (exclusive contribution, relative to the largest), so ``l`` concentrates
     where the front gains most. With 3 objectives the square root of it: there the corner
-    points held most of the weight and ``l`` rested on a few of them (``honed bench``, 200
+    points held most of the weight and ``l`` rested on a few of them (``honed-bench``, 200
     trials, 5 seeds, regret with linear -> square-root weights: dtlz2 0.044 -> 0.034, dtlz1
     0.005 -> 0.004, dtlz7 0.314 -> 0.338; with 2 objectives square roots lost on zdt2, zdt3
     and zdt6, with 4-5 they were no better; uniform weights lost on zdt2 and dtlz7).

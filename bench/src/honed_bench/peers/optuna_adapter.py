@@ -1,0 +1,116 @@
+"""Optuna's samplers as benchmark peers: ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc>``,
+library defaults with only the seed set (and the bracket options, if any)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from honed.space import Choice, Distribution, Float, Int
+from honed_bench.adapter import Adapter, MissingOptimizerError
+from honed_bench.problems.base import Problem
+
+__all__ = ["OPTUNA_ALGOS", "OptunaAdapter", "check_optuna", "to_optuna_params"]
+
+OPTUNA_ALGOS = ("tpe", "random", "cmaes", "gp", "nsga2", "nsga3", "qmc")
+
+
+def to_optuna_params(trial: Any, space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """Suggest every parameter of a honed (possibly tree-shaped) space on an Optuna trial,
+    define-by-run: a ``Choice`` with branches suggests its option, then that option's
+    sub-space. Returns the honed-style params dict."""
+    params: dict[str, Any] = {}
+
+    def walk(sub: Mapping[str, Distribution]) -> None:
+        for name, d in sub.items():
+            if isinstance(d, Float):
+                if d.is_single:
+                    params[name] = d.low
+                    continue
+                params[name] = trial.suggest_float(name, d.low, d.high, log=d.log, step=d.step)
+            elif isinstance(d, Int):
+                if d.is_single:
+                    params[name] = d.low
+                    continue
+                params[name] = trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log)
+            elif isinstance(d, Choice):
+                value = trial.suggest_categorical(name, list(d.choices))
+                params[name] = value
+                if d.branches and d.branches.get(value):
+                    walk(d.branches[value])
+            else:
+                raise TypeError(f"parameter {name!r}: unsupported distribution {d!r}")
+
+    walk(space)
+    return params
+
+
+def optuna_sampler(algorithm: str, seed: int, options: dict[str, Any] | None = None) -> Any:
+    """Optuna's sampler ``algorithm`` with ``seed`` and ``options``."""
+    import warnings
+
+    import optuna
+
+    kw = options or {}
+    algos: dict[str, Callable[[], Any]] = {
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **kw),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed, **kw),
+        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, **kw),
+        "gp": lambda: optuna.samplers.GPSampler(seed=seed, **kw),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed, **kw),
+        "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed, **kw),
+        "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **kw),
+    }
+    if algorithm not in algos:
+        raise ValueError(f"unknown Optuna sampler {algorithm!r}; choose from {sorted(algos)}.")
+    with warnings.catch_warnings():
+        # ExperimentalWarning for some samplers: they are what we compare against, as they are.
+        warnings.simplefilter("ignore")
+        return algos[algorithm]()
+
+
+def check_optuna(algorithm: str) -> None:
+    try:
+        import optuna  # noqa: F401
+    except ImportError as e:
+        raise MissingOptimizerError(
+            "Optuna is not installed; `pip install 'honed-bench[peers]'` installs the peers."
+        ) from e
+    if algorithm not in OPTUNA_ALGOS:
+        raise ValueError(
+            f"unknown Optuna sampler {algorithm!r}; choose from {sorted(OPTUNA_ALGOS)}."
+        )
+
+
+class OptunaAdapter(Adapter):
+    """An Optuna sampler (library defaults, only the seed set) through ``study.ask``/``tell``
+    with in-memory storage; the space is suggested define-by-run inside the timed ask."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        seed: int,
+        algorithm: str,
+        n_trials: int,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(problem, seed, n_trials)
+        check_optuna(algorithm)
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        self._fail = optuna.trial.TrialState.FAIL
+        self.study = optuna.create_study(
+            directions=list(problem.directions),
+            sampler=optuna_sampler(algorithm, seed, options),
+        )
+
+    def ask(self) -> tuple[Any, dict[str, Any]]:
+        trial = self.study.ask()
+        return trial, to_optuna_params(trial, self.problem.space)
+
+    def tell(self, handle: Any, values: Sequence[float] | None) -> None:
+        if values is None:
+            self.study.tell(handle, state=self._fail)
+        else:
+            self.study.tell(handle, list(values) if len(values) > 1 else values[0])
