@@ -9,6 +9,7 @@ import multiprocessing as mp
 import os
 import random
 import signal
+import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -276,3 +277,85 @@ def test_a_worker_killed_mid_message_blocks_no_other_worker():
     assert trials[0].state is TrialState.FAILED and "SIGKILL" in trials[0].fail_reason
     assert [t.state for t in trials[1:]] == [TrialState.COMPLETE] * 5
     assert all(len(t.intermediate_values) == 3 for t in trials[1:])
+
+
+# ---- whole process groups killed (the OOM killer, a node going down, Ctrl-C twice) --------
+GROUP = textwrap.dedent(
+    """
+    import os, sys, time
+    import honed
+    url, log = sys.argv[1], sys.argv[2]
+    study = honed.create_study("storm", storage=url, sampler="random", load_if_exists=True,
+                               faults=honed.FaultPolicy(0.1, 0.6, retries=1))
+    def objective(trial):
+        x = trial.float("x", 0.0, 1.0)
+        y = trial.int("y", 0, 9)
+        with open(log, "a") as f:  # the objective has started with this configuration
+            f.write(f"{trial.number} {x!r} {y}\\n")
+        time.sleep(0.05 + 0.2 * x)
+        return x + y
+    study.optimize(objective, n_trials=100_000, n_jobs=4, executor="process",
+                   show_progress=False)
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_killed_process_groups_leave_nothing_running_and_lose_no_configuration(
+    kind, tmp_path: Path, request
+):
+    import subprocess
+    import sys
+
+    url = (
+        f"sqlite:///{tmp_path / 'storm.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    script, log = tmp_path / "group.py", tmp_path / "started.log"
+    script.write_text(GROUP)
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = subprocess.Popen(
+            [sys.executable, str(script), url, str(log)],
+            start_new_session=True,  # its own process group, killed whole below
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        before = log.read_text().count("\n") if log.exists() else 0
+        deadline = time.monotonic() + 60
+        while (log.read_text().count("\n") if log.exists() else 0) < before + 4:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the study made no progress"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    time.sleep(0.3)  # the workers follow their parent (PR_SET_PDEATHSIG)
+
+    study = honed.load_study("storm", storage=url)
+    assert study.faults == honed.FaultPolicy(0.1, 0.6, retries=1)  # stored, not given again
+    orphans = study.get_trials([TrialState.RUNNING])
+    assert orphans, "the kills should have left trials running"
+    # The next process to touch the study fails the dead trials within the grace period.
+    time.sleep(0.7)
+    study.optimize(lambda t: t.float("x", 0.0, 1.0) + t.int("y", 0, 9), n_trials=2)
+    trials = {t.number: t for t in study.trials}
+    assert not [t for t in trials.values() if t.state is TrialState.RUNNING]
+    for t in orphans:
+        assert trials[t.number].state is TrialState.FAILED
+        assert trials[t.number].fail_reason.startswith("stale")
+    # Every configuration an objective started with is stored with its trial.
+    started = [line.split() for line in log.read_text().splitlines()]
+    assert len(started) >= 8 * 4
+    for number, x, y in started:
+        assert trials[int(number)].params == {"x": float(x), "y": int(y)}
+    # ... and a retry re-runs exactly that configuration (a trial killed between two
+    # parameters has the rest sampled afresh).
+    retries = [t for t in trials.values() if "retry_of" in t.system_attrs]
+    assert retries
+    for t in retries:
+        original = trials[t.system_attrs["retry_of"]].params
+        assert {k: t.params[k] for k in original} == original
+    study.storage.close()
