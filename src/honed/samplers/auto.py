@@ -28,79 +28,8 @@ more than half the parameters categorical              TPE       not measured (n
 otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
 =====================================================  ========  ==================================
 
-Evidence (``honed-bench``, 100 trials, tables by ``bench/scripts/auto_panel.py``; mean normalized
-regret over seeds, lower is better; panel: branin, hartmann6, levy-10, ackley-20, levy-mixed-8,
-conditional-synthetic, conditional-sklearn-breast, sklearn-{dt-breast, svm-wine, knn-wine,
-sgd-diabetes, linear-diabetes})
--------------------------------------------------------------------------------------------------
-
-(A) Which model, by dimension and budget: GP, TPE and CMA-ES alone (4-5 seeds), regret at
-25 / 50 / 100 trials.
-
-* 2-6 parameters: GP is best or tied from 25 trials on (hartmann6 0.22 / 0.012 / 0.007
-  against TPE 0.33 / 0.086 / 0.054 and CMA-ES 0.41 / 0.23 / 0.10); by 100 trials TPE or
-  CMA-ES are ahead only by less than 0.001 (sklearn-linear-diabetes, sklearn-sgd-diabetes).
-* 8-20 parameters: CMA-ES leads early (at 25 trials levy-10 0.11 against GP 0.28,
-  levy-mixed-8 0.08 against 0.25), GP catches up by 100 (ackley-20 0.60 against 0.71).
-  30 CMA-ES trials, then GP, beats both (10 seeds): levy-10 0.013 (GP alone 0.077, CMA-ES
-  0.030), ackley-20 0.40 (0.60, 0.71), levy-mixed-8 0.011 (0.048, 0.055). 50 CMA-ES trials
-  were worse than 30 (4 seeds: levy-10 0.020 vs 0.011, ackley-20 0.51 vs 0.44).
-  sklearn-mlp-iris (9 parameters, 5 seeds): 0.006 against GP alone 0.011 at 100 trials,
-  behind at 25 and 50 (0.094 vs 0.054, 0.040 vs 0.034).
-
-(B) Conditional spaces: GP over the flattened tree (inactive parameters coded) against TPE at
-50 / 100 trials: conditional-synthetic 0.046 / 0.035 vs 0.074 / 0.073, conditional-sklearn-breast
-0.055 / 0.055 vs 0.028 / 0.028. GP finds the second-best accuracy level within ~15 trials and
-stays there, while TPE keeps exploring and sometimes finds the best one.
-
-(C) Hence the stall rule: in a conditional space, TPE proposes after 12 trials without
-improvement (7 seeds): conditional regret 0.054 -> 0.041 at 50 trials, 0.044 -> 0.034 at 100.
-The same rule on flat spaces lost (all-panel regret at 100 trials 0.067 -> 0.073; levy-10
-0.010 -> 0.018, ackley-20 0.44 -> 0.52): there GP's slow improvements are worth waiting for.
-
-(C2) And one conditional trial in three goes to TPE even while GP improves: GP refines the
-branch it is in, TPE keeps weighing the others and the far corners of the good one. On the
-whole conditional suite (conditional-synthetic, conditional-sklearn-{breast, digits}; seeds
-0-29), regret at 50 / 100 trials: 0.060 / 0.046 without, 0.055 / 0.038 with it (Optuna TPE
-0.063 / 0.045); one in two 0.057 / 0.041; the stall rule at 6 trials 0.059 / 0.041. On 10
-fresh seeds (30-39): 0.045 / 0.032 without, 0.049 / 0.031 with (Optuna TPE 0.054 / 0.042),
-so the gain is at 100 trials; the 50-trial one is within noise. Pooled, 40 seeds: 0.058 /
-0.044 -> 0.056 / 0.039, mean rank 2.47 / 2.52 -> 2.35 / 2.18 among four (Optuna TPE 2.67 /
-2.68). ``bench/results/auto-conditional-40seeds.md``.
-
-Result, against peers in the same folder (10 seeds; regret (mean rank) at 50 / 100 trials;
-``bench/results/auto-plateau.md``): synthetic 0.156 (1.24) / 0.093 (1.32), Optuna GP
-0.217 (2.16) / 0.157 (1.94), TPE 0.275 (3.42) / 0.237 (3.44); conditional 0.043 (2.27) /
-0.034 (2.25), Optuna TPE 0.058 (2.58) / 0.042 (2.50); scikit-learn 0.088 (2.49) / 0.069
-(2.40), Optuna GP 0.113 (2.55) / 0.108 (2.83), TPE 0.131 (2.93) / 0.092 (2.79). The
-scikit-learn suite was lost on rank (3.01 / 3.05) until the GP got its plateau rules and the
-copula warping for capped losses (see :class:`~honed.samplers.gp.GPSampler`): the GP had sat
-on one plateau value (sklearn-dt-breast) or one point's neighbourhood
-(sklearn-linear-diabetes) for most of a run. Still behind by rank: sklearn-dt-breast (2.7 vs
-Optuna GP 2.5 at 100 trials) and conditional-sklearn-breast (3.1 vs Optuna TPE 1.9); and on
-six scikit-learn problems outside the panel, Optuna's GP leads at 50 trials (0.046 (3.21)
-against 0.060 (3.32) with today's plateau step of 2, 0.054 with 3; sklearn-linear-breast the
-largest gap; ``bench/results/auto-plateau.md``).
-
-Against HEBO and SMAC3 as well (10 seeds, the same 12 problems, every optimizer in one
-folder; ``bench/results/auto-vs-hebo-smac-panel.md``): best regret and best rank of all
-peers on every suite at 50 and 100 trials; the closest cell is conditional at 50 trials
-(regret 0.055 against Optuna TPE's 0.059).
-
-Outside the panel, on all 32 classification problems of the scikit-learn suite (50 trials, 10
-seeds; ``bench/results/auto-sklearn-classification-32.md``) the default and Optuna's GP
-are level: regret 0.061 against 0.059, mean rank 2.36 against 2.42 (TPE: honed 0.088,
-Optuna 0.107); at 25 trials Optuna's GP leads (0.116 against 0.126), mostly on decision trees
-and forests on digits.
-
-(D) Two or three objectives (GP with exact log EHVI against TPE, 60 trials, 3 seeds only):
-zdt6 0.013 vs 0.81, dtlz1 0.030 vs 0.050, zdt4 0.61 vs 0.50 (hypervolume regret); mean 0.22 vs
-0.45. Past 100 trials, or with define-by-run or tree-shaped spaces, TPE (not measured).
-
-Not measured here, so kept conservative: constrained problems (the rules ignore
-constraints; GP and TPE both handle them), mostly categorical spaces (no benchmark problem;
-TPE's categorical model is the better understood), and more than 200 trials (TPE for
-overhead).
+The measurements behind each row (letters in the "Why" column) are in
+``bench/results/auto-sampler-rules.md``, with the commands that regenerate them.
 """
 
 from __future__ import annotations

@@ -115,20 +115,15 @@ class GPSampler(Sampler):
       space are sampled uniformly at random.
     * **Plateau-shaped objectives** (at most half the values unique, e.g. accuracy on small
       data) get a noisier prior (log noise variance around -4 instead of -6), so the model
-      averages one-sample steps instead of interpolating them (honed-bench, 5 scikit-learn
-      problems, 100 trials, 10 seeds: default sampler's regret 0.074 -> 0.066). On them the
-      trust region is off, and once 10 trials have brought nothing better, EI counts only
-      improvements of at least two steps (the smallest gap between the lowest distinct
-      values): without both, the GP spent most of a run filling in the plateau it sat on
-      (sklearn-dt-breast: 80 of 100 trials on one value; see
-      ``bench/results/auto-plateau.md``). Two steps rather than three: on
-      sklearn-dt-breast, seeds 10-19, mean best loss 0.0861 -> 0.0844 at 50 trials and
-      0.0837 -> 0.0826 at 100; the other panel problems unchanged.
+      averages one-sample steps instead of interpolating them; on them the trust region is
+      off, and once 10 trials have brought nothing better EI counts only improvements of at
+      least two steps (the smallest gap between the lowest distinct values), so the GP does
+      not spend the run filling in the plateau it sits on
+      (``bench/results/auto-plateau.md`` has the measurements).
     * **Capped or quantized losses** on flat spaces (two equal values among the first 30
       trials, but not a plateau) are modelled on normal scores of their ranks (a Gaussian
-      copula) instead: a capped tail made the Yeo-Johnson-warped GP treat every parameter
-      but one as irrelevant and sample one point's neighbourhood for 60 trials
-      (sklearn-linear-diabetes).
+      copula) instead: a capped tail makes a Yeo-Johnson-warped GP treat every parameter but
+      one as irrelevant.
     * **Failed trials** are ignored; integer and stepped parameters are modelled on their unit
       encoding and rounded by decoding.
 

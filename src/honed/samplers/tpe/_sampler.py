@@ -56,21 +56,15 @@ class TPESampler(Sampler):
     * **Several objectives.** Trials rank by non-domination, ties at the cut broken by
       hypervolume contribution (from 4 objectives on, estimated on a fixed quasi-random
       sample: exact contributions cost seconds there); good trials weigh by their
-      hypervolume contribution. The kernels take Scott's per-dimension bandwidth: the good
-      set lies along a front, so gaps to neighbours are tiny and kernels clung to single
-      points (``honed-bench --suite multiobjective``, 200 trials, 4 seeds: hypervolume up on
-      9 of 10 problems, e.g. zdt3 4.98 -> 5.67, zdt6 2.62 -> 3.16). Parameters are modelled
-      one at a time, which recombines good values across the front (``1 - HV / HV*`` at 200
-      trials: zdt4 0.47 -> 0.32, dtlz1 0.019 -> 0.008, dtlz2-5obj 0.094 -> 0.019). With
-      these defaults ``honed-bench --optimizers honed:tpe,optuna:tpe --suite multiobjective
-      --n-trials 200 --seeds 5`` gives a mean normalized regret of 0.261 vs 0.298 for
-      Optuna's TPE, lower on 9 of the 10 problems (dtlz2: 0.045 vs 0.042).
+      hypervolume contribution. The kernels take Scott's per-dimension bandwidth (the good
+      set lies along a front, where gaps to neighbours are tiny and kernels clung to single
+      points), and parameters are modelled one at a time, which recombines good values
+      across the front (``bench/results/tpe-multiobjective-200trials-10seeds.md``).
 
-    Defaults were chosen with ``bench/scripts/tpe_compare.py`` and ``honed-bench`` (50 trials,
-    10-40 seeds): more EI candidates (48-128), a narrower or wider bandwidth (x0.7, x1.4),
-    Scott's rule, fewer startup trials (5) and other prior weights (0.5, 2) were each no
-    better on average than these. A larger ``gamma`` (0.15-0.25) lost from 6 parameters on
-    but clearly won with 2, hence the default ``gamma`` that depends on the space's size.
+    Defaults were chosen with ``bench/scripts/tpe_compare.py`` and ``honed-bench``: other
+    candidate counts, bandwidths, startup lengths and prior weights were no better on average;
+    a larger ``gamma`` won with 2 parameters and lost from 6, hence the default ``gamma`` that
+    depends on the space's size (``bench/results/README.md``, "Is honed's TPE better").
 
     The decision depends only on the seed, the history and the trial's number: finished
     trials are encoded once and cached, but the cache is checked against every history and
@@ -400,10 +394,8 @@ def auto_gamma(n_dims: int) -> float:
 
     0.1 (Optuna's and the TPE papers' choice) from 3 parameters on. With 1-2 parameters a
     larger good set (0.25) is better: more good points give narrower kernels around the good
-    region, and in so small a space there is little left to explore. Measured with
-    ``honed-bench`` (50 trials, 20 seeds): on all five 2-D synthetic problems 0.25 beat 0.1
-    (4 of them significantly; mean regret 0.057 -> 0.037), while 0.15-0.25 lost on most
-    6-20-D problems.
+    region, and in so small a space there is little left to explore (on the 2-D synthetic
+    problems 0.25 beat 0.1; on 6-20-D problems it lost).
     """
     return 0.25 if n_dims <= _LOW_DIMS else 0.1
 
