@@ -15,6 +15,18 @@ settings.register_profile("honed", deadline=None)
 settings.load_profile("honed")
 
 
+@pytest.fixture(autouse=True)
+def _honed_log_reaches_caplog() -> Iterator[None]:
+    """honed logs through its own stderr handler and does not propagate (one line per event
+    for users); tests read its records through caplog, on the root logger."""
+    import logging
+
+    logger = logging.getLogger("honed")
+    logger.propagate = True
+    yield
+    logger.propagate = False
+
+
 @pytest.fixture(params=["memory", "sqlite"])
 def storage(request: pytest.FixtureRequest, tmp_path) -> Iterator[Storage]:
     """A fresh storage: in memory, or a real SQLite file under ``tmp_path``."""

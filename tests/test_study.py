@@ -4,9 +4,11 @@ enqueue, reports, failures, constraints, immutability."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -483,11 +485,36 @@ def test_progress_bar_on_a_terminal(tmp_path) -> None:
     assert "5/5" in terminal and "best 1" in terminal
 
 
-def test_no_progress_output_without_terminal(capfd) -> None:
+def test_no_progress_output_without_terminal_but_a_log_line_per_trial(capfd) -> None:
     s = honed.create_study()
     s.optimize(quadratic, n_trials=3)
     out, err = capfd.readouterr()
-    assert out == "" and err == ""
+    assert out == ""  # stdout is the program's
+    lines = err.splitlines()
+    assert [line.split()[:4] for line in lines] == [
+        ["[honed", "INFO]", "trial", str(n)] for n in range(3)
+    ]
+    assert "\x1b" not in err and "3/3" not in err  # no progress bar outside a terminal
+    best = s.best_trial
+    assert lines[-1].endswith(f"best is trial {best.number} ({best.value:.6g})")
+
+
+def test_verbosity_from_the_environment_and_set_verbosity(capfd) -> None:
+    code = (
+        "import honed\n"
+        "s = honed.create_study()\n"
+        "s.optimize(lambda t: t.float('x', 0, 1), n_trials=2)\n"
+        "honed.set_verbosity('INFO')\n"
+        "s.optimize(lambda t: t.float('x', 0, 1), n_trials=1)\n"
+    )
+    env = {**os.environ, "HONED_LOG_LEVEL": "warning"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("[honed INFO] trial") == 1  # only after set_verbosity('INFO')
+    with pytest.raises(ValueError, match="verbosity"):
+        honed.set_verbosity("loud")
 
 
 # ---- parameters are written as they are sampled ---------------------------------------------
@@ -592,3 +619,70 @@ def test_random_search_workers_cache_no_finished_trials(sqlite_url: str) -> None
     assert len(trials) == 40 and trials[0].params == {"x": 0.25}
     assert len({t.params["x"] for t in trials}) == 40
     study.storage.close()
+
+
+# ---- coming from Optuna, and the first run ----------------------------------------------
+def test_optuna_spellings_name_the_honed_ones() -> None:
+    s = honed.create_study()
+    t = s.ask()
+    for name, hint in [
+        ("suggest_float", "trial.float("),
+        ("suggest_int", "trial.int("),
+        ("suggest_categorical", "trial.choice("),
+        ("suggest_loguniform", "log=True"),
+        ("should_prune", "trial.should_stop()"),
+    ]:
+        with pytest.raises(AttributeError, match=re.escape(hint)):
+            getattr(t, name)
+    with pytest.raises(AttributeError, match=r"no attribute 'nonsense'$"):
+        t.nonsense  # noqa: B018 - a plain typo gets the plain message
+    for name, hint in [
+        ("trials_dataframe", "study.to_dataframe()"),
+        ("enqueue_trial", "study.enqueue(params)"),
+        ("add_trial", "study.add_trials"),
+    ]:
+        with pytest.raises(AttributeError, match=re.escape(hint)):
+            getattr(s, name)
+    with pytest.raises(TypeError, match="study_name= is Optuna's spelling; honed's is name="):
+        honed.create_study(study_name="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="pruner= is Optuna's spelling; honed's is scheduler="):
+        honed.create_study(pruner=None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"show_progress_bar= .* show_progress="):
+        s.optimize(quadratic, n_trials=1, show_progress_bar=False)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        honed.create_study(bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(AttributeError, match=r"honed\.schedulers"):
+        honed.pruners  # noqa: B018
+    with pytest.raises(AttributeError, match=r"honed\.plots"):
+        honed.visualization  # noqa: B018
+    with pytest.raises(ModuleNotFoundError, match=r"honed\.schedulers"):
+        importlib.import_module("honed.pruners")
+    assert len(s.trials) == 1  # the asked trial only: nothing ran
+
+
+def _broken(trial: honed.Trial) -> float:
+    x = trial.float("x", 0, 1)
+    return undefined_in_the_objective + x  # type: ignore[name-defined]  # noqa: F821
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_broken_objective_stops_after_its_first_failures(n_jobs: int) -> None:
+    s = honed.create_study()
+    executor = "process" if n_jobs > 1 else "auto"
+    with pytest.raises(NameError, match="undefined_in_the_objective") as info:
+        s.optimize(_broken, n_trials=100, n_jobs=n_jobs, executor=executor)
+    assert any("the first 3 trials" in note for note in info.value.__notes__)
+    trials = s.trials
+    assert 3 <= len(trials) <= 3 + n_jobs and all(t.state is TrialState.FAILED for t in trials)
+    assert all("traceback" in t.system_attrs for t in trials[:3])
+    # A study that has worked once keeps going through the same error: it is data then.
+    ok = honed.create_study()
+    ok.optimize(quadratic, n_trials=1)
+    ok.optimize(_broken, n_trials=5)
+    assert len(ok.trials) == 6
+    # Failures that are about configurations (ValueError) are recorded, never a stop.
+    values = honed.create_study()
+    values.optimize(lambda t: t.float("x", 0, 1) and math.sqrt(-1), n_trials=5)
+    assert len(values.trials) == 5
+    with pytest.raises(honed.StudyError, match="all 5 of its trials failed, 5 of them with"):
+        values.best_trial  # noqa: B018

@@ -13,6 +13,10 @@
     print(study.best_params)
 """
 
+import sys
+
+from honed import _migration
+from honed._logging import set_verbosity
 from honed.errors import (
     DuplicatedStudyError,
     HonedError,
@@ -59,9 +63,13 @@ __all__ = [
     "delete_study",
     "load_space",
     "load_study",
+    "set_verbosity",
 ]
 
 _LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard")
+
+if not any(isinstance(f, _migration.OptunaModuleHints) for f in sys.meta_path):
+    sys.meta_path.append(_migration.OptunaModuleHints())
 
 
 def __getattr__(name: str) -> object:
@@ -71,4 +79,7 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"honed.{name}")
-    raise AttributeError(f"module 'honed' has no attribute {name!r}")
+    message = f"module 'honed' has no attribute {name!r}"
+    if name in _migration.MODULE_HINTS:
+        message += f"; this is Optuna's module, in honed use {_migration.MODULE_HINTS[name]}"
+    raise AttributeError(message)

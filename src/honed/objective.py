@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from honed._migration import TRIAL_HINTS, attribute_error
 from honed.errors import SpaceError
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.trial import Direction
@@ -129,6 +130,10 @@ class ParameterAPI(ABC):
     @abstractmethod
     def suggest(self, name: str, distribution: Distribution) -> ParamValue:
         """The value of ``name`` drawn from ``distribution``."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup failed: name Optuna's spelling's honed twin.
+        raise attribute_error(type(self).__name__, name, TRIAL_HINTS)
 
     def float(
         self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None

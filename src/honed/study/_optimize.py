@@ -51,6 +51,7 @@ class Study(Protocol):
     scheduler: Scheduler | None
     faults: FaultPolicy
     _storage: Storage
+    _study_id: int
     _stop_flag: threading.Event
 
     @property
@@ -178,6 +179,7 @@ def _drive(
     beats = Heartbeats(study._storage, study.faults.heartbeat_interval)
     inflight: dict[int, Job] = {}
     started = 0
+    journal = _Journal(study)
     try:
         while True:
             while (
@@ -210,6 +212,7 @@ def _drive(
                 frozen, retried = _record(study, trial, outcome)
                 if retried and outcome.kind == "lost":
                     started -= 1  # a dead worker's retry re-runs it within the same budget
+                journal.note(frozen)
                 progress.advance(frozen)
                 for callback in callbacks:
                     callback(study, frozen)
@@ -217,6 +220,8 @@ def _drive(
                     if outcome.exception is not None:
                         raise outcome.exception
                     raise RuntimeError(f"a worker's objective raised:\n{outcome.traceback}")
+                journal.stop_if_broken(outcome)
+        journal.summarize()
     finally:
         beats.close()
         if inflight:  # stopping on an error or ^C: nothing may stay RUNNING
@@ -225,6 +230,98 @@ def _drive(
                 assert isinstance(job.trial, LocalTrial)
                 _tell_alive(study, job.trial, state=TrialState.FAILED, reason="optimize stopped")
         executor.close()
+
+
+# Errors that mean the objective itself is broken, not that a configuration is bad.
+_PROGRAMMING_ERRORS = (NameError, AttributeError, TypeError, ImportError, SyntaxError)
+_FIRST_FAILURES = 3
+
+
+class _Journal:
+    """What one ``optimize`` call has run so far: a log line per trial, a stop when the
+    objective is plainly broken, and a summary when every trial failed."""
+
+    def __init__(self, study: Study) -> None:
+        self._study = study
+        self._best: FrozenTrial | None = None
+        # The best so far, from the history the sampler reads anyway: a sampler that needs
+        # none (random search) keeps its process's memory flat, and the line names the best
+        # of this call.
+        if not study.is_multi_objective and getattr(study.sampler, "needs_history", True):
+            complete = [t for t in study._history().complete if t.is_feasible]
+            if complete:
+                self._best = min(complete, key=self._loss)
+        self._finished = 0
+        self._failures: list[FrozenTrial] = []
+        self._failed_only = True
+        self._had_complete = study._storage.count_trials(study._study_id, [TrialState.COMPLETE]) > 0
+
+    def _loss(self, t: FrozenTrial) -> float:
+        assert t.values is not None
+        return self._study.direction.sign * t.values[0]
+
+    def note(self, t: FrozenTrial) -> None:
+        self._finished += 1
+        if t.state is TrialState.FAILED:
+            self._failures.append(t)
+        else:
+            self._failed_only = False
+        if t.state is TrialState.COMPLETE:
+            self._had_complete = True
+        if not logger.isEnabledFor(logging.INFO) or t.state is TrialState.FAILED:
+            return  # failures were logged as warnings already
+        if t.state is TrialState.COMPLETE and t.values is not None:
+            shown = t.values[0] if len(t.values) == 1 else list(t.values)
+            what = f"value {shown:.6g}" if len(t.values) == 1 else f"values {shown}"
+        else:
+            last = t.last_step
+            what = f"pruned at step {last}" if last is not None else "pruned"
+        line = f"trial {t.number} {what} with {dict(t.params)}"
+        if not self._study.is_multi_objective:
+            if (
+                t.state is TrialState.COMPLETE
+                and t.is_feasible
+                and (self._best is None or self._loss(t) < self._loss(self._best))
+            ):
+                self._best = t
+            if self._best is not None:
+                assert self._best.values is not None
+                line += f"; best is trial {self._best.number} ({self._best.values[0]:.6g})"
+        logger.info("%s", line)
+
+    def stop_if_broken(self, outcome: TrialOutcome) -> None:
+        """The first trials of a study that all raise the same programming error (a NameError
+        in the objective, say) would fail every trial: raise it instead."""
+        first = self._failures[:_FIRST_FAILURES]
+        if (
+            self._had_complete
+            or not self._failed_only
+            or len(self._failures) != _FIRST_FAILURES
+            or not isinstance(outcome.exception, _PROGRAMMING_ERRORS)
+            or len({t.fail_reason for t in first}) != 1
+        ):
+            return
+        error = outcome.exception
+        error.add_note(
+            f"honed: the first {_FIRST_FAILURES} trials of study {self._study.name!r} all "
+            f"raised this ({first[0].fail_reason}), so the objective itself looks broken; "
+            "optimize stopped. The failed trials are recorded with their tracebacks."
+        )
+        raise error
+
+    def summarize(self) -> None:
+        if self._failures and self._failed_only:
+            reasons: dict[str, int] = {}
+            for t in self._failures:
+                reasons[t.fail_reason or "?"] = reasons.get(t.fail_reason or "?", 0) + 1
+            reason, count = max(reasons.items(), key=lambda kv: kv[1])
+            logger.warning(
+                "all %d trials of this optimize call failed; the most common reason (%d of "
+                "them): %s",
+                len(self._failures),
+                count,
+                reason,
+            )
 
 
 def _record(study: Study, trial: LocalTrial, outcome: TrialOutcome) -> tuple[FrozenTrial, bool]:

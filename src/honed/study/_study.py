@@ -11,6 +11,7 @@ import traceback
 import uuid
 import warnings
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from honed._migration import STUDY_HINTS, attribute_error, hint_bad_keywords
 from honed.artifacts import (
     ArtifactStore,
     Checkpoints,
@@ -82,6 +84,10 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup failed: name Optuna's spelling's honed twin.
+        raise attribute_error("Study", name, STUDY_HINTS)
 
     # ---- reading ---------------------------------------------------------------------------
     @property
@@ -162,9 +168,12 @@ class Study:
                 "best_trial is for single-objective studies; this one has "
                 f"{len(self.directions)} objectives, so use best_trials (the Pareto front)."
             )
-        best = self._history().best_trial()
+        history = self._history()
+        best = history.best_trial()
         if best is None:
-            raise StudyError(f"study {self.name!r} has no complete feasible trial yet.")
+            raise StudyError(
+                f"study {self.name!r} has no complete feasible trial yet{_why(history)}"
+            )
         return best
 
     @property
@@ -383,6 +392,7 @@ class Study:
         raise TypeError(f"tell() needs a Trial or a trial number, got {type(trial).__name__}.")
 
     # ---- optimize --------------------------------------------------------------------------
+    @hint_bad_keywords
     def optimize(
         self,
         objective: Objective,
@@ -435,6 +445,16 @@ class Study:
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial."""
         self._stop_flag.set()
+
+
+def _why(history: History) -> str:
+    """Why a study has no best trial, when its trials say so."""
+    failed = [t for t in history if t.state is TrialState.FAILED]
+    if not failed or len(failed) != len(history):
+        return "."
+    reasons = Counter(t.fail_reason or "?" for t in failed)
+    reason, count = reasons.most_common(1)[0]
+    return f": all {len(failed)} of its trials failed, {count} of them with {reason}"
 
 
 def _as_number(v: Any) -> tuple[float, str | None]:
@@ -506,6 +526,7 @@ def _parse_directions(
     return (Direction.parse(direction or "minimize"),)
 
 
+@hint_bad_keywords
 def create_study(
     name: str | None = None,
     storage: str | Path | Storage | None = None,
@@ -598,6 +619,7 @@ def _sampler_for(
     return get_sampler(sampler, seed=seed)
 
 
+@hint_bad_keywords
 def load_study(
     name: str,
     storage: str | Path | Storage,
