@@ -119,3 +119,8 @@ def test_delete_needs_yes_then_deletes(tmp_path: Path) -> None:
     _honed("delete", "gone", "--yes", cwd=tmp_path)
     with pytest.raises(honed.StudyNotFoundError):
         honed.load_study("gone", storage=url)
+
+
+def test_version(tmp_path: Path) -> None:
+    out = _honed("--version", cwd=tmp_path)
+    assert out.stdout.strip() == f"honed {honed.__version__}"

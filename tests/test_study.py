@@ -686,3 +686,13 @@ def test_a_broken_objective_stops_after_its_first_failures(n_jobs: int) -> None:
     assert len(values.trials) == 5
     with pytest.raises(honed.StudyError, match="all 5 of its trials failed, 5 of them with"):
         values.best_trial  # noqa: B018
+
+
+def test_loading_a_missing_study_lists_the_ones_there(sqlite_url: str) -> None:
+    honed.create_study("demo-1", storage=sqlite_url)
+    honed.create_study("other", storage=sqlite_url)
+    with pytest.raises(honed.StudyNotFoundError, match="Did you mean 'demo-1'") as info:
+        honed.load_study("demo1", sqlite_url)
+    assert "Studies there: 'demo-1', 'other'." in str(info.value)
+    with pytest.raises(honed.StudyNotFoundError, match="has no study yet"):
+        honed.load_study("x", honed.storage.InMemoryStorage())

@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="honed", description="Hyperparameter optimization: run, inspect and compare studies."
     )
+    from honed import __version__
+
+    parser.add_argument("--version", action="version", version=f"honed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _register_core(sub)
     for module in _PLUGINS:

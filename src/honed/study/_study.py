@@ -3,6 +3,7 @@ storage and samplers."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import reprlib
 import threading
@@ -26,7 +27,7 @@ from honed.artifacts import (
     default_artifact_store,
     get_artifact_store,
 )
-from honed.errors import DuplicatedStudyError, SpaceError, StudyError
+from honed.errors import DuplicatedStudyError, SpaceError, StudyError, StudyNotFoundError
 from honed.history import History
 from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
@@ -447,6 +448,10 @@ class Study:
         self._stop_flag.set()
 
 
+def _describe(store: Storage) -> str:
+    return "this in-memory storage" if isinstance(store, InMemoryStorage) else repr(store)
+
+
 def _why(history: History) -> str:
     """Why a study has no best trial, when its trials say so."""
     failed = [t for t in history if t.state is TrialState.FAILED]
@@ -634,7 +639,17 @@ def load_study(
     arguments are those of :func:`create_study`; without ``faults``, the study's stored
     policy."""
     store = get_storage(storage)
-    study_id = store.get_study_id(name)
+    try:
+        study_id = store.get_study_id(name)
+    except StudyNotFoundError:
+        names = sorted(s.name for s in store.list_studies())
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        shown = ", ".join(repr(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+        raise StudyNotFoundError(
+            f"no study named {name!r} in {_describe(store)}.{hint} "
+            + (f"Studies there: {shown}." if names else "That storage has no study yet.")
+        ) from None
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     n_objectives = len(store.get_study_directions(study_id))
