@@ -12,7 +12,7 @@ import json
 import numpy as np
 
 import honed
-from honed.analysis.hypervolume import hypervolume
+from honed.analysis import hypervolume
 from honed.bench.problems import get_problem
 from honed.samplers.tpe import TPESampler
 

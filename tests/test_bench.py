@@ -142,7 +142,7 @@ def test_space_translation_to_optuna_round_trips() -> None:
 
 
 def test_scores_use_the_exact_hypervolume() -> None:
-    from honed.analysis.hypervolume import hypervolume as exact_hypervolume
+    from honed.analysis import hypervolume as exact_hypervolume
 
     ref = np.array([4.0, 4.0])
     assert exact_hypervolume(np.array([[1.0, 1.0]]), ref) == pytest.approx(9.0)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from honed.analysis.hypervolume import hypervolume
+from honed.analysis import hypervolume
 from honed.bench.problems.base import Problem
 
 __all__ = ["DEFAULT_BUDGETS", "budgets_for", "summarize"]

@@ -168,7 +168,7 @@ def pareto_front(
         pts = np.column_stack([f, 2.0 * h])
         if not filtered:
             return pts
-        from honed.analysis.hypervolume import pareto_mask
+        from honed.analysis import pareto_mask
 
         return pts[pareto_mask(pts)]
     else:
@@ -183,7 +183,7 @@ def pareto_front(
 
 @cache
 def _front_hypervolume(name: str, n_objectives: int, ref: tuple[float, ...]) -> float:
-    from honed.analysis.hypervolume import hypervolume
+    from honed.analysis import hypervolume
 
     m = n_objectives
     if name == "dtlz1" and min(ref) >= 0.5:

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.stats import qmc
 
-from honed.history import History, non_dominated_mask
+from honed.history import History
+from honed.pareto import non_dominated_mask
 from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import LogEI, optimize_acquisition
 from honed.samplers.gp._ehvi import LogEHVI

@@ -30,9 +30,9 @@ from bisect import bisect_right
 
 import numpy as np
 
-from honed.history import non_dominated_mask
+from honed.pareto._dominance import non_dominated_mask
 
-__all__ = ["hypervolume", "hypervolume_contributions", "pareto_mask"]
+__all__ = ["hypervolume", "hypervolume_contributions"]
 
 
 def _check(losses: np.ndarray, reference_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,11 +53,6 @@ def _check(losses: np.ndarray, reference_point: np.ndarray) -> tuple[np.ndarray,
     return pts, ref
 
 
-def pareto_mask(losses: np.ndarray) -> np.ndarray:
-    """Mask of rows no other row dominates (duplicates are all kept)."""
-    return non_dominated_mask(losses)
-
-
 def _front(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Points strictly inside the reference box; for 4+ objectives only the distinct
     non-dominated ones (the 2-D and 3-D sweeps skip dominated points themselves)."""
@@ -65,7 +60,7 @@ def _front(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
     if len(pts) <= 1 or pts.shape[1] <= 3:
         return pts
     pts = np.unique(pts, axis=0)
-    return pts[pareto_mask(pts)]
+    return pts[non_dominated_mask(pts)]
 
 
 def _hv2(pts: np.ndarray, ref: np.ndarray) -> float:
@@ -166,7 +161,7 @@ def _wfg(pts: np.ndarray, ref: np.ndarray) -> float:
             continue
         limited = np.maximum(rest, pts[i])
         limited = np.unique(limited, axis=0)
-        limited = limited[pareto_mask(limited)]
+        limited = limited[non_dominated_mask(limited)]
         total += boxes[i] - _hv_front(limited, ref)
     return float(total)
 
@@ -202,7 +197,7 @@ def hypervolume_contributions(losses: np.ndarray, reference_point: np.ndarray) -
     sub = pts[idx]
     _, inverse, counts = np.unique(sub, axis=0, return_inverse=True, return_counts=True)
     single = counts[inverse.ravel()] == 1
-    front = pareto_mask(sub) & single
+    front = non_dominated_mask(sub) & single
     cand = idx[front]
     if len(cand) == 0:
         return out
