@@ -1,9 +1,15 @@
-"""Pareto dominance and non-dominated sorting of loss vectors (lower is better)."""
+"""Pareto dominance and non-dominated sorting of loss vectors (lower is better).
+
+Sorting comes from moocore: ``O(n log n)`` dimension sweeps for up to 3 objectives and Kung's
+algorithm beyond. Dominance depends only on the order of values within each objective, so
+infinite losses are replaced by their ranks before moocore sees them, and a row with a NaN
+compares with nothing: it is never dominated and dominates no other row (with one objective,
+NaN ranks last).
+"""
 
 from __future__ import annotations
 
-import math
-
+import moocore
 import numpy as np
 
 __all__ = ["constrained_ranks", "dominates", "non_dominated_mask", "non_dominated_ranks"]
@@ -14,71 +20,42 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(a <= b) and np.any(a < b))
 
 
+def _comparable(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows without NaN as finite values in the same order, and the mask of those rows."""
+    ok = ~np.isnan(pts).any(axis=1)
+    rows = pts[ok]
+    if not np.isfinite(rows).all():
+        rows = np.column_stack(
+            [np.unique(col, return_inverse=True)[1].ravel() for col in rows.T]
+        ).astype(float)
+    return rows, ok
+
+
 def non_dominated_mask(losses: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept).
-
-    Two finite objectives take one sort and a sweep, ``O(n log n)``, which keeps 10,000-trial
-    studies interactive; otherwise vectorized ``O(n^2 m)``, in chunks so memory stays bounded.
-    """
+    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept)."""
     pts = np.asarray(losses, dtype=float)
-    n = len(pts)
-    keep = np.ones(n, dtype=bool)
-    if n <= 1:
+    keep = np.ones(len(pts), dtype=bool)
+    if len(pts) <= 1:
         return keep
-    if pts.ndim == 2 and pts.shape[1] == 2 and np.isfinite(pts).all():
-        return _front_2d(pts)
-    chunk = max(1, 2_000_000 // max(1, n * pts.shape[1]))
-    for start in range(0, n, chunk):
-        block = pts[start : start + chunk]
-        le = np.all(pts[None, :, :] <= block[:, None, :], axis=2)
-        lt = np.any(pts[None, :, :] < block[:, None, :], axis=2)
-        keep[start : start + chunk] = ~np.any(le & lt, axis=1)
-    return keep
-
-
-def _front_2d(losses: np.ndarray) -> np.ndarray:
-    n = len(losses)
-    keep = np.zeros(n, dtype=bool)
-    order = np.lexsort((losses[:, 1], losses[:, 0]))
-    best_before = math.inf  # least second loss among rows with a smaller first loss
-    i = 0
-    while i < n:
-        j = i
-        f0 = losses[order[i], 0]
-        while j < n and losses[order[j], 0] == f0:
-            j += 1
-        group = order[i:j]  # equal first loss, sorted by the second
-        low = losses[group[0], 1]
-        if low < best_before:
-            keep[group[losses[group, 1] == low]] = True
-        best_before = min(best_before, low)
-        i = j
+    rows, ok = _comparable(pts)
+    if len(rows):
+        keep[ok] = moocore.is_nondominated(rows, keep_weakly=True)
     return keep
 
 
 def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
-    """Front index of each row (0 = non-dominated), by repeated peeling of the Pareto front."""
-    losses = np.asarray(losses, dtype=float)
-    n = len(losses)
-    ranks = np.full(n, -1, dtype=int)
-    if n == 0:
+    """Front index of each row (0 = non-dominated; the next front is what is non-dominated
+    once the earlier fronts are removed)."""
+    pts = np.asarray(losses, dtype=float)
+    ranks = np.zeros(len(pts), dtype=int)
+    if len(pts) == 0:
         return ranks
-    if losses.shape[1] == 1:
-        # One objective: the rank is the position among distinct values.
-        _, inv = np.unique(losses[:, 0], return_inverse=True)
-        return inv.ravel().astype(int)
-    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
-    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
-    dom = le & lt  # dom[i, j]: i dominates j
-    n_dominators = dom.sum(axis=0)
-    rank = 0
-    remaining = np.ones(n, dtype=bool)
-    while remaining.any():
-        front = remaining & (n_dominators == 0)
-        ranks[front] = rank
-        remaining &= ~front
-        n_dominators = n_dominators - dom[front].sum(axis=0)
-        rank += 1
+    if pts.shape[1] == 1:
+        # One objective: the position among distinct values (NaN last).
+        return np.unique(pts[:, 0], return_inverse=True)[1].ravel().astype(int)
+    rows, ok = _comparable(pts)
+    if len(rows):
+        ranks[ok] = moocore.pareto_rank(rows)
     return ranks
 
 
