@@ -27,6 +27,7 @@ import numpy as np
 
 from honed.errors import SpaceError
 
+#: A parameter's value as the objective sees it and storage keeps it.
 ParamValue: TypeAlias = float | int | str | bool | None
 
 __all__ = [

@@ -27,6 +27,7 @@ from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["EXPLOITS_ATTR", "LineageSegment", "PopulationBasedTraining", "lineage"]
 
+#: The trial system attribute listing each exploit (step, source trial, new parameters).
 EXPLOITS_ATTR = "pbt_exploits"
 
 
