@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
@@ -26,7 +27,13 @@ class History(Sequence[FrozenTrial]):
         self._trials = tuple(trials)
         self.directions = tuple(directions)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> FrozenTrial: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[FrozenTrial, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> FrozenTrial | tuple[FrozenTrial, ...]:
         return self._trials[i]
 
     def __len__(self) -> int:

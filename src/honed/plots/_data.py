@@ -141,7 +141,7 @@ def param_axis(name: str, dist: Distribution) -> dict[str, Any]:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def thin(n: int, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
+def thin(n: int, limit: int, keep: Sequence[int] | np.ndarray = ()) -> np.ndarray:
     """Indices of at most ``limit`` of ``n`` items, evenly spread, always with ``keep``."""
     if n <= limit:
         return np.arange(n)

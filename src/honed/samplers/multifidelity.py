@@ -228,18 +228,20 @@ class MultiFidelitySampler(Sampler):
         self.base = base
         # A time-resource scheduler: levels (seconds) may depend on the history ("auto").
         self._timed: SuccessiveHalving | None = None
+        resolved: list[float]
         if isinstance(levels, SuccessiveHalving) and levels.resource == "time":
             self._timed = levels
-            levels = []
+            resolved = []
         elif isinstance(levels, SuccessiveHalving):
-            levels = _scheduler_levels(levels, levels.min_resource)  # type: ignore[arg-type]
+            low = levels.min_resource  # a number: only time resources take "auto"
+            resolved = _scheduler_levels(levels, None if isinstance(low, str) else low)
         else:
-            levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
-            if not levels:
+            resolved = [check_positive_int("levels[i]", int(x), 1) for x in levels]
+            if not resolved:
                 raise ValueError(
                     "levels must name at least one resource level, e.g. [1, 3, 9, 27]."
                 )
-        self.levels = sorted(set(levels))
+        self.levels = sorted(set(resolved))
         self.min_points = check_positive_int("min_points", min_points, 1)
         self.avoid_repeats = bool(avoid_repeats)
         self._last: tuple[History, History] | None = None

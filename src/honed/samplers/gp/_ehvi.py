@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 from scipy.special import ndtr
@@ -72,11 +73,23 @@ class LogEHVI:
         self.lower, self.upper = nondominated_boxes(np.asarray(front, dtype=float), self.ref)
         self.constraints = list(constraints)
 
-    def __call__(self, x: np.ndarray, grad: bool = False):
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def __call__(
+        self, x: np.ndarray, grad: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Values ``(c,)`` (and gradients ``(c, d)`` with ``grad``) at ``x`` ``(c, d)``."""
         x = np.atleast_2d(x)
         m = len(self.gps)
-        terms, d_mu, d_sd, dmeans, dsds = [], [], [], [], []
+        terms: list[np.ndarray] = []
+        d_mu: list[np.ndarray] = []
+        d_sd: list[np.ndarray] = []
+        dmeans: list[np.ndarray] = []
+        dsds: list[np.ndarray] = []
         for j, gp in enumerate(self.gps):
             if grad:
                 mean, var, dmean, dvar = gp.predict(x, grad=True)
@@ -97,6 +110,7 @@ class LogEHVI:
         # Floored: far from the front EHVI underflows and the candidate search (not the
         # gradient) has to find the improving region.
         val = np.log(np.maximum(ehvi, _TINY))
+        g = None
         if grad:
             g = np.zeros_like(x, dtype=float)
             safe = ehvi > _TINY
@@ -109,7 +123,5 @@ class LogEHVI:
                 dv_dsd = (others * d_sd[j]).sum(axis=1)
                 gj = dv_dmu[:, None] * dmeans[j] + dv_dsd[:, None] * dsds[j]
                 g += np.where(safe[:, None], gj / np.maximum(ehvi, _TINY)[:, None], 0.0)
-        val, g = add_log_feasibility(val, g if grad else None, self.constraints, x)
-        if grad:
-            return val, g
-        return val
+        val, g = add_log_feasibility(val, g, self.constraints, x)
+        return val if g is None else (val, g)
