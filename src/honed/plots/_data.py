@@ -115,9 +115,9 @@ def param_axis(name: str, dist: Distribution) -> dict[str, Any]:
             [(i + 0.5) / k, choice_label(c)] for i, c in enumerate(dist.choices) if i % every == 0
         ]
     elif dist.is_single:
-        ticks = [[0.5, fmt(float(dist.low))]]  # type: ignore[attr-defined]
+        ticks = [[0.5, fmt(float(dist.low))]]  # type: ignore[attr-defined]  # Float or Int
     else:
-        lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+        lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]  # Float or Int
         cands: list[float] = []
         if getattr(dist, "log", False):
             for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):

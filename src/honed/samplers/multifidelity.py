@@ -40,6 +40,7 @@ __all__ = ["MultiFidelitySampler", "bohb", "rung_view", "untried_neighbour"]
 
 
 def _steps(t: FrozenTrial) -> Mapping[float, float]:
+    # int steps are float resources, but Mapping keys are invariant for the type checker
     return t.intermediate_values  # type: ignore[return-value]
 
 
@@ -168,6 +169,7 @@ def _pseudo_loss(
         i = -1 if furthest is None else bisect_right(order, furthest) - 1
         if i < 0:
             return None
+        # order[i] is at or below the furthest finite report, so a value exists there
         depth, value = len(order) - 1 - i, sign * first_at_or_after(c, order[i])  # type: ignore[operator]
     # Lexicographic (levels above first, then value) in one float, so a trial keeps its
     # pseudo-loss until it reaches a new level: a wrapped sampler's caches stay valid instead

@@ -198,6 +198,7 @@ class SuccessiveHalving(Scheduler):
     def curve(self, trial: FrozenTrial) -> Mapping[float, float]:
         """The trial's reports as ``resource -> value`` (time: only reports with seconds)."""
         if self.resource == "step":
+            # int steps are float resources, but Mapping keys are invariant for the type checker
             return trial.intermediate_values  # type: ignore[return-value]
         keys, values, _ = self._timeline(trial)
         return dict(zip(keys, values))

@@ -171,6 +171,7 @@ class TPESampler(Sampler):
     @staticmethod
     def _draw_entropy(seed: int | None) -> int:
         if seed is None:
+            # a SeedSequence made without entropy draws an int (typed int | Sequence[int])
             return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
         return int(seed)
 
