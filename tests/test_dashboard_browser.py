@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import honed
-from honed.history import non_dominated_mask
+from honed.pareto import non_dominated_mask
 from honed.trial import TrialState
 from tests.test_schedulers import lc_study
 

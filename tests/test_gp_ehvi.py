@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from honed.analysis.hypervolume import hypervolume
-from honed.history import non_dominated_mask
-from honed.samplers.gp._ehvi import LogEHVI, nondominated_boxes
+from honed.pareto import hypervolume, non_dominated_mask, nondominated_boxes
+from honed.samplers.gp._ehvi import LogEHVI
 from honed.samplers.gp._model import fit_gp
 
 

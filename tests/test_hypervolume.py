@@ -119,3 +119,23 @@ def test_bad_input_is_named() -> None:
         hypervolume([[np.nan, 0.0]], [1.0, 1.0])
     with pytest.raises(ValueError, match="finite"):
         hypervolume([[0.0, 0.0]], [1.0, np.inf])
+    with pytest.raises(ValueError, match="-inf"):
+        hypervolume_contributions([[-np.inf, 0.0, 0.5]], [1.0, 1.0, 1.0])
+    # +inf is simply outside the box.
+    assert hypervolume([[np.inf, 0.0], [0.5, 0.5]], [1.0, 1.0]) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 5])
+def test_contributions_keep_their_scale(m: int) -> None:
+    """Losses on a tiny scale (error rates, seconds/1e6) keep contributions of the same shape:
+    scaling losses and reference by ``s`` scales every contribution by ``s**m``, with no
+    absolute cut-off that would set small ones to 0, dominated points taking part."""
+    rng = np.random.default_rng(10 + m)
+    pts = rng.random((30, m))
+    ref = np.full(m, 1.1)
+    base = hypervolume_contributions(pts, ref)
+    assert (base > 0).sum() >= 3
+    for s in (1e-3, 1e3):
+        np.testing.assert_allclose(
+            hypervolume_contributions(pts * s, ref * s), base * s**m, rtol=1e-9, atol=0
+        )

@@ -11,16 +11,16 @@ import pytest
 
 import honed
 from honed.analysis import hypervolume
-from honed.history import History, dominates
-from honed.samplers import get_sampler
-from honed.samplers.nsga import (
-    NSGAIIISampler,
-    NSGAIISampler,
+from honed.history import History
+from honed.pareto import (
     constrained_ranks,
     crowding_distance,
+    dominates,
     non_dominated_ranks,
     reference_points,
 )
+from honed.samplers import get_sampler
+from honed.samplers.nsga import NSGAIIISampler, NSGAIISampler
 from honed.space import Choice, Float, Int, SearchSpace
 from honed.testing.samplers import SamplerTests
 from honed.trial import Direction, FrozenTrial, TrialState

@@ -111,7 +111,7 @@ def test_counts_match_the_study(study, multi):
     assert len(con["cells"]) == 24 * 3
     par_mo = hp.plot_pareto(multi).data
     losses = np.array([t.values for t in _complete(multi)])
-    from honed.history import non_dominated_mask
+    from honed.pareto import non_dominated_mask
 
     assert sum(par_mo["front"]) == non_dominated_mask(losses).sum()
 
@@ -141,20 +141,6 @@ def test_bad_input_is_named(study, multi, tmp_path):
         hp.plot_pareto(study)
     with pytest.raises(TypeError, match="Study or History"):
         hp.plot_history([1, 2, 3])  # type: ignore[arg-type]
-
-
-def test_fast_front_agrees_with_the_reference():
-    from honed.history import non_dominated_mask
-    from honed.plots._data import front_mask
-
-    rng = np.random.default_rng(5)
-    for trial in range(30):
-        n = int(rng.integers(1, 60))
-        # Coarse values so that ties and exact duplicates happen often.
-        losses = rng.integers(0, 6, size=(n, 2)).astype(float)
-        assert front_mask(losses).tolist() == non_dominated_mask(losses).tolist(), trial
-    three = rng.normal(size=(40, 3))
-    assert front_mask(three).tolist() == non_dominated_mask(three).tolist()
 
 
 def test_non_finite_reports_are_skipped():

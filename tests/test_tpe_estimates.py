@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 
 import honed
-from honed.analysis.hv_estimate import estimate_contributions, greedy_hv_subset
-from honed.analysis.hypervolume import hypervolume, hypervolume_contributions
-from honed.history import non_dominated_ranks
+from honed.pareto import (
+    estimate_contributions,
+    greedy_hv_subset,
+    hypervolume,
+    hypervolume_contributions,
+    non_dominated_ranks,
+)
 from honed.samplers import RandomSampler
 from honed.samplers.tpe import TPESampler
 from honed.samplers.tpe._split import below_weights, split

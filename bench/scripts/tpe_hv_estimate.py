@@ -3,8 +3,8 @@
     nice -n 10 python bench/scripts/tpe_hv_estimate.py --sizes 20,60,150 --objectives 4,5
 
 For fronts on the unit sphere (DTLZ2-like) of each size and number of objectives, prints the
-time of exact contributions (``honed.analysis.hypervolume_contributions``) and of the estimate
-(``honed.analysis.estimate_contributions``), the estimate's largest error relative
+time of exact contributions (``honed.pareto.hypervolume_contributions``) and of the estimate
+(``honed.pareto.estimate_contributions``), the estimate's largest error relative
 to the largest contribution, and the hypervolume kept by the estimated greedy selection of a
 quarter of the front relative to keeping the points with the largest exact contributions.
 Exact timings above ``--exact-limit`` seconds are skipped for larger fronts.
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from honed.analysis import (
+from honed.pareto import (
     estimate_contributions,
     greedy_hv_subset,
     hypervolume,

@@ -32,6 +32,8 @@ PUBLIC = {
     "honed.dashboard",
     "honed.execution",
     "honed.history",
+    "honed.objective",
+    "honed.pareto",
     "honed.plots",
     "honed.samplers",
     "honed.schedulers",

@@ -34,6 +34,7 @@ from honed.space import Choice, Distribution, Float, Int, SearchSpace, load_spac
 from honed.study import FaultPolicy, Study, create_study, delete_study, load_study
 from honed.trial import Direction, FrozenTrial, TrialState
 
+#: The installed version of honed.
 __version__ = "0.1.0"
 
 __all__ = [

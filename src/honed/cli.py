@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``honed`` command line on ``argv`` (default: ``sys.argv``); returns the exit
+    status (2 when honed reports an error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

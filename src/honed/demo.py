@@ -90,6 +90,7 @@ def run_demo(
     dv = default.values[0] if default is not None and default.values else float("nan")
     table.add_row("[bold]CV accuracy", f"[bold]{dv:.4f}", f"[bold]{best.value:.4f}")
     console.print(table)
+    # best is a complete trial, so best.value is a number
     gain = best.value - dv  # type: ignore[operator]
     errors = (1 - dv) / max(1 - best.value, 1e-12)  # type: ignore[operator]
     console.print(

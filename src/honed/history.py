@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
+from honed.pareto import non_dominated_mask
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["History", "dominates", "non_dominated_mask", "non_dominated_ranks"]
+__all__ = ["History"]
 
 
 class History(Sequence[FrozenTrial]):
@@ -25,7 +27,13 @@ class History(Sequence[FrozenTrial]):
         self._trials = tuple(trials)
         self.directions = tuple(directions)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> FrozenTrial: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[FrozenTrial, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> FrozenTrial | tuple[FrozenTrial, ...]:
         return self._trials[i]
 
     def __len__(self) -> int:
@@ -83,51 +91,3 @@ class History(Sequence[FrozenTrial]):
             return []
         mask = non_dominated_mask(self.losses(feasible))
         return [t for t, keep in zip(feasible, mask, strict=True) if keep]
-
-
-def dominates(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether loss vector ``a`` Pareto-dominates ``b``."""
-    return bool(np.all(a <= b) and np.any(a < b))
-
-
-def non_dominated_mask(losses: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of ``losses`` no other row dominates (duplicates all kept).
-    Vectorized ``O(n^2 m)``, in chunks so memory stays bounded."""
-    pts = np.asarray(losses, dtype=float)
-    n = len(pts)
-    keep = np.ones(n, dtype=bool)
-    if n <= 1:
-        return keep
-    chunk = max(1, 2_000_000 // max(1, n * pts.shape[1]))
-    for start in range(0, n, chunk):
-        block = pts[start : start + chunk]
-        le = np.all(pts[None, :, :] <= block[:, None, :], axis=2)
-        lt = np.any(pts[None, :, :] < block[:, None, :], axis=2)
-        keep[start : start + chunk] = ~np.any(le & lt, axis=1)
-    return keep
-
-
-def non_dominated_ranks(losses: np.ndarray) -> np.ndarray:
-    """Front index of each row (0 = non-dominated), by repeated peeling of the Pareto front."""
-    losses = np.asarray(losses, dtype=float)
-    n = len(losses)
-    ranks = np.full(n, -1, dtype=int)
-    if n == 0:
-        return ranks
-    if losses.shape[1] == 1:
-        # One objective: the rank is the position among distinct values.
-        _, inv = np.unique(losses[:, 0], return_inverse=True)
-        return inv.ravel().astype(int)
-    le = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
-    lt = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
-    dom = le & lt  # dom[i, j]: i dominates j
-    n_dominators = dom.sum(axis=0)
-    rank = 0
-    remaining = np.ones(n, dtype=bool)
-    while remaining.any():
-        front = remaining & (n_dominators == 0)
-        ranks[front] = rank
-        remaining &= ~front
-        n_dominators = n_dominators - dom[front].sum(axis=0)
-        rank += 1
-    return ranks

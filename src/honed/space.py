@@ -27,6 +27,7 @@ import numpy as np
 
 from honed.errors import SpaceError
 
+#: A parameter's value as the objective sees it and storage keeps it.
 ParamValue: TypeAlias = float | int | str | bool | None
 
 __all__ = [
@@ -84,7 +85,7 @@ class Distribution(ABC):
     def is_numeric(self) -> bool:
         return not isinstance(self, Choice)
 
-    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+    def to_unit_array(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         return np.array([self.to_unit(v) for v in values], dtype=float)
 
     def from_unit_array(self, u: np.ndarray) -> list[ParamValue]:
@@ -202,7 +203,7 @@ class Float(Distribution):
             x = self.low + u * (self.high - self.low)
         return min(max(x, self.low), self.high)
 
-    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+    def to_unit_array(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=float)
         if self.is_single:
             return np.full(v.shape, 0.5)
@@ -324,7 +325,7 @@ class Int(Distribution):
         k = min(int(u * self.n_values), self.n_values - 1)
         return self.low + k * self.step
 
-    def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
+    def to_unit_array(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=float)
         if self.is_single:
             return np.full(v.shape, 0.5)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, SupportsFloat, TypeGuard
 
 from honed.space import Distribution, ParamValue
 
@@ -133,8 +133,10 @@ class FrozenTrial:
         )
 
 
-def is_finite_number(x: object) -> bool:
+def is_finite_number(x: object) -> TypeGuard[SupportsFloat]:
+    """Whether ``x`` is a finite number (not a bool) that ``float()`` accepts."""
     try:
+        # float() of any object: the TypeError of a non-number is caught below.
         return not isinstance(x, bool) and math.isfinite(float(x))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
@@ -146,8 +148,8 @@ def check_report(step: object, elapsed: object) -> float | None:
         raise ValueError(f"report step must be a non-negative int, got {step!r}.")
     if elapsed is None:
         return None
-    if not is_finite_number(elapsed) or float(elapsed) < 0:  # type: ignore[arg-type]
+    if not is_finite_number(elapsed) or float(elapsed) < 0:
         raise ValueError(
             f"report elapsed must be a finite number of seconds >= 0, got {elapsed!r}."
         )
-    return float(elapsed)  # type: ignore[arg-type]
+    return float(elapsed)

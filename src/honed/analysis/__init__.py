@@ -1,11 +1,18 @@
 """Analysis of finished studies: hypervolume, Pareto fronts, parameter importance.
 
-Kept light: submodules with heavy dependencies are imported where they are used.
+The multi-objective geometry itself lives in :mod:`honed.pareto` (below the samplers, which
+use it too); the names a study's analysis needs are re-exported here. Kept light: submodules
+with heavy dependencies are imported where they are used.
 """
 
-from honed.analysis.hv_estimate import estimate_contributions, greedy_hv_subset
-from honed.analysis.hypervolume import hypervolume, hypervolume_contributions, pareto_mask
 from honed.analysis.importance import importance  # scikit-learn loads only for fanova
+from honed.pareto import (
+    estimate_contributions,
+    greedy_hv_subset,
+    hypervolume,
+    hypervolume_contributions,
+)
+from honed.pareto import non_dominated_mask as pareto_mask
 
 __all__ = [
     "estimate_contributions",

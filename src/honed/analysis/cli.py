@@ -11,6 +11,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``honed importance`` command to the ``honed`` command line."""
     p = subparsers.add_parser(
         "importance",
         help="rank a study's parameters by importance (fANOVA or PED-ANOVA)",

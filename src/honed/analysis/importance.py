@@ -139,7 +139,7 @@ def _design(
         if not names:
             raise ValueError("params is empty; name at least one parameter.")
         fixed = {}
-    rows = []
+    rows: list[FrozenTrial] = []
     dists: dict[str, Distribution] = dict(fixed)
     for t in complete:
         if all(n in t.params and n in t.distributions for n in names):
@@ -157,8 +157,7 @@ def _design(
     dist_list = [dists[n] for n in names]
     x = np.array([[d.to_unit(t.params[n]) for n, d in zip(names, dist_list)] for t in rows])
     if target is None:
-        sign = history.directions[0].sign
-        y = np.array([sign * t.values[0] for t in rows], dtype=float)  # type: ignore[index]
+        y = history.losses(rows)[:, 0]
     else:
         # A custom target is explained as given; for ped-anova lower counts as better.
         y = np.array([float(target(t)) for t in rows], dtype=float)

@@ -13,12 +13,24 @@ It reads studies through the Storage API only, binds 127.0.0.1 by default, and i
 unless started with a token.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from honed.dashboard._server import DashboardServer, serve
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from honed.storage import Storage
 
 __all__ = ["DashboardServer", "create_app", "serve"]
 
 
-def create_app(storage, *, token=None, host="127.0.0.1"):  # type: ignore[no-untyped-def]
+def create_app(
+    storage: str | Path | Storage, *, token: str | None = None, host: str = "127.0.0.1"
+) -> Starlette:
     """The Starlette app over ``storage`` (a URL, a path or a Storage); see :func:`serve`."""
     from honed.dashboard._app import create_app as _create
     from honed.storage import get_storage

@@ -126,7 +126,7 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
         return _json({"writable": dash.token is not None, "version": __version__})
 
     def studies(request: Request) -> JSONResponse:
-        out = []
+        out: list[dict[str, Any]] = []
         for s in storage.list_studies():
             out.append(
                 {

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from honed.history import History
+from honed.pareto import non_dominated_mask
 from honed.plots import _data as pd
 from honed.plots._data import jsonable
 from honed.storage import Storage
@@ -116,7 +117,7 @@ class StudyCache:
 
     def _n_front(self, history: History) -> int:
         feasible = [t for t in history.complete if t.is_feasible]
-        return int(pd.front_mask(history.losses(feasible)).sum()) if feasible else 0
+        return int(non_dominated_mask(history.losses(feasible)).sum()) if feasible else 0
 
     # ---- plots -----------------------------------------------------------------------------
     def plot(self, kind: str, opts: dict[str, str]) -> bytes:

@@ -11,6 +11,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``honed dashboard`` command to the ``honed`` command line."""
     p = subparsers.add_parser(
         "dashboard",
         help="watch and inspect studies in a local web app",

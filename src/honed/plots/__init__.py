@@ -108,7 +108,11 @@ def plot_importance(
     trials, dirs = _read(study)
     _data._check_objective(objective, dirs)
     sign = dirs[objective].sign
-    scores = importance(History(trials, dirs), method, target=lambda t: sign * t.values[objective])
+    scores = importance(
+        History(trials, dirs),
+        method,
+        target=lambda t: sign * t.values[objective],  # type: ignore[index]  # complete trials
+    )
     return Figure(_data.importance_data(scores, method))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from honed.pareto import non_dominated_mask
 from honed.schedulers.curves import PREDICTION_ATTR
 from honed.space import Choice, Distribution, Int
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -114,9 +115,9 @@ def param_axis(name: str, dist: Distribution) -> dict[str, Any]:
             [(i + 0.5) / k, choice_label(c)] for i, c in enumerate(dist.choices) if i % every == 0
         ]
     elif dist.is_single:
-        ticks = [[0.5, fmt(float(dist.low))]]  # type: ignore[attr-defined]
+        ticks = [[0.5, fmt(float(dist.low))]]  # type: ignore[attr-defined]  # Float or Int
     else:
-        lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+        lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]  # Float or Int
         cands: list[float] = []
         if getattr(dist, "log", False):
             for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
@@ -140,7 +141,7 @@ def param_axis(name: str, dist: Distribution) -> dict[str, Any]:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def thin(n: int, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
+def thin(n: int, limit: int, keep: Sequence[int] | np.ndarray = ()) -> np.ndarray:
     """Indices of at most ``limit`` of ``n`` items, evenly spread, always with ``keep``."""
     if n <= limit:
         return np.arange(n)
@@ -513,34 +514,6 @@ def _smooth_surface(
     return weight * (num / np.maximum(den, 1e-12)) + (1 - weight) * mean
 
 
-def front_mask(losses: np.ndarray) -> np.ndarray:
-    """Rows of ``losses`` no other row dominates (duplicates all kept). Two objectives take
-    one sort and a sweep, ``O(n log n)``, which keeps 10,000-trial studies interactive;
-    more objectives use :func:`honed.history.non_dominated_mask`."""
-    losses = np.asarray(losses, dtype=float)
-    if losses.ndim != 2 or losses.shape[1] != 2:
-        from honed.history import non_dominated_mask
-
-        return non_dominated_mask(losses)
-    n = len(losses)
-    keep = np.zeros(n, dtype=bool)
-    order = np.lexsort((losses[:, 1], losses[:, 0]))
-    best_before = math.inf  # least second loss among rows with a smaller first loss
-    i = 0
-    while i < n:
-        j = i
-        f0 = losses[order[i], 0]
-        while j < n and losses[order[j], 0] == f0:
-            j += 1
-        group = order[i:j]  # equal first loss, sorted by the second
-        low = losses[group[0], 1]
-        if low < best_before:
-            keep[group[losses[group, 1] == low]] = True
-        best_before = min(best_before, low)
-        i = j
-    return keep
-
-
 def importance_data(scores: dict[str, float], method: str) -> dict[str, Any]:
     """Bars of parameter importance, most important first."""
     names = list(scores)
@@ -575,7 +548,7 @@ def pareto_data(
     feasible = np.array([t.is_feasible for t in done], dtype=bool)
     front = np.zeros(len(done), dtype=bool)
     if feasible.any():
-        front[np.flatnonzero(feasible)] = front_mask(losses[feasible])
+        front[np.flatnonzero(feasible)] = non_dominated_mask(losses[feasible])
     idx = thin(len(done), max_points, keep=np.flatnonzero(front))
     labels = objective_names(directions, objective_labels)
     xs = [float(t.values[i]) for t in done]  # type: ignore[index]

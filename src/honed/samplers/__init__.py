@@ -104,4 +104,4 @@ def get_sampler(sampler: Sampler | str | None, seed: int | None = None) -> Sampl
         )
     module, _, cls = _REGISTRY[key].partition(":")
     sampler_cls: type[Sampler] = getattr(importlib.import_module(module), cls)
-    return sampler_cls(seed=seed)  # type: ignore[call-arg]
+    return sampler_cls(seed=seed)

@@ -219,7 +219,7 @@ def stalled_for(history: History) -> int:
     if history.is_multi_objective or not complete:
         return 0
     feasible = [t.is_feasible for t in complete]
-    losses = history.losses(complete)[:, 0]
+    losses: list[float] = list(history.losses(complete)[:, 0])
     if any(feasible):
         losses = [v if ok else float("inf") for v, ok in zip(losses, feasible, strict=True)]
     best, since = float("inf"), 0

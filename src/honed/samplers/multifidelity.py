@@ -40,6 +40,7 @@ __all__ = ["MultiFidelitySampler", "bohb", "rung_view", "untried_neighbour"]
 
 
 def _steps(t: FrozenTrial) -> Mapping[float, float]:
+    # int steps are float resources, but Mapping keys are invariant for the type checker
     return t.intermediate_values  # type: ignore[return-value]
 
 
@@ -168,6 +169,7 @@ def _pseudo_loss(
         i = -1 if furthest is None else bisect_right(order, furthest) - 1
         if i < 0:
             return None
+        # order[i] is at or below the furthest finite report, so a value exists there
         depth, value = len(order) - 1 - i, sign * first_at_or_after(c, order[i])  # type: ignore[operator]
     # Lexicographic (levels above first, then value) in one float, so a trial keeps its
     # pseudo-loss until it reaches a new level: a wrapped sampler's caches stay valid instead
@@ -228,18 +230,20 @@ class MultiFidelitySampler(Sampler):
         self.base = base
         # A time-resource scheduler: levels (seconds) may depend on the history ("auto").
         self._timed: SuccessiveHalving | None = None
+        resolved: list[float]
         if isinstance(levels, SuccessiveHalving) and levels.resource == "time":
             self._timed = levels
-            levels = []
+            resolved = []
         elif isinstance(levels, SuccessiveHalving):
-            levels = _scheduler_levels(levels, levels.min_resource)  # type: ignore[arg-type]
+            low = levels.min_resource  # a number: only time resources take "auto"
+            resolved = _scheduler_levels(levels, None if isinstance(low, str) else low)
         else:
-            levels = [check_positive_int("levels[i]", int(x), 1) for x in levels]
-            if not levels:
+            resolved = [check_positive_int("levels[i]", int(x), 1) for x in levels]
+            if not resolved:
                 raise ValueError(
                     "levels must name at least one resource level, e.g. [1, 3, 9, 27]."
                 )
-        self.levels = sorted(set(levels))
+        self.levels = sorted(set(resolved))
         self.min_points = check_positive_int("min_points", min_points, 1)
         self.avoid_repeats = bool(avoid_repeats)
         self._last: tuple[History, History] | None = None

@@ -38,69 +38,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from honed.history import History, non_dominated_ranks
+from honed.history import History
+from honed.pareto import (
+    constrained_ranks,
+    crowding_distance,
+    hypervolume_contributions,
+    reference_points,
+)
 from honed.samplers.base import Sampler, joint_space
 from honed.space import Choice, Distribution, ParamValue, SearchSpace
 from honed.trial import FrozenTrial
 
-__all__ = [
-    "NSGAIISampler",
-    "NSGAIIISampler",
-    "constrained_ranks",
-    "crowding_distance",
-    "non_dominated_ranks",
-    "reference_points",
-]
+__all__ = ["NSGAIISampler", "NSGAIIISampler"]
 
 
-# ---- ranking ------------------------------------------------------------------------------
-
-
-def constrained_ranks(losses: np.ndarray, violations: np.ndarray) -> np.ndarray:
-    """Ranks under Deb's constraint-domination: feasible trials (violation 0) by non-dominated
-    sorting first, then infeasible ones, each distinct total violation its own rank."""
-    violations = np.asarray(violations, dtype=float)
-    ranks = np.zeros(len(losses), dtype=int)
-    feasible = violations <= 0
-    if feasible.any():
-        ranks[feasible] = non_dominated_ranks(losses[feasible])
-    if (~feasible).any():
-        base = int(ranks[feasible].max()) + 1 if feasible.any() else 0
-        _, inv = np.unique(violations[~feasible], return_inverse=True)
-        ranks[~feasible] = base + inv.ravel()
-    return ranks
-
-
-def crowding_distance(losses: np.ndarray) -> np.ndarray:
-    """NSGA-II crowding distance of each row within its set (boundary points get infinity)."""
-    losses = np.asarray(losses, dtype=float)
-    n, m = losses.shape
-    dist = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
-    for j in range(m):
-        order = np.argsort(losses[:, j], kind="stable")
-        col = losses[order, j]
-        span = col[-1] - col[0]
-        dist[order[0]] = dist[order[-1]] = np.inf
-        if span > 0:
-            dist[order[1:-1]] += (col[2:] - col[:-2]) / span
-    return dist
-
-
-def reference_points(n_objectives: int, n_divisions: int) -> np.ndarray:
-    """Das and Dennis's structured points on the unit simplex (``C(m + p - 1, p)`` of them)."""
-    out: list[list[int]] = []
-
-    def rec(prefix: list[int], left: int, k: int) -> None:
-        if k == 1:
-            out.append([*prefix, left])
-            return
-        for i in range(left, -1, -1):
-            rec([*prefix, i], left - i, k - 1)
-
-    rec([], n_divisions, n_objectives)
-    return np.array(out, dtype=float) / n_divisions
+# ---- NSGA-III reference-point niching ---------------------------------------------------
 
 
 def _default_divisions(n_objectives: int, population_size: int) -> int:
@@ -452,8 +404,6 @@ class NSGAIIISampler(NSGAIISampler):
 def _hv_truncate(losses: np.ndarray, n_keep: int) -> np.ndarray:
     """Indices of ``n_keep`` rows kept by removing, one at a time, the row with the smallest
     exclusive hypervolume contribution (SMS-EMOA), on losses scaled to ``[0, 1]``."""
-    from honed.analysis.hypervolume import hypervolume_contributions
-
     lo, hi = losses.min(axis=0), losses.max(axis=0)
     f = (losses - lo) / np.where(hi > lo, hi - lo, 1.0)
     ref = np.full(f.shape[1], 1.1)

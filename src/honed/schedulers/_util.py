@@ -28,12 +28,13 @@ def previous_step(trial: FrozenTrial) -> int | None:
     return steps[-2] if len(steps) >= 2 else None
 
 
-def first_at_or_after(values: Mapping[int, float], step: int) -> float | None:
-    """The finite value at the smallest reported step ``>= step``, if any."""
+def first_at_or_after(values: Mapping[Any, float], step: float) -> float | None:
+    """The finite value at the smallest reported step ``>= step``, if any (keys are steps or,
+    for time resources, seconds)."""
     v = values.get(step)
     if v is not None and math.isfinite(v):
         return v  # reported exactly there: the common case, no scan
-    best_k: int | None = None
+    best_k: Any = None
     for k, v in values.items():
         if k >= step and math.isfinite(v) and (best_k is None or k < best_k):
             best_k = k

@@ -58,10 +58,10 @@ __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "rung_resources"]
 
 def rung_resources(
     min_resource: float, reduction_factor: int, max_resource: float | None, offset: int = 0
-) -> list:
+) -> list[float]:
     """Rung levels ``min_resource * eta**(offset + k)`` strictly below ``max_resource``
     (where a trial ends anyway); up to 30 rungs when there is no maximum."""
-    out = []
+    out: list[float] = []
     k = offset
     while len(out) < 30:
         r = min_resource * reduction_factor**k
@@ -159,7 +159,7 @@ class SuccessiveHalving(Scheduler):
         trial_number: int,
         history: History | None = None,
         trial: FrozenTrial | None = None,
-    ) -> list:
+    ) -> list[float]:
         """Rung resources of a trial (steps, or seconds). With ``min_resource="auto"`` the
         ``history`` (and the reporting ``trial``'s newer snapshot) calibrates them; no rungs
         before any trial reported."""
@@ -175,8 +175,8 @@ class SuccessiveHalving(Scheduler):
     ) -> float | None:
         """The first rung before any offset: ``min_resource``, or its auto calibration (the
         median first-report seconds of the first reporting trials by number)."""
-        if self.min_resource != "auto":
-            return self.min_resource  # type: ignore[return-value]
+        if not isinstance(self.min_resource, str):  # not "auto"
+            return self.min_resource
         firsts: list[float] = []
         seen = False
         for t in history or ():
@@ -198,6 +198,7 @@ class SuccessiveHalving(Scheduler):
     def curve(self, trial: FrozenTrial) -> Mapping[float, float]:
         """The trial's reports as ``resource -> value`` (time: only reports with seconds)."""
         if self.resource == "step":
+            # int steps are float resources, but Mapping keys are invariant for the type checker
             return trial.intermediate_values  # type: ignore[return-value]
         keys, values, _ = self._timeline(trial)
         return dict(zip(keys, values))
@@ -205,7 +206,7 @@ class SuccessiveHalving(Scheduler):
     def value_at(self, trial: FrozenTrial, rung: float) -> float | None:
         """The trial's finite value at its first report at or after resource ``rung``."""
         if self.resource == "step":
-            return first_at_or_after(trial.intermediate_values, rung)  # type: ignore[arg-type]
+            return first_at_or_after(trial.intermediate_values, rung)
         keys, values, _ = self._timeline(trial)
         i = bisect_left(keys, rung)
         return values[i] if i < len(keys) else None
@@ -290,12 +291,12 @@ class SuccessiveHalving(Scheduler):
 
 
 def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not is_finite_number(value) or float(value) <= 0:  # type: ignore[arg-type]
+    if isinstance(value, bool) or not is_finite_number(value) or float(value) <= 0:
         alt = " (or 'auto')" if name == "min_resource" else ""
         raise ValueError(
             f"{name} must be a number of seconds > 0{alt} with resource='time', got {value!r}."
         )
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 class ASHA(SuccessiveHalving):
@@ -364,9 +365,9 @@ class Hyperband(SuccessiveHalving):
         trial_number: int,
         history: History | None = None,
         trial: FrozenTrial | None = None,
-    ) -> list:
+    ) -> list[float]:
         return rung_resources(
-            self.min_resource,  # type: ignore[arg-type]
+            self.min_resource,  # type: ignore[arg-type]  # a number: Hyperband takes no "auto"
             self.reduction_factor,
             self.max_resource,
             self.bracket(trial_number),

@@ -38,6 +38,8 @@ __all__ = [
 
 
 class Decision(enum.Enum):
+    """What a scheduler says about a trial that just reported: go on, or stop (pruned)."""
+
     CONTINUE = "continue"
     STOP = "stop"
 
@@ -80,6 +82,8 @@ class Exploit:
         return {}
 
 
+#: What `Scheduler.on_report` may return: a bare decision, one with what the scheduler saw, or
+#: (PBT) an instruction to continue from another trial's checkpoint with new parameters.
 Answer: TypeAlias = Decision | Judgement | Exploit
 
 
@@ -89,6 +93,7 @@ def decision_of(answer: Answer) -> Decision:
 
 
 def info_of(answer: Answer) -> Mapping[str, Any]:
+    """What the scheduler saw when it answered (empty for a bare decision)."""
     return {} if isinstance(answer, Decision) else answer.info
 
 

@@ -223,11 +223,11 @@ def predict_final(
     anneal_decay: float = 0.9,
 ) -> tuple[float, float, dict[str, float]] | None:
     """BIC-weighted mean and standard deviation of the curve at ``final``, and the weights."""
-    fits = [
+    tried = [
         fit_curve(t, y, m, horizon=final, lr_schedule=lr_schedule, anneal_decay=anneal_decay)
         for m in models
     ]
-    fits = [f for f in fits if f is not None]
+    fits = [f for f in tried if f is not None]
     if not fits:
         return None
     bics = np.array([f.bic for f in fits])

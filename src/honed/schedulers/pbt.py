@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["EXPLOITS_ATTR", "LineageSegment", "PopulationBasedTraining", "lineage"]
 
+#: The trial system attribute listing each exploit (step, source trial, new parameters).
 EXPLOITS_ATTR = "pbt_exploits"
 
 
@@ -129,12 +130,13 @@ class PopulationBasedTraining(Scheduler):
             if rng.random() < self.resample_probability:
                 out[name] = dist.from_unit(float(rng.random()))
             elif isinstance(dist, Float | Int):
+                num = cast(float, value)  # a Float or Int parameter's value is a number
                 factor = self.perturb_factors[int(rng.integers(len(self.perturb_factors)))]
-                x = float(np.clip(float(value) * factor, dist.low, dist.high))
+                x = float(np.clip(float(num) * factor, dist.low, dist.high))
                 new = dist.from_unit(dist.to_unit(x))
                 if new == value and isinstance(dist, Int):
                     # integers too small to move by a factor step by one instead
-                    new = int(np.clip(value + (1 if factor > 1 else -1), dist.low, dist.high))
+                    new = int(np.clip(num + (1 if factor > 1 else -1), dist.low, dist.high))
                 out[name] = new
             elif isinstance(dist, Choice):
                 i = dist.index(value) + int(rng.choice([-1, 1]))

@@ -10,6 +10,7 @@ from honed.storage.memory import InMemoryStorage
 
 __all__ = ["DEFAULT_STORAGE_URL", "InMemoryStorage", "Storage", "StudySummary", "get_storage"]
 
+#: Where the command line and dashboard look when no storage is given: ./honed.db.
 DEFAULT_STORAGE_URL = "sqlite:///honed.db"
 
 

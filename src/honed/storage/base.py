@@ -52,6 +52,8 @@ class StudySummary:
 
 
 def check_state_change(trial_number: int, old: TrialState, new: TrialState) -> None:
+    """Raise `TrialStateError` unless a trial may move from ``old`` to ``new`` (states only
+    move forward; a finished trial never changes)."""
     if old.is_finished:
         raise TrialStateError(
             f"trial {trial_number} is already {old.name} and cannot change; "

@@ -50,6 +50,8 @@ __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
 _logger = logging.getLogger(__name__)
 
+#: Version of the database layout this honed writes; older files are upgraded when opened.
+#: A newer one, or an older one without an upgrade path, raises SchemaVersionError.
 SCHEMA_VERSION = 2
 # What each upgrade adds; every one is additive, so it runs in place when a database of the
 # older version is opened (under the write lock, so concurrent openers upgrade once).

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateError
-from honed.space import Choice, Float, Int
+from honed.space import Choice, Float, Int, ParamValue
 from honed.storage.base import Storage
 from honed.trial import Direction, FrozenTrial, TrialState
 
@@ -35,7 +35,7 @@ __all__ = ["StorageTests"]
 MIN = (Direction.MINIMIZE,)
 
 # One parameter of every kind, with values whose types must survive storage exactly.
-PARAMS = {
+PARAMS: dict[str, ParamValue] = {
     "lr": 0.0031,
     "x": -2.5,
     "step": 0.75,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol, overload
 
 import numpy as np
 from scipy.optimize import minimize
@@ -20,7 +21,7 @@ from scipy.stats import qmc
 
 from honed.samplers.gp._model import GP
 
-__all__ = ["LogEI", "add_log_feasibility", "log_h", "optimize_acquisition"]
+__all__ = ["Acquisition", "LogEI", "add_log_feasibility", "log_h", "optimize_acquisition"]
 
 _C1 = 0.5 * math.log(2.0 * math.pi)
 _C2 = 0.5 * math.log(math.pi / 2.0)
@@ -57,6 +58,17 @@ def log_h(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, dz
 
 
+class Acquisition(Protocol):
+    """What :func:`optimize_acquisition` maximizes: values ``(m,)`` at candidates ``(m, d)``,
+    and with ``grad=True`` their gradients ``(m, d)`` too."""
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class LogEI:
     """log expected improvement below ``best`` times the probability that every constraint
     model stays ``<= threshold``.
@@ -72,8 +84,17 @@ class LogEI:
         self.best = best
         self.constraints = list(constraints)
 
-    def __call__(self, x: np.ndarray, grad: bool = False):
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def __call__(
+        self, x: np.ndarray, grad: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Values ``(m,)`` (and gradients ``(m, d)`` with ``grad``) at ``x`` ``(m, d)``."""
+        g = None
         if grad:
             mean, var, dmean, dvar = self.gp.predict(x, grad=True)
         else:
@@ -86,10 +107,8 @@ class LogEI:
             dsd = dvar / (2.0 * sd)[:, None]
             dz = -dmean / sd[:, None] - z[:, None] * dsd / sd[:, None]
             g = dlh[:, None] * dz + dsd / sd[:, None]
-        val, g = add_log_feasibility(val, g if grad else None, self.constraints, x)
-        if grad:
-            return val, g
-        return val
+        val, g = add_log_feasibility(val, g, self.constraints, x)
+        return val if g is None else (val, g)
 
 
 def add_log_feasibility(
@@ -125,7 +144,7 @@ def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def optimize_acquisition(
-    acq: LogEI,
+    acq: Acquisition,
     is_cat: np.ndarray,
     n_options: np.ndarray,
     rng: np.random.Generator,
@@ -136,7 +155,7 @@ def optimize_acquisition(
     n_local: int = 512,
     n_polish: int = 6,
     maxiter: int = 100,
-    fix: callable | None = None,
+    fix: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Maximize ``acq`` over the unit cube (or ``[lower, upper]`` for numeric columns).
 

@@ -2,60 +2,31 @@
 
 Each objective has its own GP, so at a candidate the objectives are independent Gaussians.
 The region that is not dominated by the current front (and below the reference point) is cut
-into disjoint axis-aligned boxes; the hypervolume a new point ``y`` adds is then
-``sum_k prod_j max(0, u_kj - max(y_j, l_kj))``, and because the objectives are independent
-the expectation of each product is the product of one-dimensional expectations, each in
-closed form. This is exact, with analytic gradients, for any number of objectives; the
-number of boxes grows like ``n^(m-1)`` for ``n`` front points, so it is used for ``m <= 3``.
-
-Boxes: a grid over the first ``m - 1`` objectives at the front's coordinates; in each grid
-cell, the non-dominated part is everything along the last objective below the smallest last
-coordinate among front points that dominate the cell's lower corner in the first ``m - 1``.
+into disjoint axis-aligned boxes (:func:`honed.pareto.nondominated_boxes`); the hypervolume a
+new point ``y`` adds is then ``sum_k prod_j max(0, u_kj - max(y_j, l_kj))``, and because the
+objectives are independent the expectation of each product is the product of one-dimensional
+expectations, each in closed form. This is exact, with analytic gradients, for any number of
+objectives; the number of boxes grows like ``n^(m-1)`` for ``n`` front points, so it is used
+for ``m <= 3``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 from scipy.special import ndtr
 
+from honed.pareto import nondominated_boxes
 from honed.samplers.gp._acquisition import add_log_feasibility
 from honed.samplers.gp._model import GP
 
-__all__ = ["LogEHVI", "nondominated_boxes"]
+__all__ = ["LogEHVI"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TINY = 1e-300
-
-
-def nondominated_boxes(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint boxes ``(lower, upper)``, each ``(k, m)``, covering the part of
-    ``{y <= ref}`` that no point of ``front`` (minimization) dominates. Lower bounds may be
-    ``-inf``."""
-    front = np.asarray(front, dtype=float).reshape(-1, len(ref))
-    front = front[np.all(front < ref, axis=1)]
-    m = len(ref)
-    if len(front) == 0:
-        return np.full((1, m), -np.inf), ref[None, :].copy()
-    if m == 1:
-        return np.array([[-np.inf]]), np.array([[min(ref[0], front[:, 0].min())]])
-    # Grid edges per leading objective: -inf, the front's sorted coordinates, ref.
-    edges = [np.concatenate(([-np.inf], np.unique(front[:, j]), [ref[j]])) for j in range(m - 1)]
-    mesh_lo = np.meshgrid(*[e[:-1] for e in edges], indexing="ij")
-    mesh_hi = np.meshgrid(*[e[1:] for e in edges], indexing="ij")
-    lo = np.stack([g.ravel() for g in mesh_lo], axis=1)  # (cells, m-1)
-    hi = np.stack([g.ravel() for g in mesh_hi], axis=1)
-    # Points dominating each cell's lower corner in the leading objectives.
-    dom = np.all(front[None, :, : m - 1] <= lo[:, None, :], axis=2)  # (cells, n)
-    last = np.where(dom, front[None, :, m - 1], np.inf).min(axis=1)
-    top = np.minimum(last, ref[m - 1])
-    keep = np.isfinite(top) & (top > -np.inf)
-    keep &= np.all(hi > lo, axis=1)
-    lower = np.concatenate([lo[keep], np.full((int(keep.sum()), 1), -np.inf)], axis=1)
-    upper = np.concatenate([hi[keep], top[keep, None]], axis=1)
-    return lower, upper
 
 
 def _interval_terms(
@@ -102,11 +73,23 @@ class LogEHVI:
         self.lower, self.upper = nondominated_boxes(np.asarray(front, dtype=float), self.ref)
         self.constraints = list(constraints)
 
-    def __call__(self, x: np.ndarray, grad: bool = False):
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def __call__(
+        self, x: np.ndarray, grad: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Values ``(c,)`` (and gradients ``(c, d)`` with ``grad``) at ``x`` ``(c, d)``."""
         x = np.atleast_2d(x)
         m = len(self.gps)
-        terms, d_mu, d_sd, dmeans, dsds = [], [], [], [], []
+        terms: list[np.ndarray] = []
+        d_mu: list[np.ndarray] = []
+        d_sd: list[np.ndarray] = []
+        dmeans: list[np.ndarray] = []
+        dsds: list[np.ndarray] = []
         for j, gp in enumerate(self.gps):
             if grad:
                 mean, var, dmean, dvar = gp.predict(x, grad=True)
@@ -127,6 +110,7 @@ class LogEHVI:
         # Floored: far from the front EHVI underflows and the candidate search (not the
         # gradient) has to find the improving region.
         val = np.log(np.maximum(ehvi, _TINY))
+        g = None
         if grad:
             g = np.zeros_like(x, dtype=float)
             safe = ehvi > _TINY
@@ -139,7 +123,5 @@ class LogEHVI:
                 dv_dsd = (others * d_sd[j]).sum(axis=1)
                 gj = dv_dmu[:, None] * dmeans[j] + dv_dsd[:, None] * dsds[j]
                 g += np.where(safe[:, None], gj / np.maximum(ehvi, _TINY)[:, None], 0.0)
-        val, g = add_log_feasibility(val, g if grad else None, self.constraints, x)
-        if grad:
-            return val, g
-        return val
+        val, g = add_log_feasibility(val, g, self.constraints, x)
+        return val if g is None else (val, g)

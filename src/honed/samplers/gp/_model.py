@@ -13,6 +13,7 @@ dimension grows; the outputs are expected to be standardized by the caller.
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
@@ -109,7 +110,17 @@ class GP:
             np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.is_cat, self.theta
         )
 
-    def predict(self, xq: np.ndarray, grad: bool = False):
+    @overload
+    def predict(
+        self, xq: np.ndarray, grad: Literal[False] = False
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def predict(
+        self, xq: np.ndarray, grad: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def predict(self, xq: np.ndarray, grad: bool = False) -> tuple[np.ndarray, ...]:
         """Posterior mean and variance at ``xq`` ``(m, d)``; with ``grad``, also their
         gradients ``(m, d)`` (zero along categorical columns)."""
         xq = np.atleast_2d(xq)

@@ -7,13 +7,15 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 from scipy.stats import qmc
 
-from honed.history import History, non_dominated_mask
+from honed.history import History
+from honed.pareto import non_dominated_mask
 from honed.samplers.base import Sampler, joint_space
-from honed.samplers.gp._acquisition import LogEI, optimize_acquisition
+from honed.samplers.gp._acquisition import Acquisition, LogEI, optimize_acquisition
 from honed.samplers.gp._ehvi import LogEHVI
 from honed.samplers.gp._model import GP, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
@@ -406,7 +408,7 @@ class GPSampler(Sampler):
 
     def _maximize(
         self,
-        acq: LogEI | LogEHVI,
+        acq: Acquisition,
         enc: _Encoder,
         x: np.ndarray,
         xp: np.ndarray,
@@ -557,13 +559,24 @@ def _is_seen(xq: np.ndarray, seen: np.ndarray) -> np.ndarray:
 class _Excluding:
     """An acquisition that is ``-inf`` on points already tried."""
 
-    def __init__(self, acq: LogEI, seen: np.ndarray) -> None:
+    def __init__(self, acq: Acquisition, seen: np.ndarray) -> None:
         self.acq = acq
         self.seen = seen
 
-    def __call__(self, x: np.ndarray, grad: bool = False):
-        val = self.acq(x)
-        return np.where(_is_seen(x, self.seen), -np.inf, val)
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def __call__(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def __call__(
+        self, x: np.ndarray, grad: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        seen = _is_seen(x, self.seen)
+        if grad:
+            val, g = self.acq(x, grad=True)
+            return np.where(seen, -np.inf, val), g
+        return np.where(seen, -np.inf, self.acq(x))
 
 
 def _scalarize(losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:

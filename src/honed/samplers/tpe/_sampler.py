@@ -165,6 +165,7 @@ class TPESampler(Sampler):
     @staticmethod
     def _draw_entropy(seed: int | None) -> int:
         if seed is None:
+            # a SeedSequence made without entropy draws an int (typed int | Sequence[int])
             return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
         return int(seed)
 
@@ -351,8 +352,8 @@ class TPESampler(Sampler):
             all_rows = np.arange(len(a["pruned"]))
             k = n_below(len(all_rows), self._gamma_for_space(mo), cap)
             good_all = self._split(a, all_rows, k, mo)[0]
-            good = np.isin(rows, good_all)
-            below, above = np.flatnonzero(good), np.flatnonzero(~good)
+            is_good = np.isin(rows, good_all)
+            below, above = np.flatnonzero(is_good), np.flatnonzero(~is_good)
             wb = np.ones(len(below))
         else:
             k = n_below(len(rows), self._gamma_for_space(mo, branch), cap)
@@ -366,7 +367,7 @@ class TPESampler(Sampler):
                 wa = np.append(wa, np.ones(len(pend)))
         dists = [space[n] for n in names]
         dims = dims_of(dists)
-        kw = dict(self._parzen_kw)
+        kw: dict[str, Any] = dict(self._parzen_kw)
         if kw["bandwidth"] is None:
             # Several objectives: the good set is spread along a front, so per-point gaps are
             # tiny in the directions the front runs and kernels cling to single points; one

@@ -14,9 +14,14 @@ import math
 
 import numpy as np
 
-from honed.history import non_dominated_ranks
+from honed.pareto import (
+    estimate_contributions,
+    greedy_hv_subset,
+    hypervolume_contributions,
+    non_dominated_ranks,
+)
 
-__all__ = ["below_weights", "hv_contributions", "n_below", "split"]
+__all__ = ["below_weights", "n_below", "split"]
 
 
 def n_below(n: int, gamma: float, cap: int) -> int:
@@ -24,57 +29,6 @@ def n_below(n: int, gamma: float, cap: int) -> int:
     if n <= 0:
         return 0
     return max(1, min(math.ceil(gamma * n), cap))
-
-
-def _hv(points: np.ndarray, ref: np.ndarray) -> float:
-    """Hypervolume dominated by ``points`` (losses) inside the box bounded by ``ref``; exact,
-    by slicing along the last objective (fine for the small fronts TPE splits)."""
-    pts = points[np.all(points < ref, axis=1)]
-    if len(pts) == 0:
-        return 0.0
-    m = pts.shape[1]
-    if m == 1:
-        return float(ref[0] - pts[:, 0].min())
-    if m == 2:
-        pts = pts[np.argsort(pts[:, 0], kind="stable")]
-        area, best_y = 0.0, ref[1]
-        for x, y in pts:
-            if y < best_y:
-                area += (ref[0] - x) * (best_y - y)
-                best_y = y
-        return float(area)
-    order = np.argsort(pts[:, -1], kind="stable")
-    pts = pts[order]
-    vol = 0.0
-    for i in range(len(pts)):
-        upper = pts[i + 1, -1] if i + 1 < len(pts) else ref[-1]
-        depth = upper - pts[i, -1]
-        if depth > 0:
-            vol += depth * _hv(pts[: i + 1, :-1], ref[:-1])
-    return float(vol)
-
-
-def hv_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point (its volume no other point covers).
-    The points must be mutually non-dominated (one front)."""
-    if points.shape[1] == 2:
-        # On a 2-D front sorted by the first loss, the second loss descends: each point owns
-        # the rectangle up to its two neighbours.
-        order = np.lexsort((points[:, 1], points[:, 0]))
-        p = points[order]
-        x_next = np.append(p[1:, 0], ref[0])
-        y_prev = np.insert(p[:-1, 1], 0, ref[1])
-        c = np.maximum(x_next - p[:, 0], 0.0) * np.maximum(y_prev - p[:, 1], 0.0)
-        out = np.empty(len(p))
-        out[order] = c
-        return out
-    if points.shape[1] == 3:
-        from honed.analysis.hypervolume import hypervolume_contributions
-
-        return hypervolume_contributions(points, ref)
-    total = _hv(points, ref)
-    idx = np.arange(len(points))
-    return np.array([total - _hv(points[idx != i], ref) for i in idx])
 
 
 def _samples_for(work: float, budget: float) -> int:
@@ -90,20 +44,18 @@ def _select_by_hv(losses: np.ndarray, k: int, ref: np.ndarray) -> np.ndarray:
     in 2-D; in 3-D one pass of contributions when the greedy loop would be long. From 4
     objectives on exact hypervolume costs seconds per proposal, so the rows are picked by
     a greedy hypervolume-gain selection counted on a fixed quasi-random sample
-    (:func:`honed.analysis.hv_estimate.greedy_hv_subset`). It replaced crowding distance,
+    (:func:`honed.pareto.greedy_hv_subset`). It replaced crowding distance,
     which favours the extremes of the front: in DTLZ2 those are often the points farthest
     from the true front (``honed-bench --problems dtlz2-4obj,dtlz2-5obj --n-trials 200``)."""
     keep = np.arange(len(losses))
     m = losses.shape[1]
     if m >= 4:
-        from honed.analysis.hv_estimate import greedy_hv_subset
-
         n_samples = _samples_for(len(losses) * k, 2e7)
         return np.sort(greedy_hv_subset(losses, k, ref, n_samples=n_samples))
     if m == 3 and len(keep) - k > 10:
-        return keep[np.argsort(-hv_contributions(losses, ref), kind="stable")[:k]]
+        return keep[np.argsort(-hypervolume_contributions(losses, ref), kind="stable")[:k]]
     while len(keep) > k:
-        contrib = hv_contributions(losses[keep], ref)
+        contrib = hypervolume_contributions(losses[keep], ref)
         keep = np.delete(keep, int(np.argmin(contrib)))  # lowest index on ties: deterministic
     return keep
 
@@ -198,7 +150,7 @@ def below_weights(losses: np.ndarray) -> np.ndarray:
     0.005 -> 0.004, dtlz7 0.314 -> 0.338; with 2 objectives square roots lost on zdt2, zdt3
     and zdt6, with 4-5 they were no better; uniform weights lost on zdt2 and dtlz7).
     Dominated or infeasible good trials keep a tiny weight. From 4 objectives on the
-    contributions are estimated (:func:`honed.analysis.hv_estimate.estimate_contributions`,
+    contributions are estimated (:func:`honed.pareto.estimate_contributions`,
     exact ones cost seconds per proposal). Uniform when nothing contributes."""
     n, m = losses.shape
     finite = np.all(np.isfinite(losses), axis=1)
@@ -209,13 +161,9 @@ def below_weights(losses: np.ndarray) -> np.ndarray:
     ref = hi + np.maximum(0.1 * (hi - lo), 1e-9)
     contrib = np.zeros(n)
     if m >= 4:
-        from honed.analysis.hv_estimate import estimate_contributions
-
         n_samples = _samples_for(len(lf) ** 2, 2e6)
         contrib[finite] = estimate_contributions(lf, ref, n_samples=n_samples)
     else:
-        from honed.analysis.hypervolume import hypervolume_contributions
-
         contrib[finite] = hypervolume_contributions(lf, ref)
     if contrib.max() <= 0:
         return np.ones(n)

@@ -23,9 +23,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import qmc
 
-from honed.history import non_dominated_mask
+from honed.pareto._dominance import non_dominated_mask
 
 __all__ = ["estimate_contributions", "greedy_hv_subset"]
 
@@ -33,6 +32,8 @@ __all__ = ["estimate_contributions", "greedy_hv_subset"]
 @lru_cache(maxsize=32)
 def _unit_sample(m: int, n_samples: int, seed: int) -> np.ndarray:
     """A fixed scrambled Sobol sample of ``[0, 1)^m`` (read-only)."""
+    from scipy.stats import qmc  # scipy.stats is slow to import; most studies never get here
+
     bits = max(0, int(np.ceil(np.log2(max(n_samples, 1)))))
     u = qmc.Sobol(m, scramble=True, seed=seed).random_base2(bits)[:n_samples]
     u.setflags(write=False)
@@ -65,7 +66,7 @@ def estimate_contributions(
 ) -> np.ndarray:
     """Estimated exclusive hypervolume contribution of each row (lower losses are better).
 
-    Same conventions as :func:`honed.analysis.hypervolume_contributions`: dominated rows, rows
+    Same conventions as :func:`honed.pareto.hypervolume_contributions`: dominated rows, rows
     not strictly inside the reference box and exact duplicates contribute 0.
 
     Args:
