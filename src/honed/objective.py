@@ -9,6 +9,7 @@ executor.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,8 +85,13 @@ class Trial(Protocol):
     def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
         """One of ``choices``."""
 
+    # (``float`` and ``int`` are methods from here on: annotations name the builtins.)
     def report(
-        self, value: float | Sequence[float], step: int, *, elapsed: float | None = None
+        self,
+        value: builtins.float | Sequence[builtins.float],
+        step: builtins.int,
+        *,
+        elapsed: builtins.float | None = None,
     ) -> None:
         """Record an intermediate value at ``step``; raises :class:`honed.TrialPruned` when
         the study's scheduler stops the trial."""
@@ -94,7 +100,7 @@ class Trial(Protocol):
         """Whether the scheduler's answer to the latest report was to stop."""
 
     @property
-    def intermediate_values(self) -> dict[int, float]:
+    def intermediate_values(self) -> dict[builtins.int, builtins.float]:
         """``step -> value`` reported so far."""
 
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -104,13 +110,13 @@ class Trial(Protocol):
     def user_attrs(self) -> dict[str, Any]:
         """The user attributes stored so far."""
 
-    def set_constraints(self, values: Sequence[float]) -> None:
+    def set_constraints(self, values: Sequence[builtins.float]) -> None:
         """Constraint values; the trial is feasible when every value is ``<= 0``."""
 
-    def save_checkpoint(self, obj: Any, step: int | None = None) -> None:
+    def save_checkpoint(self, obj: Any, step: builtins.int | None = None) -> None:
         """Save this trial's state in the study's artifact store."""
 
-    def load_checkpoint(self, step: int | None = None) -> Any:
+    def load_checkpoint(self, step: builtins.int | None = None) -> Any:
         """This trial's latest checkpoint (or the one at ``step``), ``None`` if none."""
 
     @property

@@ -58,7 +58,8 @@ class _CallBox:
         reply = asyncio.get_running_loop().create_future()
         self._waiting[key] = reply
         self._pending.append((key, number, method, args, kwargs))
-        return await reply  # type: ignore[no-any-return]
+        result: Reply = await reply
+        return result
 
     async def take(self) -> list[_Call]:
         pending, self._pending = self._pending, []
@@ -159,7 +160,9 @@ class RayExecutor(Executor):
         )(_ray_task)
         self._objective_ref = ray.put(objective)  # shipped once, not with every trial
         self._catch = catch
-        self._box = ray.remote(num_cpus=0, max_concurrency=10_000)(_CallBox).remote()
+        # (Ray's stubs know max_concurrency only on actor classes' options, not on remote().)
+        box = ray.remote(num_cpus=0, max_concurrency=10_000)  # type: ignore[call-overload]
+        self._box = box(_CallBox).remote()
         self._running = {}
         if self.max_concurrent is not None:
             return self.max_concurrent

@@ -109,7 +109,7 @@ class RemoteTrial(ParameterAPI):
             return self._params[name]
         value = self._call("suggest", name, distribution)
         self._distributions[name] = distribution
-        return value  # type: ignore[no-any-return]
+        return value
 
     # ---- reports and attributes ------------------------------------------------------------
     def report(

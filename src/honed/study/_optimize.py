@@ -205,11 +205,11 @@ def _drive(
             if not inflight:
                 break
             for job, outcome in executor.poll(timeout=0.1):
-                trial = job.trial
-                assert isinstance(trial, LocalTrial)
-                del inflight[trial.number]
-                beats.discard(trial._trial_id)
-                frozen, retried = _record(study, trial, outcome)
+                done = job.trial
+                assert isinstance(done, LocalTrial)
+                del inflight[done.number]
+                beats.discard(done._trial_id)
+                frozen, retried = _record(study, done, outcome)
                 if retried and outcome.kind == "lost":
                     started -= 1  # a dead worker's retry re-runs it within the same budget
                 journal.note(frozen)
