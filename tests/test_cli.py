@@ -262,3 +262,13 @@ def test_unexpected_errors_and_closed_pipes_are_one_line(tmp_path: Path) -> None
     )
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("honed: ")
+
+
+def test_reading_a_missing_path_creates_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    from honed.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for storage in ("missing.db", "sub/missing.sqlite", "sqlite:///missing.db"):
+        assert main(["studies", "--storage", storage]) == 2
+        assert "no database at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -39,13 +39,16 @@ def _add_storage(p: argparse.ArgumentParser) -> None:
 
 def _open_existing(url: str) -> Storage:
     """Open a storage for reading without creating an empty SQLite file by accident."""
+    path = None
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        if not path.exists():
-            raise HonedError(
-                f"no database at {path} (from --storage {url}); run `honed demo` to create "
-                "one, or pass --storage with the URL of your studies."
-            )
+        path = Path(url[len("sqlite:///") :].split("?", 1)[0])
+    elif "://" not in url and Path(url).suffix in (".db", ".sqlite", ".sqlite3"):
+        path = Path(url)  # a plain path: get_storage would create it
+    if path is not None and not path.is_file():
+        raise HonedError(
+            f"no database at {path} (from --storage {url}); run `honed demo` to create "
+            "one, or pass --storage with the URL of your studies."
+        )
     return get_storage(url)
 
 

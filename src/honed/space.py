@@ -191,7 +191,7 @@ class Float(Distribution):
             return False
         if not self.low <= value <= self.high:
             return False
-        return self.step is None or self._on_grid(float(value))
+        return self.step is None or bool(self._on_grid(float(value)))
 
     def to_unit(self, value: Any) -> float:
         if self.is_single:
@@ -320,7 +320,7 @@ class Int(Distribution):
         is_whole_float = isinstance(value, float | np.floating) and float(value).is_integer()
         if not (is_int or is_whole_float):
             return False
-        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+        return bool(self.low <= value <= self.high and (int(value) - self.low) % self.step == 0)
 
     def _log_edges(self) -> tuple[float, float]:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
@@ -734,3 +734,11 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         ) from None
     except yaml.YAMLError as e:
         raise SpaceError(f"{path}: not valid YAML ({e}).") from None
+    except SpaceError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError, RecursionError) as e:
+        # PyYAML's own slips on odd input (an empty "!!int ", a 10,000-deep nest)
+        raise SpaceError(
+            f"{path}: cannot be read as YAML ({type(e).__name__}: {e}); look for an empty or "
+            "odd '!!tag' value or very deep nesting."
+        ) from None
