@@ -46,6 +46,8 @@ __all__ = [
     "FileSystemArtifactStore",
     "default_artifact_store",
     "get_artifact_store",
+    "study_folder",
+    "study_name_of",
 ]
 
 # One key component: a file or folder name. It never starts with "." (so "." and ".." cannot
