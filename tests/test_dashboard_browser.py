@@ -381,6 +381,9 @@ def test_writes_need_the_token(studies, page):
     token = "correct-horse-battery"
     with serve(url, port=0, token=token, background=True) as srv:
         page.goto(srv.url + f"?poll=400#/study/{multi._study_id}")
+        # with a token, reading needs it too: the page asks for it once
+        page.fill("#login-token", token)
+        page.click("#login-button")
         page.wait_for_selector("#admin #note")
         page.fill("#token", "wrong-token-value")
         page.fill("#note", "first <i>note</i>")
@@ -404,6 +407,32 @@ def test_writes_need_the_token(studies, page):
         page.wait_for_selector("#studies a.study-link")
         assert "first <i>note</i>" in page.text_content("#studies")
         _shot(page, "08-note")
+
+
+def test_reads_need_the_token(studies, page):
+    """With a token, the page shows no study until it is given the token; a wrong one is
+    refused and asked for again; the right one opens the list and the study pages."""
+    from honed.dashboard import serve
+
+    url, main, _ = studies
+    token = "correct-horse-battery"
+    with serve(url, port=0, token=token, read_only=True, background=True) as srv:
+        page.goto(srv.url + "?poll=400")
+        page.wait_for_selector("#login-token")
+        assert main.name not in page.content()
+        page.fill("#login-token", "not-the-token")
+        page.click("#login-button")
+        page.wait_for_selector("#login-error")
+        assert "refused" in page.text_content("#login-error")
+        assert _count(page, "#studies") == 0
+        page.fill("#login-token", token)
+        page.click("#login-button")
+        page.wait_for_selector("#studies a.study-link")
+        assert main.name in page.text_content("#studies")
+        page.click("#studies a.study-link >> nth=0")
+        page.wait_for_selector("svg[data-plot=history] circle.pt")
+        assert page.locator("#admin").is_hidden()  # read-only: no write controls
+        _shot(page, "09-token")
 
 
 def test_plot_html_exports_render_offline(studies, page, tmp_path):

@@ -386,6 +386,117 @@ def test_space_file_errors(tmp_path) -> None:
         normalize_space([("x", Float(0, 1))])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # an unclosed brace: where the parser noticed, and where the mapping began
+            "lr: {type: float, low: 1.0e-5, high: 0.1\ndepth: {type: int, low: 2, high: 12}\n",
+            r"line 2, column 6: expected ',' or '}', but got ':' \(while parsing a flow "
+            r"mapping that starts on line 1\)\. Fix the YAML there",
+        ),
+        ("x: [1, 2\n", r"line 2, column 1: expected ',' or '\]'"),
+        ("x:\n  type: int\n    low: 1\n", r"line 3, column 8: mapping values are not allowed"),
+        ("x: {type: int, low: 1, high: 3}\n\tbad\n", r"line 2, column 1: found character"),
+        ("x: *nowhere\n", r"line 1, column 4: found undefined alias 'nowhere'"),
+        ("x: !!python/object:os.system {}\n", r"line 1, column 4: could not determine a "),
+        (  # PyYAML keeps the last of two equal keys without a word: refused here
+            "lr: {type: float, low: 0, high: 1}\nk: {type: int, low: 1, high: 3}\n"
+            "lr: {type: float, low: 0, high: 2}\n",
+            r"line 3: the key 'lr' is written twice \(first on line 1\); YAML would silently "
+            r"keep the last one",
+        ),
+        (
+            "m:\n  type: choice\n  branches:\n    a: {c: {type: int, low: 1, high: 3}}\n"
+            "    a: {}\n",
+            r"line 5: the key 'a' is written twice \(first on line 4\)",
+        ),
+        ("x: {type: int, low: 1, type: float}\n", r"line 1: the key 'type' is written twice"),
+        ("? [1, 2]\n: {type: int}\n", r"line 1: a key must be a name, not a list"),
+        (  # a valid file with a bad spec: the parameter's line
+            "lr: {type: float, low: 1.0e-5, high: 0.1}\n\ndepth: {type: int, low: 12, high: 2}\n",
+            r"line 3: parameter 'depth': Int needs low <= high",
+        ),
+        ("", r"line 1: the file must hold a mapping of parameter names"),
+        ("- 1\n- 2\n", r"line 1: the file must hold a mapping"),
+    ],
+)
+def test_yaml_problems_are_space_errors_with_file_and_line(tmp_path, text, message) -> None:
+    path = tmp_path / "space.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpaceError, match=re.escape(str(path)) + ", " + message):
+        load_space(path)
+
+
+def test_yaml_files_that_cannot_be_read(tmp_path) -> None:
+    binary = tmp_path / "space.yaml"
+    binary.write_bytes(b"x: {type: int, low: 1, high: 3}\n\xff\xfe")
+    with pytest.raises(SpaceError, match=r"space\.yaml: not UTF-8 text"):
+        load_space(binary)
+    with pytest.raises(SpaceError, match="is a folder"):
+        load_space(tmp_path)
+    with pytest.raises(SpaceError, match="a dict or a YAML/JSON file path"):
+        load_space(3)  # type: ignore[arg-type]
+
+
+def test_yaml_merge_keys_may_override_what_they_merge(tmp_path) -> None:
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "a: &base {type: float, low: 0, high: 1}\nb:\n  <<: *base\n  high: 2\nc: *base\n"
+    )
+    assert load_space(path) == {"a": Float(0, 1), "b": Float(0, 2), "c": Float(0, 1)}
+
+
+def test_float_steps_follow_the_int_rule_up_to_rounding() -> None:
+    # like Int: a step that does not divide the range is refused with the high that fits
+    with pytest.raises(SpaceError, match=r"not a multiple of step 0\.3; use high=9\.9"):
+        Float(0, 10, step=0.3)
+    with pytest.raises(SpaceError, match=r"not a multiple of step 3; use high=9"):
+        Int(0, 10, step=3)
+    # decimal steps whose binary sums are a rounding off the bound are fine
+    for low, high, step in [(0.1, 0.7, 0.2), (0.0, 0.9, 0.3), (-1e6, 1e6, 0.1), (0, 1, 1e-9)]:
+        d = Float(low, high, step=step)
+        assert d.contains(high) and d.contains(d.from_unit(1.0)) and d.from_unit(1.0) == high
+    # a grid finer than float64 can place: Float(0, 1e9, step=0.3) has 3.3e9 points whose
+    # spacing is 1e-10 of their size; refused with the smallest step that works
+    with pytest.raises(
+        SpaceError,
+        match=r"step 0\.3 is too fine for values up to 1e\+09.*"
+        r"use step >= 1, or no step",
+    ):
+        Float(0, 1e9, step=0.3)
+    with pytest.raises(SpaceError, match="too fine"):
+        Float(0, 1e9, step=0.25)  # divides the range, but still 4e9 points
+    big = Float(0, 1e9, step=1)
+    assert big.n_steps == 1_000_000_001 and big.contains(999_999_999.0)
+    assert not big.contains(999_999_999.5) and not big.contains(0.3)
+    for bad in (math.inf, math.nan, 0, -1, "0.1", True):
+        with pytest.raises(SpaceError, match="step must be a positive number"):
+            Float(0, 1, step=bad)  # type: ignore[arg-type]
+    # the on-grid test no longer widens with the number of steps: 1e-8 per step of a
+    # 1e8-step grid let any value through before
+    d = Float(0, 1e7, step=0.1)
+    assert d.contains(1234567.8) and not d.contains(1234567.85)
+    assert np.isnan(d.encode_numbers(np.array([1234567.85]))[0])
+
+
+@given(
+    st.floats(-1e9, 1e9),
+    st.sampled_from([1e-3, 0.1, 0.25, 1.0, 7.0, 1e3]),
+    st.integers(0, 10**6),
+    units,
+)
+def test_float_step_grids_contain_their_points(low: float, step: float, n: int, u: float) -> None:
+    try:
+        d = Float(low, low + n * step, step=step)
+    except SpaceError as e:
+        assert "too fine" in str(e) or "not a multiple" in str(e)
+        return
+    x = d.from_unit(u)
+    assert d.contains(x)
+    assert d.encode_numbers(np.array([x]))[0] == pytest.approx(d.to_unit(x))
+    assert d.from_unit(d.to_unit(x)) == x
+
+
 def test_names_must_be_unique_across_branches() -> None:
     space = {
         "model": {

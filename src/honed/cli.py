@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from honed._text import printable
 from honed.errors import HonedError
 from honed.storage import DEFAULT_STORAGE_URL, Storage, get_storage
 from honed.trial import FrozenTrial, TrialState
@@ -38,27 +39,41 @@ def _add_storage(p: argparse.ArgumentParser) -> None:
 
 def _open_existing(url: str) -> Storage:
     """Open a storage for reading without creating an empty SQLite file by accident."""
+    path = None
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        if not path.exists():
-            raise HonedError(
-                f"no database at {path} (from --storage {url}); run `honed demo` to create "
-                "one, or pass --storage with the URL of your studies."
-            )
+        path = Path(url[len("sqlite:///") :].split("?", 1)[0])
+    elif "://" not in url and Path(url).suffix in (".db", ".sqlite", ".sqlite3"):
+        path = Path(url)  # a plain path: get_storage would create it
+    if path is not None and not path.is_file():
+        raise HonedError(
+            f"no database at {path} (from --storage {url}); run `honed demo` to create "
+            "one, or pass --storage with the URL of your studies."
+        )
     return get_storage(url)
 
 
 def _console() -> Any:
     from rich.console import Console
 
+    # User strings are text: no markup ("[/bold]" in a name is printed, not parsed), no
+    # ":emoji:" codes, no highlighting; styles come only from Text objects built here.
     # Pipes and CI logs get a wide table rather than names cut to "demo-2…".
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    width = None if sys.stdout.isatty() else 200
+    return Console(width=width, markup=False, emoji=False, highlight=False)
+
+
+def _styled(*parts: str | tuple[str, str]) -> Any:
+    """A line of text: plain strings, or (string, rich style) pairs."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def _fmt(x: Any) -> str:
+    """A value or name as one line of text, control characters escaped."""
     if isinstance(x, float):
         return f"{x:.6g}" if math.isfinite(x) else str(x)
-    return str(x)
+    return printable(x)
 
 
 def _values(t: FrozenTrial) -> str:
@@ -71,9 +86,9 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     summaries = _open_existing(args.storage).list_studies()
     console = _console()
     if not summaries:
-        console.print(f"no studies in {args.storage}")
+        console.print(f"no studies in {printable(args.storage)}")
         return 0
-    table = Table(title=f"studies in {args.storage}")
+    table = Table(title=f"studies in {printable(args.storage)}")
     for col in ("name", "direction", "complete", "pruned", "failed", "running", "best", "created"):
         table.add_column(
             col, justify="left" if col in ("name", "direction") else "right", no_wrap=col == "name"
@@ -83,7 +98,7 @@ def _cmd_studies(args: argparse.Namespace) -> int:
         best = "" if s.best_values is None else ", ".join(_fmt(v) for v in s.best_values)
         created = s.datetime_created.strftime("%Y-%m-%d %H:%M") if s.datetime_created else ""
         table.add_row(
-            s.name,
+            _fmt(s.name),
             ", ".join(d.value for d in s.directions),
             str(n[TrialState.COMPLETE]),
             str(n[TrialState.PRUNED]),
@@ -109,14 +124,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
     console = _console()
     trials = study.trials
     dirs = ", ".join(d.value for d in study.directions)
-    console.print(f"[bold]{study.name}[/] ({dirs}), {len(trials)} trials")
+    console.print(_styled((_fmt(study.name), "bold"), f" ({dirs}), {len(trials)} trials"))
     best = study.best_trials
     if not best:
         console.print("no complete trial yet")
     for t in best[:10]:
-        console.print(f"[bold green]best trial {t.number}[/]: value {_values(t)}")
+        console.print(_styled((f"best trial {t.number}", "bold green"), f": value {_values(t)}"))
         for k, v in t.params.items():
-            console.print(f"  {k} = {_fmt(v)}")
+            console.print(f"  {_fmt(k)} = {_fmt(v)}")
     params: list[str] = []
     for t in trials:
         params += [k for k in t.params if k not in params]
@@ -133,10 +148,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         else trials[: args.limit]
     )
     table = Table(title=f"trials ({len(shown)} of {len(trials)})")
-    for col in ("#", "state", "value", *params, "duration s", "note"):
+    for col in ("#", "state", "value", *map(_fmt, params), "duration s", "note"):
         table.add_column(col, overflow="fold")
     for t in shown:
-        note = t.fail_reason or ""
+        note = _fmt(t.fail_reason or "")
         table.add_row(
             str(t.number),
             t.state.name,
@@ -216,10 +231,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
             )
         text = buf.getvalue()
     if args.output:
-        Path(args.output).write_text(text)
-        print(f"wrote {len(trials)} trials to {args.output}", file=sys.stderr)
+        # The data as stored (UTF-8, whatever the locale), to be read back by a program.
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {len(trials)} trials to {printable(args.output)}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        # On a terminal, control characters in names and values are shown escaped (JSON
+        # escapes them itself); through a pipe the CSV is the data as stored.
+        sys.stdout.write(printable(text, lines=True) if sys.stdout.isatty() else text)
     return 0
 
 
@@ -300,8 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``honed`` command line on ``argv`` (default: ``sys.argv``); returns the exit
-    status (2 when honed reports an error)."""
+    """Run the ``honed`` command; returns its exit code: 0 done, 1 refused or an unexpected
+    error, 2 bad usage or input (a message on standard error, never a traceback; set
+    ``HONED_DEBUG=1`` to see the traceback of an unexpected error)."""
+    for stream in (sys.stdout, sys.stderr):
+        # A name the terminal's encoding cannot show is written escaped, not a crash.
+        if hasattr(stream, "reconfigure") and stream.encoding.lower().replace("-", "") != "utf8":
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -309,9 +332,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except HonedError as e:
-        print(f"honed: error: {e}", file=sys.stderr)
+    except (HonedError, ValueError, OSError) as e:
+        if isinstance(e, BrokenPipeError):  # `honed export s | head`: the reader has enough
+            _quiet_stdout()
+            return 1
+        print(f"honed: error: {printable(e, lines=True)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("honed: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        import os
+
+        if os.environ.get("HONED_DEBUG"):
+            raise
+        print(
+            f"honed: unexpected error: {type(e).__name__}: {printable(e, lines=True)}\n"
+            "This is a bug in honed; run again with HONED_DEBUG=1 for the traceback and "
+            "report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

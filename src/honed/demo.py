@@ -65,7 +65,10 @@ def run_demo(
             "scikit-learn)."
         ) from None
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from honed._text import printable
 
     console = Console()
     name = study_name or time.strftime("demo-%Y%m%d-%H%M%S")
@@ -74,14 +77,16 @@ def run_demo(
     console.print(
         f"[bold]honed demo[/]: tuning HistGradientBoostingClassifier on breast-cancer "
         f"(5-fold CV accuracy), {n_trials} trials on {n_jobs} workers, sampler "
-        f"{type(study.sampler).__name__}, storage {storage}"
+        f"{type(study.sampler).__name__}, storage {escape(printable(storage))}"
     )
     start = time.time()
     study.optimize(objective, n_trials=n_trials, n_jobs=n_jobs)
     elapsed = time.time() - start
     default = next((t for t in study.trials if t.number == 0 and t.values is not None), None)
     best = study.best_trial
-    table = Table(title=f"study {name!r}: best of {len(study.trials)} trials in {elapsed:.0f} s")
+    table = Table(
+        title=f"study {escape(repr(name))}: best of {len(study.trials)} trials in {elapsed:.0f} s"
+    )
     table.add_column("parameter")
     table.add_column("default", justify="right")
     table.add_column("best", justify="right")
@@ -97,5 +102,7 @@ def run_demo(
         f"Tuned accuracy {best.value:.4f} vs default {dv:.4f}: {gain * 100:+.2f} points, "
         f"{errors:.2f}x fewer errors (trial {best.number})."
     )
-    console.print(f"Look at it: honed show {name} --storage {storage}")
+    console.print(
+        f"Look at it: honed show {escape(printable(name))} --storage {escape(printable(storage))}"
+    )
     return study

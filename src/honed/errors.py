@@ -9,6 +9,7 @@
     │   └── StudyNotFoundError (KeyError)
     ├── StorageError
     │   └── SchemaVersionError             the database was written by another schema version
+    ├── ArtifactError (OSError)            a checkpoint or artifact cannot be written or read
     ├── TrialStateError (RuntimeError)     a finished trial was changed, or a state moved backwards
     └── TrialPruned                        raised inside an objective to stop a trial early
 """
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactError",
     "DuplicatedStudyError",
     "HonedError",
     "SchemaVersionError",
@@ -57,6 +59,11 @@ class StorageError(HonedError):
 
 class SchemaVersionError(StorageError):
     """The database schema was written by a different honed version."""
+
+
+class ArtifactError(HonedError, OSError):
+    """A checkpoint or artifact cannot be written (disk full, over the store's size limit) or
+    read back (damaged, or saved in a format this installation cannot load)."""
 
 
 class TrialStateError(HonedError, RuntimeError):

@@ -104,7 +104,12 @@ class Float(Distribution):
         low: Lower bound, inclusive.
         high: Upper bound, inclusive.
         log: Sample on a log scale (``low`` must be positive).
-        step: Snap to ``low + k * step``; ``high - low`` must be a multiple of ``step``.
+        step: Snap to ``low + k * step``. As for :class:`Int`, ``high - low`` must be a
+            multiple of ``step`` (up to floating-point rounding: ``low + k * step`` within
+            ``1e-12`` of the range's magnitude of ``high``), else the error names the
+            ``high`` that fits; and the step must be at least ``1e-9`` of that magnitude,
+            where float64 can still place every grid point exactly (a finer grid is a
+            continuous range: drop ``step``).
     """
 
     low: float
@@ -132,12 +137,19 @@ class Float(Distribution):
         if self.step is not None:
             if self.log:
                 raise SpaceError("Float cannot have both step and log=True; drop one of them.")
-            if not _is_number(self.step) or not self.step > 0:
+            if not _is_number(self.step) or not 0 < self.step < math.inf:
                 raise SpaceError(f"Float step must be a positive number, got {self.step!r}.")
             object.__setattr__(self, "step", float(self.step))
+            magnitude = max(abs(self.low), abs(self.high))
+            if self.step < 1e-9 * magnitude:
+                raise SpaceError(
+                    f"Float step {self.step:g} is too fine for values up to {magnitude:g}: "
+                    f"below 1e-9 of them floating point cannot place the grid points "
+                    f"exactly; use step >= {1e-9 * magnitude:.3g}, or no step."
+                )
             n = (self.high - self.low) / self.step
-            if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
-                fixed = self.low + math.floor(n + 1e-8) * self.step
+            if not self._on_grid(self.high):
+                fixed = self._snap(self.low + math.floor(n) * self.step)
                 raise SpaceError(
                     f"Float range {self.high} - {self.low} is not a multiple of step "
                     f"{self.step}; use high={fixed:.12g}."
@@ -164,15 +176,23 @@ class Float(Distribution):
         scale = max(abs(self.low), abs(self.high), self.step or 0.0)
         return round(x, 14 - math.floor(math.log10(scale))) if scale > 0 else x
 
+    def _grid_tolerance(self) -> float:
+        """How far a value may sit from ``low + k * step`` (rounding, not a different value):
+        a billionth of a step, or 1e-12 of the range's magnitude where that is larger."""
+        assert self.step is not None
+        return max(1e-9 * self.step, 1e-12 * max(abs(self.low), abs(self.high)))
+
+    def _on_grid(self, value: float) -> bool:
+        assert self.step is not None
+        k = round((value - self.low) / self.step)
+        return abs(self.low + k * self.step - value) <= self._grid_tolerance()
+
     def contains(self, value: Any) -> bool:
         if not _is_number(value) or not math.isfinite(value):
             return False
         if not self.low <= value <= self.high:
             return False
-        if self.step is not None:
-            k = (value - self.low) / self.step
-            return abs(k - round(k)) <= 1e-8 * max(1.0, abs(k))
-        return True
+        return self.step is None or bool(self._on_grid(float(value)))
 
     def to_unit(self, value: Any) -> float:
         if self.is_single:
@@ -221,8 +241,9 @@ class Float(Distribution):
         (the vectorized form of encoding a column of stored values)."""
         ok = np.isfinite(v) & (v >= self.low) & (v <= self.high)
         if self.step is not None:
-            k = (v - self.low) / self.step
-            ok &= np.abs(k - np.round(k)) <= 1e-8 * np.maximum(1.0, np.abs(k))
+            with np.errstate(invalid="ignore"):
+                k = np.round((v - self.low) / self.step)
+                ok &= np.abs(self.low + k * self.step - v) <= self._grid_tolerance()
         with np.errstate(invalid="ignore", divide="ignore"):
             u = self.to_unit_array(np.where(ok, v, self.low))
         return np.where(ok, u, np.nan)
@@ -300,7 +321,7 @@ class Int(Distribution):
         is_whole_float = isinstance(value, float | np.floating) and float(value).is_integer()
         if not (is_int or is_whole_float):
             return False
-        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+        return bool(self.low <= value <= self.high and (int(value) - self.low) % self.step == 0)
 
     def _log_edges(self) -> tuple[float, float]:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
@@ -635,12 +656,90 @@ def load_space(source: str | Path | Mapping[str, Any]) -> dict[str, Distribution
     """
     if isinstance(source, Mapping):
         return normalize_space(source)
+    if not isinstance(source, str | Path):
+        raise SpaceError(
+            f"load_space takes a dict or a YAML/JSON file path, got {type(source).__name__}."
+        )
     path = Path(source)
-    if not path.exists():
-        raise SpaceError(f"search space file {str(path)!r} does not exist.")
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise SpaceError(f"search space file {str(path)!r} {what}.")
+    data, lines = _read_yaml(path)
+    if not isinstance(data, Mapping):
+        raise SpaceError(
+            f"{path}, line 1: the file must hold a mapping of parameter names to specs, such "
+            "as 'lr: {type: float, low: 1.0e-5, high: 0.1, log: true}'."
+        )
+    try:
+        return normalize_space(data)
+    except SpaceError as e:
+        line = next((n for name, n in lines.items() if f"parameter {name!r}" in str(e)), None)
+        where = f"{path}, line {line}" if line else str(path)
+        raise SpaceError(f"{where}: {e}") from None
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    """The document in ``path`` and the line of each string key; every problem (bad YAML, a
+    key written twice, not UTF-8 text) is a :class:`SpaceError` naming the file and line."""
     import yaml  # YAML is a superset of JSON, so one parser serves both
 
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, Mapping):
-        raise SpaceError(f"{path}: the file must hold a mapping of parameter names to specs.")
-    return normalize_space(data)
+    lines: dict[str, int] = {}
+
+    class StrictLoader(yaml.SafeLoader):
+        """PyYAML keeps the last of two equal keys; a space file that says a thing twice is
+        refused instead."""
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base" may be overridden
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:
+                raise SpaceError(
+                    f"{path}, line {line}: a key must be a name, not a {type(key).__name__}."
+                ) from None
+            if first is not None:
+                raise SpaceError(
+                    f"{path}, line {line}: the key {key!r} is written twice (first on line "
+                    f"{first}); YAML would silently keep the last one. Remove or rename one."
+                )
+            seen[key] = line
+            if isinstance(key, str):
+                lines.setdefault(key, line)
+        return loader.construct_mapping(node, deep=True)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SpaceError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}).") from None
+    except OSError as e:
+        raise SpaceError(f"{path}: cannot be read ({e.strerror or e}).") from None
+    try:
+        return yaml.load(text, Loader=StrictLoader), lines
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        what = e.problem or e.context or "not valid YAML"
+        if e.context and e.problem:
+            start = f" that starts on line {e.context_mark.line + 1}" if e.context_mark else ""
+            what += f" ({e.context}{start})"
+        raise SpaceError(
+            f"{where}: {what}. Fix the YAML there: a space file maps each parameter name to "
+            "a spec such as '{type: int, low: 1, high: 8}' (indent nested branches with "
+            "spaces, quote names with ':' or '#')."
+        ) from None
+    except yaml.YAMLError as e:
+        raise SpaceError(f"{path}: not valid YAML ({e}).") from None
+    except SpaceError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError, RecursionError) as e:
+        # PyYAML's own slips on odd input (an empty "!!int ", a 10,000-deep nest)
+        raise SpaceError(
+            f"{path}: cannot be read as YAML ({type(e).__name__}: {e}); look for an empty or "
+            "odd '!!tag' value or very deep nesting."
+        ) from None

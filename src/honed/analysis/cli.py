@@ -44,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     import sys
 
     import honed
+    from honed._text import printable
     from honed.analysis.importance import importance
 
     try:
@@ -60,14 +61,15 @@ def _run(args: argparse.Namespace) -> int:
             target = lambda t: sign * t.values[i]  # noqa: E731 - lower is better for ped-anova
         scores = importance(study, method=args.method, target=target)
     except (honed.HonedError, ValueError) as e:
-        print(f"honed importance: {e}", file=sys.stderr)
+        print(f"honed importance: {printable(e, lines=True)}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(scores, indent=2))
         return 0
-    width = max(len(k) for k in scores)
+    names = {k: printable(k) for k in scores}  # control characters in a name shown escaped
+    width = max(len(n) for n in names.values())
     print(f"{'parameter':<{width}}  importance")
     for name, value in scores.items():
         bar = "#" * int(round(value * 40))
-        print(f"{name:<{width}}  {value:10.4f}  {bar}")
+        print(f"{names[name]:<{width}}  {value:10.4f}  {bar}")
     return 0

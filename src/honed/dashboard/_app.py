@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from honed.dashboard._data import StudyCache, TrialQuery, jsonable
-from honed.errors import StudyNotFoundError
+from honed.errors import StorageError, StudyNotFoundError
 from honed.storage import Storage
 
-__all__ = ["create_app"]
+__all__ = ["LOCAL_HOSTS", "create_app", "is_loopback"]
+
+# Host names that always reach this machine only.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+_MAX_BODY = 64 * 1024  # a note is at most 10,000 characters
+_MAX_STUDY_ID = 2**63 - 1  # a SQL BIGINT
 
 STATIC = Path(__file__).parent / "static"
 
@@ -38,18 +45,19 @@ _SECURITY_HEADERS = {
 
 
 class _Dashboard:
-    def __init__(self, storage: Storage, token: str | None) -> None:
+    def __init__(self, storage: Storage, token: str | None, read_only: bool) -> None:
         self.storage = storage
         self.token = token
+        self.read_only = read_only
         self._caches: dict[int, StudyCache] = {}
         self._lock = threading.Lock()
         self._warming = False
 
     def study(self, request: Request) -> StudyCache:
-        try:
-            study_id = int(request.path_params["study_id"])
-        except ValueError:
-            raise _HTTPError(404, "study ids are integers") from None
+        raw = request.path_params["study_id"]
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or int(raw) > _MAX_STUDY_ID:
+            raise _HTTPError(404, f"no study with id {raw[:40]!r}: study ids are integers")
+        study_id = int(raw)
         with self._lock:
             cache = self._caches.get(study_id)
         if cache is None:
@@ -92,13 +100,17 @@ class _Dashboard:
         threading.Thread(target=run, name="honed-dashboard-warm", daemon=True).start()
 
     def check_token(self, request: Request) -> None:
-        if self.token is None:
-            raise _HTTPError(
-                403, "the dashboard is read-only; restart it with --token to allow changes"
-            )
+        """Writes: refused on a read-only dashboard, else they need the token."""
+        if self.token is None or self.read_only:
+            how = "with --token" if self.token is None else "without --read-only"
+            raise _HTTPError(403, f"the dashboard is read-only; restart it {how} to allow changes")
         given = request.headers.get("x-honed-token", "")
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
+        if not _same_token(given, self.token):
             raise _HTTPError(401, "missing or wrong token (send it in the X-Honed-Token header)")
+
+
+def _same_token(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
 class _HTTPError(Exception):
@@ -112,10 +124,25 @@ def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0.0.1") -> Starlette:
-    """The dashboard app over ``storage``. Without ``token`` it is read-only; with one, write
-    requests (notes, deleting studies) must carry it in the ``X-Honed-Token`` header."""
-    dash = _Dashboard(storage, token)
+def create_app(
+    storage: Storage,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: Iterable[str] = (),
+    read_only: bool = False,
+) -> Starlette:
+    """The dashboard app over ``storage``.
+
+    Without ``token`` it is read-only and open to whoever reaches it. With one, every
+    request for data (``/api/...`` but ``/api/info``) must carry it in the ``X-Honed-Token``
+    header, and so must writes (notes, deleting studies) unless ``read_only``. Always: the
+    ``Host`` header must name this machine (``host``, a localhost name, an IP address when
+    ``host`` is a wildcard such as ``0.0.0.0``, or one of ``allowed_hosts``), which stops DNS
+    rebinding; and a request from another web page (its ``Origin`` or ``Sec-Fetch-Site``
+    says so) is refused, so no page can make a visitor's browser query the dashboard.
+    """
+    dash = _Dashboard(storage, token, read_only)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=_SECURITY_HEADERS)
@@ -123,7 +150,13 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
     def info(request: Request) -> JSONResponse:
         from honed import __version__
 
-        return _json({"writable": dash.token is not None, "version": __version__})
+        return _json(
+            {
+                "writable": dash.token is not None and not read_only,
+                "token_required": dash.token is not None,
+                "version": __version__,
+            }
+        )
 
     def studies(request: Request) -> JSONResponse:
         out: list[dict[str, Any]] = []
@@ -178,7 +211,7 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
     async def set_note(request: Request) -> JSONResponse:
         dash.check_token(request)
         try:
-            body = await request.json()
+            body = json.loads(await _read_body(request))
             note = body["note"]
             if not isinstance(note, str) or len(note) > 10000:
                 raise ValueError
@@ -202,9 +235,15 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
 
     async def on_missing(request: Request, exc: Exception) -> JSONResponse:
         # The study was deleted while a page still showed it.
-        with dash._lock:
-            dash._caches.pop(int(request.path_params.get("study_id", -1)), None)
+        raw = request.path_params.get("study_id", "")
+        if raw.isascii() and raw.isdigit():
+            with dash._lock:
+                dash._caches.pop(int(raw), None)
         return _json({"error": f"no study: {exc}"}, 404)
+
+    async def on_storage(request: Request, exc: Exception) -> JSONResponse:
+        # The database is gone, damaged or locked: the server's fault, said plainly.
+        return _json({"error": f"the storage cannot be read: {exc}"}, 503)
 
     routes = [
         Route("/", index),
@@ -217,22 +256,114 @@ def create_app(storage: Storage, *, token: str | None = None, host: str = "127.0
         Route("/api/studies/{study_id}/note", set_note, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(_SecurityHeaders)]
-    if _is_loopback(host):
-        # A page on another site could point its own domain name at 127.0.0.1 (DNS rebinding)
-        # and read the dashboard; refusing unknown Host headers stops that.
-        middleware.append(
-            Middleware(
-                TrustedHostMiddleware,
-                allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]", "testserver"],
-            )
-        )
+    middleware = [
+        Middleware(_SecurityHeaders),
+        Middleware(_Guard, host=host, allowed_hosts=tuple(allowed_hosts), token=token),
+    ]
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={_HTTPError: on_error, StudyNotFoundError: on_missing},
+        exception_handlers={
+            _HTTPError: on_error,
+            StudyNotFoundError: on_missing,
+            StorageError: on_storage,
+        },
     )
     return app
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused past ``_MAX_BODY`` bytes without reading the rest."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _MAX_BODY:
+        raise _HTTPError(413, f"the request body is over {_MAX_BODY} bytes")
+    body = b""
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_BODY:
+                raise _HTTPError(413, f"the request body is over {_MAX_BODY} bytes")
+    except ClientDisconnect:
+        raise _HTTPError(400, "the request body was cut short") from None
+    return body
+
+
+def _host_name(host_header: str) -> str:
+    """The host of a ``Host`` header, without port or IPv6 brackets, in lower case."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        return h[1 : h.find("]")] if "]" in h else ""
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class _Guard:
+    """Checks every request before it reaches the app: the Host header (DNS rebinding),
+    where it comes from (another web page), and the token for data."""
+
+    def __init__(self, app: Any, host: str, allowed_hosts: tuple[str, ...], token: str | None):
+        self.app = app
+        self.token = token
+        bound = _host_name(host)
+        self.any_ip = bound in ("0.0.0.0", "::", "")  # a wildcard: every address of this host
+        names = {*LOCAL_HOSTS, *(_host_name(h) for h in allowed_hosts)}
+        if not self.any_ip:
+            names.add(bound)
+        self.hosts = frozenset(names)
+
+    def host_ok(self, name: str) -> bool:
+        # An IP address cannot be rebound: a page served from another name cannot make the
+        # browser send this one. Names must be listed.
+        return name in self.hosts or (self.any_ip and _is_ip(name))
+
+    @staticmethod
+    def foreign(headers: dict[str, str], host: str, path: str) -> bool:
+        """Whether another web page made the browser send this request: its Origin is not
+        this server, or (for data) the browser says it is not same-origin."""
+        if "origin" in headers and urlsplit(headers["origin"]).netloc.lower() != host.lower():
+            return True
+        site = headers.get("sec-fetch-site", "same-origin")
+        return path.startswith("/api/") and site not in ("same-origin", "none")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        path = scope.get("path", "")
+        status, message = 0, ""
+        if not self.host_ok(_host_name(host)):
+            extra = " and IP addresses" if self.any_ip else ""
+            status = 400
+            message = (
+                f"invalid Host header {host[:100]!r}: this dashboard answers to "
+                f"{sorted(self.hosts)}{extra}; start it with --allow-host NAME to add a name"
+            )
+        elif self.foreign(headers, host, path):
+            status, message = 403, "requests from other web pages are refused"
+        elif (
+            self.token is not None
+            and path.startswith("/api/")
+            and path != "/api/info"
+            and not _same_token(headers.get("x-honed-token", ""), self.token)
+        ):
+            status = 401
+            message = (
+                "missing or wrong token: this dashboard needs its token for every request "
+                "(send it in the X-Honed-Token header)"
+            )
+        if status:
+            await _json({"error": message}, status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class _SecurityHeaders:
@@ -260,10 +391,12 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the dashboard on this machine."""
+    name = _host_name(host)
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,7 @@ class StudyCache:
         self.version = ""
         self._sorted: list[FrozenTrial] = []
         self._payloads: dict[tuple, tuple[str, Any]] = {}
+        self._row_cache: tuple[str, list[dict[str, Any]]] | None = None
 
     def refresh(self) -> tuple[list[FrozenTrial], str]:
         """All trials ordered by number, and the version they belong to."""
@@ -121,15 +123,21 @@ class StudyCache:
 
     # ---- plots -----------------------------------------------------------------------------
     def plot(self, kind: str, opts: dict[str, str]) -> bytes:
-        """The JSON payload of one plot."""
+        """The JSON payload of one plot; a ``ValueError`` names a bad option."""
         if kind not in PLOT_KINDS:
             raise ValueError(f"unknown plot {kind!r}; use one of {list(PLOT_KINDS)}.")
-        objective = int(opts.get("objective") or 0)
-        if not 0 <= objective < len(self.directions):
-            raise ValueError(
-                f"objective must be between 0 and {len(self.directions) - 1}, got {objective}."
-            )
-        key = (kind, tuple(sorted(opts.items())))
+        objective = self._objective(opts, "objective", 0)
+        objective2 = self._objective(opts, "objective2", 1 if len(self.directions) > 1 else 0)
+        method = opts.get("method") or "ped-anova"
+        if method not in ("ped-anova", "fanova"):
+            raise ValueError(f"method must be 'ped-anova' or 'fanova', got {method[:40]!r}.")
+        x, y = opts.get("x") or None, opts.get("y") or None
+        # Only the options this plot reads make its cache key: made-up ones add no entries.
+        key = {
+            "contour": (kind, objective, x, y),
+            "pareto": (kind, objective, objective2),
+            "importance": (kind, objective, method),
+        }.get(kind, (kind, objective))
 
         def build(trials: list[FrozenTrial], version: str) -> dict[str, Any]:
             d = self.directions
@@ -142,22 +150,33 @@ class StudyCache:
             if kind == "slice":
                 return pd.slice_data(trials, d, objective=objective)
             if kind == "contour":
-                return pd.contour_data(
-                    trials, d, opts.get("x") or None, opts.get("y") or None, objective=objective
-                )
+                names = pd.common_params([t for t in trials if t.state is TrialState.COMPLETE])
+                for axis, name in (("x", x), ("y", y)):
+                    if name is not None and name not in names:
+                        raise ValueError(
+                            f"{axis} must name a parameter of every complete trial "
+                            f"({list(names)[:20]}), got {name[:40]!r}."
+                        )
+                return pd.contour_data(trials, d, x, y, objective=objective)
             if kind == "pareto":
                 if len(d) < 2:
                     return {"kind": "pareto", "note": "single-objective study"}
-                j = int(opts.get("objective2") or 1)
-                i = objective if objective != j else (j + 1) % len(d)
-                return pd.pareto_data(trials, d, objectives=(i, j))
-            return self._importance(trials, opts.get("method") or "ped-anova", objective)
+                i = objective if objective != objective2 else (objective2 + 1) % len(d)
+                return pd.pareto_data(trials, d, objectives=(i, objective2))
+            return self._importance(trials, method, objective)
 
         def encoded(trials: list[FrozenTrial], version: str) -> bytes:
             # Encoded once per version: a poll of an unchanged study costs no JSON work.
             return json.dumps(jsonable(build(trials, version))).encode()
 
         return self.cached(key, encoded)
+
+    def _objective(self, opts: dict[str, str], name: str, default: int) -> int:
+        raw = opts.get(name) or str(default)
+        n = len(self.directions)
+        if not (raw.isascii() and raw.isdigit() and int(raw) < n):
+            raise ValueError(f"{name} must be between 0 and {n - 1}, got {raw[:40]!r}.")
+        return int(raw)
 
     def _importance(self, trials: list[FrozenTrial], method: str, objective: int) -> dict:
         from honed.analysis.importance import importance
@@ -183,7 +202,7 @@ class StudyCache:
     # ---- the trial table -------------------------------------------------------------------
     def table(self, query: TrialQuery) -> dict[str, Any]:
         key = ("table", query.sort, query.desc, query.q, query.state)
-        rows = self.cached(key, lambda trials, _: query.apply(study_rows(trials)))
+        rows = self.cached(key, lambda trials, version: query.apply(self._rows(trials, version)))
         page = rows[query.offset : query.offset + query.limit]
         trials, version = self.refresh()
         params: dict[str, None] = {}
@@ -203,6 +222,13 @@ class StudyCache:
                 "n_objectives": len(self.directions),
             }
         )
+
+    def _rows(self, trials: list[FrozenTrial], version: str) -> list[dict[str, Any]]:
+        """The table's rows, built once per version and shared by every query on it."""
+        hit = self._row_cache
+        if hit is None or hit[0] != version:
+            hit = self._row_cache = (version, study_rows(trials))
+        return hit[1]
 
 
 def study_rows(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
@@ -231,7 +257,14 @@ class TrialQuery:
     ``q`` holds space-separated terms: ``key<op>value`` compares a column (``number``,
     ``state``, ``value``, ``value1``, ``duration``, a parameter or a user attribute) with
     ``= != < <= > >=``; any other term must appear as text somewhere in the row.
+
+    Its cost is bounded: at most :attr:`MAX_TERMS` terms and :attr:`MAX_QUERY` characters,
+    and filtering that runs past ``time_limit`` seconds stops with a ``ValueError`` (an HTTP
+    400 asking for a narrower filter) instead of holding a server thread.
     """
+
+    MAX_TERMS = 16
+    MAX_QUERY = 1000
 
     def __init__(
         self,
@@ -241,11 +274,23 @@ class TrialQuery:
         state: str = "",
         offset: int = 0,
         limit: int = 50,
+        time_limit: float = 2.0,
     ) -> None:
         if limit < 1 or limit > 1000:
             raise ValueError(f"limit must be between 1 and 1000, got {limit}.")
         if offset < 0:
             raise ValueError(f"offset must be 0 or more, got {offset}.")
+        if len(q.split()) > self.MAX_TERMS:
+            raise ValueError(
+                f"the filter has {len(q.split())} terms; use at most {self.MAX_TERMS}."
+            )
+        if len(q) > self.MAX_QUERY:
+            raise ValueError(
+                f"the filter is {len(q)} characters long; use at most {self.MAX_QUERY}."
+            )
+        if len(sort) > 200:
+            raise ValueError("sort must name a column (at most 200 characters).")
+        self.time_limit = time_limit
         state = state.upper()
         if state and state not in TrialState.__members__:
             raise ValueError(
@@ -271,22 +316,48 @@ class TrialQuery:
         return row["user_attrs"].get(key)
 
     def apply(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + self.time_limit
         if self.state:
             rows = [r for r in rows if r["state"] == self.state]
+        texts: dict[int, str] = {}  # each row's text once, however many text terms
         for term in self.q.split():
-            m = _COND.match(term)
-            if m:
-                key, op, want = m.group(1), m.group(2), m.group(3)
-                rows = [r for r in rows if _compare(self.column(r, key), op, want)]
-            else:
-                needle = term.lower()
-                rows = [r for r in rows if needle in _row_text(r)]
+            keep = self._matcher(term, texts)
+            kept = []
+            for i, r in enumerate(rows):
+                if i % 1024 == 1023 and time.monotonic() > deadline:
+                    self._too_slow()
+                if keep(r):
+                    kept.append(r)
+            rows = kept
+            if time.monotonic() > deadline:
+                self._too_slow()
         if self.sort != "number" or self.desc:
             present = [r for r in rows if self.column(r, self.sort) is not None]
             missing = [r for r in rows if self.column(r, self.sort) is None]
             present.sort(key=lambda r: _sort_key(self.column(r, self.sort)), reverse=self.desc)
             rows = present + missing  # blanks last either way
         return rows
+
+    def _matcher(self, term: str, texts: dict[int, str]) -> Callable[[dict[str, Any]], bool]:
+        m = _COND.match(term)
+        if m:
+            key, op, want = m.group(1), m.group(2), m.group(3)
+            return lambda r: _compare(self.column(r, key), op, want)
+        needle = term.lower()
+
+        def contains(r: dict[str, Any]) -> bool:
+            text = texts.get(id(r))
+            if text is None:
+                text = texts[id(r)] = _row_text(r)
+            return needle in text
+
+        return contains
+
+    def _too_slow(self) -> None:
+        raise ValueError(
+            f"the filter {self.q[:60]!r} took more than {self.time_limit:g} s; use fewer or "
+            "narrower terms (e.g. state=COMPLETE value<1)."
+        )
 
 
 def _sort_key(v: Any) -> tuple:

@@ -30,8 +30,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--token",
         default=os.environ.get("HONED_DASHBOARD_TOKEN"),
-        help="allow write actions (notes, deleting studies) to requests carrying this token "
-        "(default: $HONED_DASHBOARD_TOKEN; unset means read-only)",
+        help="require this token for every read and write (the page asks for it once); "
+        "needed to bind beyond 127.0.0.1 (default: $HONED_DASHBOARD_TOKEN; unset: read-only "
+        "and open to whoever reaches it)",
+    )
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="with --token, refuse writes anyway (the token then only guards reads)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the dashboard may be reached under, besides --host, localhost and "
+        "IP addresses (repeatable); other Host headers are refused",
     )
     p.set_defaults(func=_run)
 
@@ -39,19 +53,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import sys
 
+    from honed._text import printable
     from honed.dashboard import serve
     from honed.errors import HonedError
 
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.token:
-        print(
-            f"honed dashboard: note: binding {args.host} shows your studies to the network; "
-            "anyone who can reach it can read them.",
-            file=sys.stderr,
-        )
     try:
-        serve(args.storage, host=args.host, port=args.port, token=args.token)
+        serve(
+            args.storage,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            allowed_hosts=args.allow_host,
+            read_only=args.read_only,
+        )
     except (HonedError, ValueError, ImportError, OSError) as e:
-        print(f"honed dashboard: {e}", file=sys.stderr)
+        print(f"honed dashboard: {printable(e, lines=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from honed.errors import StorageError
@@ -21,6 +22,8 @@ def get_storage(storage: str | Path | Storage | None) -> Storage:
         return InMemoryStorage()
     if isinstance(storage, Storage):
         return storage
+    if isinstance(storage, str):
+        _check_spelling(storage)
     if isinstance(storage, Path) or (isinstance(storage, str) and "://" not in storage):
         path = Path(storage)
         if path.suffix not in (".db", ".sqlite", ".sqlite3"):
@@ -34,5 +37,58 @@ def get_storage(storage: str | Path | Storage | None) -> Storage:
             storage = "postgresql+psycopg://" + storage[len("postgresql://") :]
         from honed.storage.sql import SQLStorage  # SQLAlchemy loads only when needed
 
-        return SQLStorage(storage)
+        try:
+            return SQLStorage(storage)
+        except ValueError as e:  # a port that is not a number, a NUL in a path, ...
+            raise StorageError(
+                f"cannot use storage URL {storage!r}: {e}. Use e.g. 'sqlite:///honed.db' or "
+                "'postgresql://user@host/db'."
+            ) from None
     raise StorageError(f"storage must be a URL, a path or a Storage, got {type(storage).__name__}.")
+
+
+# Misspellings of the two URL schemes honed knows, caught before they become a file named
+# "sqlite:" or an error about a database kind called "postgres".
+_SCHEMES = ("sqlite", "postgresql")
+_ALIASES = {
+    "postgres": "postgresql",
+    "pg": "postgresql",
+    "psql": "postgresql",
+    "pgsql": "postgresql",
+    "sqlite3": "sqlite",
+}
+_SCHEME_LIKE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)(://|:/*|//)(.*)$", re.DOTALL)
+
+
+def _check_spelling(url: str) -> None:
+    """Raise a StorageError with a "did you mean" for a misspelt sqlite/postgresql URL:
+    ``sqlite:/x.db``, ``sqlite:x.db``, ``sqlite//x.db``, ``sqlite://x.db``, ``SQLite:///``,
+    ``sqlite3:///x.db``, ``postgres://...``."""
+    import difflib
+
+    m = _SCHEME_LIKE.match(url)
+    if m is None:
+        return
+    scheme, sep, rest = m.groups()
+    base, _, driver = scheme.lower().partition("+")
+    target = _ALIASES.get(base) or (base if base in _SCHEMES else None)
+    if target is None and sep == "://":  # a real URL; a path ("a.sqlite:x.db") stays a path
+        target = next(iter(difflib.get_close_matches(base, _SCHEMES, n=1, cutoff=0.75)), None)
+    if target is None:
+        return  # another kind of URL (or a path with a colon): left to SQLAlchemy
+    suffix = f"+{driver}" if driver else ""
+    exact = sep == "://" and scheme == scheme.lower() and base == target
+    if target == "sqlite":
+        if exact and (rest == "" or rest.startswith("/")):
+            return  # sqlite:///file.db, sqlite:////abs/file.db (or in memory: refused later)
+        path = rest[1:] if sep == "://" and rest.startswith("/") else rest
+        fixed = f"sqlite{suffix}:///{path}"
+    else:
+        if exact:
+            return
+        fixed = f"postgresql{suffix}://{rest.lstrip('/')}"
+    raise StorageError(
+        f"storage {url!r} is not a URL honed can open; did you mean {fixed!r}? (SQLite: "
+        "'sqlite:///relative.db' or 'sqlite:////absolute/path.db'; PostgreSQL: "
+        "'postgresql://user@host/db')"
+    )

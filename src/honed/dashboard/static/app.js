@@ -37,14 +37,21 @@
   };
   function token() { return sessionStorage.getItem("honed-token") || ""; }
 
-  async function api(path, init) {
+  // The token (when the dashboard has one) goes with every request; a write may send the
+  // one typed in its own field instead, kept only once the server accepted it.
+  async function api(path, init, withToken) {
     init = init || {};
     init.headers = Object.assign({ "Content-Type": "application/json" }, init.headers || {});
-    if (token()) init.headers["X-Honed-Token"] = token();
+    const tok = withToken !== undefined ? withToken : token();
+    if (tok) init.headers["X-Honed-Token"] = tok;
     const r = await fetch(path, init);
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }
-    if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
+    if (!r.ok) {
+      const err = new Error((body && body.error) || r.status + " " + r.statusText);
+      err.status = r.status;
+      throw err;
+    }
     return body;
   }
   function setLive(ok) { $live.className = ok ? "live" : "live stale"; $live.textContent = ok ? "live" : "offline"; }
@@ -225,14 +232,20 @@
         h("div", { cls: "note" }, [note]),
         h("div", { cls: "toolbar" }, [
           h("button", { id: "save-note", text: "Save note", onclick: async function () {
-            sessionStorage.setItem("honed-token", tok.value);
-            try { await api(base + "/note", { method: "POST", body: JSON.stringify({ note: note.value }) }); msg.textContent = "saved"; }
+            try {
+              await api(base + "/note", { method: "POST", body: JSON.stringify({ note: note.value }) }, tok.value);
+              sessionStorage.setItem("honed-token", tok.value);
+              msg.textContent = "saved";
+            }
             catch (e) { msg.textContent = String(e.message); }
           } }),
           h("button", { cls: "danger", id: "delete-study", text: "Delete study", onclick: async function () {
-            sessionStorage.setItem("honed-token", tok.value);
             if (!window.confirm("Delete this study and all its trials?")) return;
-            try { await api(base, { method: "DELETE" }); location.hash = "#/"; }
+            try {
+              await api(base, { method: "DELETE" }, tok.value);
+              sessionStorage.setItem("honed-token", tok.value);
+              location.hash = "#/";
+            }
             catch (e) { msg.textContent = String(e.message); }
           } }),
           msg,
@@ -313,6 +326,27 @@
     return { poll: poll };
   }
 
+  // ---- the token, when the dashboard was started with one ---------------------------------
+  function loginView(message) {
+    clearTimeout(timer);
+    view = null;
+    crumbs([{ text: "token needed" }]);
+    const input = h("input", { type: "password", id: "login-token", placeholder: "token", autocomplete: "current-password" });
+    function submit(ev) {
+      ev.preventDefault();
+      sessionStorage.setItem("honed-token", input.value);
+      route();
+    }
+    $main.replaceChildren(
+      h("h1", { text: "Token needed" }),
+      h("div", { cls: "card wide", id: "login" }, [
+        h("p", { text: "This dashboard was started with a token. Enter it to see the studies; it is kept for this tab only." }),
+        message ? h("p", { cls: "err", id: "login-error", text: message }) : null,
+        h("form", { cls: "toolbar", onsubmit: submit }, [input, h("button", { id: "login-button", type: "submit", text: "Open" })]),
+      ]));
+    input.focus();
+  }
+
   // ---- routing and polling ----------------------------------------------------------------
   async function tick() {
     const v = view;
@@ -321,6 +355,10 @@
       setLive(true);
     } catch (e) {
       setLive(false);
+      if (v === view && e.status === 401) {
+        loginView(token() ? "That token was refused." : "");
+        return;
+      }
       if (v === view && String(e.message).indexOf("no study") >= 0) {
         $main.replaceChildren(h("p", { cls: "err", text: String(e.message) }), h("a", { href: "#/", text: "back to the studies" }));
         return;
@@ -331,6 +369,7 @@
   function route() {
     clearTimeout(timer);
     delete document.body.dataset.firstPlotMs;
+    if (info.token_required && !token()) { loginView(""); return; }
     const m = location.hash.match(/^#\/study\/(\d+)/);
     view = m ? studyView(Number(m[1])) : listView();
     tick();
