@@ -475,3 +475,19 @@ def test_metadata_that_pairs_a_format_with_another_file_is_refused(tmp_path):
     meta.write_text(json.dumps({"format": "npy", "payload": "latest.npy", "step": None}))
     with pytest.raises(ArtifactError, match="missing"):
         ck.load(0)
+
+
+def test_deleting_a_study_deletes_its_checkpoints(tmp_path):
+    """A new study of the same name must not find the old one's checkpoints."""
+    import honed
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    old = honed.create_study("s", storage=url)
+    old.optimize(lambda t: t.save_checkpoint({"w": t.float("x", 0, 1)}) or 1.0, n_trials=2)
+    kept = honed.create_study("kept", storage=url)
+    kept.optimize(lambda t: t.save_checkpoint({"w": 1}) or 1.0, n_trials=1)
+    assert old.checkpoints.load(0) is not None
+    honed.delete_study("s", url)
+    new = honed.create_study("s", storage=url)
+    assert new.checkpoints.load(0) is None and new.checkpoints.load(1) is None
+    assert kept.checkpoints.load(0) == {"w": 1}  # other studies' checkpoints stay

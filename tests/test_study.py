@@ -447,14 +447,15 @@ def test_constraints_exclude_infeasible(storage: Storage) -> None:
 # ---- progress bar --------------------------------------------------------------------------
 @pytest.mark.slow
 def test_progress_bar_on_a_terminal(tmp_path) -> None:
-    """The bar shows on a real terminal (a pty) with the count and the best value, and the
-    objective's stdout is not mixed into it."""
+    """The bar shows on a real terminal (a pty) with the count, the best value and the study's
+    name as text (markup and terminal codes in it are shown, not obeyed), and the objective's
+    stdout is not mixed into it."""
     script = tmp_path / "run.py"
     script.write_text(
         textwrap.dedent(
             """
             import honed
-            s = honed.create_study("bar", seed=0)
+            s = honed.create_study("bar [/red] \x1b]0;title\x07", seed=0)
             s.optimize(lambda t: t.float("x", 1, 2), n_trials=5)
             print("DONE", len(s.trials))
             """
@@ -483,6 +484,7 @@ def test_progress_bar_on_a_terminal(tmp_path) -> None:
     assert proc.returncode == 0
     assert out.decode().strip() == "DONE 5"  # stdout carries the program's output only
     assert "5/5" in terminal and "best 1" in terminal
+    assert "bar [/red] \\x1b]0;title\\x07" in terminal and "\x1b]0;" not in terminal
 
 
 def test_no_progress_output_without_terminal_but_a_log_line_per_trial(capfd) -> None:

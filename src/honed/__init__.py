@@ -18,6 +18,7 @@ import sys
 from honed import _migration
 from honed._logging import set_verbosity
 from honed.errors import (
+    ArtifactError,
     DuplicatedStudyError,
     HonedError,
     SchemaVersionError,
@@ -38,6 +39,7 @@ from honed.trial import Direction, FrozenTrial, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactError",
     "Choice",
     "Direction",
     "Distribution",

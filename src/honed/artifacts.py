@@ -45,6 +45,7 @@ __all__ = [
     "Checkpoints",
     "FileSystemArtifactStore",
     "default_artifact_store",
+    "delete_study_artifacts",
     "get_artifact_store",
     "study_folder",
     "study_name_of",
@@ -664,6 +665,19 @@ class Checkpoints:
                 if old != new_name and (old == "latest" or old.startswith("latest.")):
                     self.store.delete(self._key(dst, old))
         return True
+
+
+def delete_study_artifacts(store: ArtifactStore, study_name: str) -> int:
+    """Remove every artifact of study ``study_name`` (its checkpoints, saved soups, ...), so a
+    new study of the same name starts clean; returns how many were removed."""
+    checkpoints = Checkpoints(store, study_name)
+    folders = [checkpoints.prefix] + ([checkpoints._legacy] if checkpoints._legacy else [])
+    removed = 0
+    for folder in folders:
+        for key in store.list(folder):
+            store.delete(key)
+            removed += 1
+    return removed
 
 
 def default_artifact_store(storage: object) -> ArtifactStore:

@@ -252,7 +252,9 @@ def _cmd_delete(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("kept")
             return 1
-    storage.delete_study(study_id)
+    from honed.study import delete_study
+
+    delete_study(args.study, storage)  # its checkpoints too
     print(f"deleted study {args.study!r}")
     return 0
 

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from honed.artifacts import default_artifact_store, delete_study_artifacts
 from honed.dashboard._data import StudyCache, TrialQuery, jsonable
 from honed.errors import StorageError, StudyNotFoundError
 from honed.storage import Storage
@@ -224,6 +225,8 @@ def create_app(
     def delete(request: Request) -> JSONResponse:
         dash.check_token(request)
         cache = dash.study(request)
+        name = storage.get_study_name(cache.study_id)
+        delete_study_artifacts(default_artifact_store(storage), name)  # checkpoints first
         storage.delete_study(cache.study_id)
         with dash._lock:
             dash._caches.pop(cache.study_id, None)

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from honed._text import printable
 from honed.errors import TrialStateError
 from honed.execution import (
     Executor,
@@ -400,7 +401,7 @@ class _Progress:
         )
 
         self._bar = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", markup=False, style="bold"),
             BarColumn(),
             MofNCompleteColumn() if n_trials else TextColumn(""),
             TimeElapsedColumn(),
@@ -409,7 +410,8 @@ class _Progress:
             transient=False,
             console=Console(stderr=True),  # the terminal checked above, not stdout
         )
-        self._task = self._bar.add_task(study.name, total=n_trials or timeout, best="")
+        name = printable(study.name)  # a name is text, never markup or terminal codes
+        self._task = self._bar.add_task(name, total=n_trials or timeout, best="")
         self._by_time = n_trials is None
         self._start = time.monotonic()
         self._bar.start()

@@ -25,6 +25,7 @@ from honed.artifacts import (
     ArtifactStore,
     Checkpoints,
     default_artifact_store,
+    delete_study_artifacts,
     get_artifact_store,
 )
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError, StudyNotFoundError
@@ -675,7 +676,19 @@ def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> Faul
     return FaultPolicy()
 
 
-def delete_study(name: str, storage: str | Path | Storage) -> None:
-    """Delete a study and all its trials."""
+def delete_study(
+    name: str,
+    storage: str | Path | Storage,
+    *,
+    artifacts: ArtifactStore | str | Path | None = None,
+) -> None:
+    """Delete a study, all its trials and its artifacts (checkpoints, saved soups) from
+    ``artifacts``, by default the store a study on ``storage`` uses; the artifacts go first,
+    so a new study of the same name never finds old checkpoints."""
     store = get_storage(storage)
-    store.delete_study(store.get_study_id(name))
+    study_id = store.get_study_id(name)
+    where = (
+        get_artifact_store(artifacts) if artifacts is not None else default_artifact_store(store)
+    )
+    delete_study_artifacts(where, name)
+    store.delete_study(study_id)
