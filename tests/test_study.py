@@ -676,7 +676,7 @@ def test_a_broken_objective_stops_after_its_first_failures(n_jobs: int) -> None:
     assert any("the first 3 trials" in note for note in info.value.__notes__)
     trials = s.trials
     assert 3 <= len(trials) <= 3 + n_jobs and all(t.state is TrialState.FAILED for t in trials)
-    assert all("traceback" in t.system_attrs for t in trials[:3])
+    assert sum("traceback" in t.system_attrs for t in trials) == 3  # the rest: stopped
     # A study that has worked once keeps going through the same error: it is data then.
     ok = honed.create_study()
     ok.optimize(quadratic, n_trials=1)
