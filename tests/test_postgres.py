@@ -13,7 +13,8 @@ import honed
 from honed.errors import DuplicatedStudyError, TrialStateError
 from honed.space import Float
 from honed.storage import get_storage
-from honed.storage.sql import SQLStorage, _is_transient
+from honed.storage.sql import SQLStorage
+from honed.storage.sql._engine import is_transient as _is_transient
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
 from tests._schema import check_upgrade_from_version_1
@@ -218,7 +219,7 @@ def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_u
     import time as real_time
     import types
 
-    import honed.storage.sql as sql_module
+    import honed.storage.sql._engine as sql_module
 
     watcher = get_storage(pg_url)
     sid = watcher.create_study("clock", [Direction.MINIMIZE])
