@@ -17,7 +17,7 @@ from honed.storage.sql import SQLStorage
 from honed.storage.sql._engine import is_transient as _is_transient
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
-from tests._schema import check_upgrade_from_version_1
+from tests._schema import check_migrations_build_the_tables, check_upgrade_from_version_1
 
 
 @pytest.fixture
@@ -47,6 +47,10 @@ class TestPostgresConformance(StorageTests):
 
 def test_a_version_1_database_is_upgraded_in_place(pg_url):
     check_upgrade_from_version_1(pg_url)
+
+
+def test_the_migrations_build_the_tables(pg_url):
+    check_migrations_build_the_tables(pg_url.replace("postgresql://", "postgresql+psycopg://"))
 
 
 def test_postgresql_urls_use_psycopg3(store):
@@ -215,28 +219,20 @@ def test_optimize_with_worker_processes(pg_url):
     storage.close()
 
 
-def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_url, monkeypatch):
-    import time as real_time
-    import types
-
-    import honed.storage.sql._engine as sql_module
+def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_url):
+    import time
 
     watcher = get_storage(pg_url)
     sid = watcher.create_study("clock", [Direction.MINIMIZE])
     assert watcher._clock_offset == 0.0  # same machine: the clocks agree
 
     # A worker whose clock runs 100 s behind the server's.
-    slow = types.SimpleNamespace(
-        time=lambda: real_time.time() - 100, sleep=real_time.sleep, monotonic=real_time.monotonic
-    )
-    monkeypatch.setattr(sql_module, "time", slow)
-    worker = SQLStorage(watcher.url)
+    worker = SQLStorage(watcher.url, clock=lambda: time.time() - 100)
     assert 95 < worker._clock_offset < 105  # measured against the server, and corrected
     attrs = {"heartbeat_interval": 1.0}
     alive = worker.create_trial(sid, system_attrs=attrs)
     worker._clock_offset = 0.0  # what an uncorrected slow clock would stamp
     misjudged = worker.create_trial(sid, system_attrs=attrs)
-    monkeypatch.undo()
 
     failed = watcher.fail_stale_trials(sid, grace_period=30.0)
     assert [t.number for t in failed] == [misjudged.number]  # the live trial is not failed

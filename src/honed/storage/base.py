@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,20 @@ from honed.errors import TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["HEARTBEAT_ATTR", "Storage", "StudySummary", "check_state_change", "retry_attrs"]
+__all__ = [
+    "HEARTBEAT_ATTR",
+    "Clock",
+    "Storage",
+    "StudySummary",
+    "check_state_change",
+    "retry_attrs",
+]
+
+Clock = Callable[[], float]
+"""Seconds since the epoch, as :func:`time.time` gives them: what a storage stamps trial starts,
+heartbeats and finishes with, and what :meth:`Storage.fail_stale_trials` measures silence
+against. Storages take one as ``clock=`` (``time.time`` when not given) so stale-trial logic
+can be tested, or replayed, without waiting; see :class:`honed.testing.ManualClock`."""
 
 # System attr of a trial whose worker sends heartbeats (the interval in seconds). Only such
 # trials can go stale: a worker without heartbeats is never mistaken for a dead one.

@@ -14,6 +14,7 @@ from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateErr
 from honed.space import Distribution, ParamValue
 from honed.storage.base import (
     HEARTBEAT_ATTR,
+    Clock,
     Storage,
     StudySummary,
     check_state_change,
@@ -48,9 +49,15 @@ class _Study:
 
 
 class InMemoryStorage(Storage):
-    """Keeps studies in this process. Threads share it; processes do not (use SQLite)."""
+    """Keeps studies in this process. Threads share it; processes do not (use SQLite).
 
-    def __init__(self) -> None:
+    Args:
+        clock: What times are read from (seconds since the epoch); ``time.time`` by default.
+            Tests inject a :class:`honed.testing.ManualClock` to age trials without waiting.
+    """
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock: Clock = time.time if clock is None else clock
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
         self._by_name: dict[str, int] = {}
@@ -58,6 +65,9 @@ class InMemoryStorage(Storage):
         self._next_study_id = 0
         self._next_trial_id = 0
         self._heartbeats: dict[int, float] = {}  # trial_id -> time of the last heartbeat
+
+    def _datetime(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
@@ -68,7 +78,7 @@ class InMemoryStorage(Storage):
                 )
             sid = self._next_study_id
             self._next_study_id += 1
-            self._studies[sid] = _Study(sid, name, tuple(directions), datetime.now(UTC))
+            self._studies[sid] = _Study(sid, name, tuple(directions), self._datetime())
             self._by_name[name] = sid
             return sid
 
@@ -163,7 +173,7 @@ class InMemoryStorage(Storage):
                 params=dict(params or {}),
                 distributions=dict(distributions or {}),
                 system_attrs=dict(system_attrs or {}),
-                datetime_start=datetime.now(UTC) if state is TrialState.RUNNING else None,
+                datetime_start=self._datetime() if state is TrialState.RUNNING else None,
                 trial_id=tid,
             )
             s.trials.append(t)
@@ -176,7 +186,7 @@ class InMemoryStorage(Storage):
             s = self._study(study_id)
             for t in s.trials:
                 if t.state is TrialState.WAITING:
-                    new = replace(t, state=TrialState.RUNNING, datetime_start=datetime.now(UTC))
+                    new = replace(t, state=TrialState.RUNNING, datetime_start=self._datetime())
                     s.trials[t.number] = new
                     return new
             return None
@@ -235,6 +245,7 @@ class InMemoryStorage(Storage):
             else:
                 report = {"intermediate_values": {**t.intermediate_values, step: float(value)}}
             self._update(trial_id, report_seconds=secs, **report)
+            self._heartbeats[trial_id] = self._clock()  # a report is a sign of life too
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
@@ -276,20 +287,20 @@ class InMemoryStorage(Storage):
                 distributions={**t.distributions, **(distributions or {})},
                 values=None if values is None else tuple(float(v) for v in values),
                 system_attrs={**t.system_attrs, **(system_attrs or {})},
-                datetime_start=t.datetime_start or datetime.now(UTC),
-                datetime_complete=datetime.now(UTC),
+                datetime_start=t.datetime_start or self._datetime(),
+                datetime_complete=self._datetime(),
             )
             s.trials[t.number] = new
             return new
 
     def record_heartbeat(self, trial_id: int) -> None:
         with self._lock:
-            self._heartbeats[trial_id] = time.time()
+            self._heartbeats[trial_id] = self._clock()
 
     def fail_stale_trials(
         self, study_id: int, grace_period: float, retries: int = 0
     ) -> list[FrozenTrial]:
-        now = time.time()
+        now = self._clock()
         failed = []
         with self._lock:
             s = self._study(study_id)

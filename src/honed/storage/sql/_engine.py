@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from honed.errors import StorageError, StudyNotFoundError
-from honed.storage.base import Storage
+from honed.storage.base import Clock, Storage
 from honed.storage.sql._tables import SQL_BUMP, studies_table
 from honed.trial import Direction
 
@@ -143,7 +143,9 @@ class SQLBase(Storage):
     """What every part of the SQL storage shares: the engine, transactions with retries, the
     clock, and a cache of each study's name and directions (they never change)."""
 
-    def __init__(self, url: str, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, url: str, engine_kwargs: Mapping[str, Any] | None, clock: Clock | None
+    ) -> None:
         self.url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._engine = make_engine(url, self._engine_kwargs)
@@ -151,6 +153,7 @@ class SQLBase(Storage):
         _LIVE_STORAGES.add(self)
         self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
         self._cache_lock = threading.Lock()
+        self._clock: Clock = time.time if clock is None else clock
         self._clock_offset = 0.0
 
     def __repr__(self) -> str:
@@ -208,8 +211,9 @@ class SQLBase(Storage):
     def _now(self) -> float:
         """Seconds since the epoch, on the database server's clock where there is a server:
         workers on many machines then stamp starts and heartbeats on one clock, so a worker
-        whose clock runs behind is not taken for a dead one."""
-        return time.time() + self._clock_offset
+        whose clock runs behind is not taken for a dead one. The local clock (``clock``) plus
+        its offset to the server's, measured on open."""
+        return self._clock() + self._clock_offset
 
     def _measure_clock_offset(self) -> float:
         if self._engine.dialect.name != "postgresql":
@@ -217,9 +221,9 @@ class SQLBase(Storage):
         query = sa.text("SELECT extract(epoch FROM clock_timestamp())")
         best: tuple[float, float] | None = None  # (round trip, offset) of the fastest probe
         for _ in range(3):
-            before = time.time()
+            before = self._clock()
             server = float(self._read(lambda c: c.execute(query).scalar_one()))
-            after = time.time()
+            after = self._clock()
             sample = (after - before, server - (before + after) / 2)
             best = sample if best is None or sample < best else best
         assert best is not None
