@@ -239,3 +239,49 @@ def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_u
     assert watcher.get_trial(alive.trial_id).state is TrialState.RUNNING
     worker.close()
     watcher.close()
+
+
+def test_a_read_only_storage_never_writes(pg_url):
+    import psycopg
+
+    from honed.errors import StorageError
+
+    def tables() -> list[str]:
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    with pytest.raises(StorageError, match="no honed tables"):
+        get_storage(pg_url, read_only=True)
+    assert tables() == []  # reading created nothing
+    writer = get_storage(pg_url)
+    sid = writer.create_study("s", [Direction.MINIMIZE])
+    t = writer.create_trial(sid)
+    writer.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+    reader = get_storage(pg_url, read_only=True)
+    assert [x.values for x in reader.get_trials(sid)] == [(0.5,)]
+    with pytest.raises(StorageError, match="read-only"):
+        reader.create_trial(sid)
+    # The server itself refuses a write on the reader's sessions, as a StorageError.
+    with pytest.raises(StorageError, match="cannot be written here"):
+        reader._read(lambda c: c.exec_driver_sql("CREATE TABLE sneaky (a int)"))
+    assert "sneaky" not in tables()
+    reader.close()
+    writer.close()
+
+
+def test_an_older_database_is_not_upgraded_by_a_reader(pg_url):
+    from honed.errors import SchemaVersionError
+    from tests._schema import make_version_1_database
+
+    make_version_1_database(pg_url)
+    with pytest.raises(SchemaVersionError, match="honed storage upgrade"):
+        get_storage(pg_url, read_only=True)
+    store = get_storage(pg_url)  # opening to write upgrades
+    assert store.upgraded_from == 1
+    store.close()
+    reader = get_storage(pg_url, read_only=True)
+    assert len(reader.get_trials(reader.get_study_id("old"))) == 3
+    reader.close()

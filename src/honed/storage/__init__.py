@@ -13,9 +13,13 @@ __all__ = ["DEFAULT_STORAGE_URL", "InMemoryStorage", "Storage", "StudySummary", 
 DEFAULT_STORAGE_URL = "sqlite:///honed.db"
 
 
-def get_storage(storage: str | Path | Storage | None) -> Storage:
+def get_storage(storage: str | Path | Storage | None, *, read_only: bool = False) -> Storage:
     """A storage from a URL (``sqlite:///file.db``, ``postgresql://...``), a path to a SQLite
-    file, an instance (returned as is), or ``None`` for a new in-memory storage."""
+    file, an instance (returned as is), or ``None`` for a new in-memory storage.
+
+    ``read_only``: open a URL or path only to read it: nothing is created or written (a
+    missing or empty SQLite file is an error, not a new database; see
+    :class:`~honed.storage.sql.SQLStorage`). Read-only tools such as ``honed show`` use it."""
     if storage is None:
         return InMemoryStorage()
     if isinstance(storage, Storage):
@@ -33,5 +37,5 @@ def get_storage(storage: str | Path | Storage | None) -> Storage:
             storage = "postgresql+psycopg://" + storage[len("postgresql://") :]
         from honed.storage.sql import SQLStorage  # SQLAlchemy loads only when needed
 
-        return SQLStorage(storage)
+        return SQLStorage(storage, read_only=read_only)
     raise StorageError(f"storage must be a URL, a path or a Storage, got {type(storage).__name__}.")

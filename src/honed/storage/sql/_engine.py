@@ -1,10 +1,6 @@
-"""Engines and transactions: URL parsing, SQLite's pragmas and locking, retries of transient
-errors, fork safety, and the clock timestamps are taken from.
-
-SQLite notes. Many processes share one file: the database runs in WAL mode (readers never
-block the writer), every write transaction starts with ``BEGIN IMMEDIATE`` (it takes the write
-lock up front, so two writers never deadlock upgrading a read lock), and a generous busy
-timeout plus a retry loop absorb contention instead of surfacing "database is locked".
+"""Engines and transactions: URL parsing, retries of transient errors and the mapping of the
+rest to :class:`~honed.errors.StorageError`, fork safety, and the clock timestamps are taken
+from. SQLite's own concerns (WAL, locking, read-only files, damage) are in ``_sqlite``.
 """
 
 from __future__ import annotations
@@ -19,11 +15,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from honed.errors import StorageError, StudyNotFoundError
 from honed.storage.base import Clock, Storage
+from honed.storage.sql._records import DamagedRecord, decoded
+from honed.storage.sql._sqlite import FileWatch, damaged, sqlite_engine
 from honed.storage.sql._tables import SQL_BUMP, studies_table
 from honed.trial import Direction
 
@@ -32,8 +29,9 @@ __all__ = ["SQLBase", "is_transient", "make_engine"]
 _T = TypeVar("_T")
 
 
-def make_engine(url_text: str, engine_kwargs: Mapping[str, Any]) -> Engine:
-    """An engine for ``url_text``, set up for many processes sharing one database."""
+def make_engine(url_text: str, engine_kwargs: Mapping[str, Any], read_only: bool) -> Engine:
+    """An engine for ``url_text``, set up for many processes sharing one database; with
+    ``read_only``, one that cannot change it."""
     try:
         url = sa.engine.make_url(url_text)
     except sa.exc.ArgumentError as e:
@@ -48,13 +46,17 @@ def make_engine(url_text: str, engine_kwargs: Mapping[str, Any]) -> Engine:
                 "an in-memory SQLite database cannot be shared; use storage=None for "
                 "in-memory studies or give a file, e.g. 'sqlite:///honed.db'."
             )
-        return _sqlite_engine(url, kwargs)
+        return sqlite_engine(url, kwargs, read_only)
     # A server database (PostgreSQL): a small pool per process, and no pre-ping round trip
     # per transaction. A connection the server dropped fails its first statement, the
     # pool invalidates it and the retry loop runs the transaction again on a fresh one.
     kwargs.setdefault("pool_size", 4)
     kwargs.setdefault("max_overflow", 16)
     kwargs.setdefault("pool_recycle", 1800)
+    if read_only and url.get_backend_name() == "postgresql":  # the server refuses every write
+        kwargs.setdefault("connect_args", {}).setdefault(
+            "options", "-c default_transaction_read_only=on"
+        )
     try:
         return sa.create_engine(url, **kwargs)
     except ModuleNotFoundError as e:
@@ -67,30 +69,6 @@ def make_engine(url_text: str, engine_kwargs: Mapping[str, Any]) -> Engine:
             f"unknown database kind {url.get_backend_name()!r} in storage URL {url_text!r}; "
             "use 'sqlite:///honed.db' or 'postgresql+psycopg://user@host/db'."
         ) from None
-
-
-def _sqlite_engine(url: sa.URL, kwargs: dict[str, Any]) -> Engine:
-    connect_args = kwargs.setdefault("connect_args", {})
-    connect_args.setdefault("timeout", 60.0)
-    connect_args.setdefault("check_same_thread", False)
-    engine = sa.create_engine(url, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        read = conn.get_execution_options().get("honed_read", False)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-
-    return engine
 
 
 # SQLSTATE classes and codes worth retrying: the transaction lost a race (serialization
@@ -138,23 +116,56 @@ def _forget_connections_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
+# How many times a transaction that lost a race or a connection is tried.
+_ATTEMPTS = 12
+
+# What a driver's message means, in words a user can act on (the message follows in the error).
+_REASONS = (
+    (("disk is full", "no space left", "could not extend file"), "the disk is full"),
+    (
+        ("readonly database", "read-only transaction", "read-only file system"),
+        "the database cannot be written here (its file, its folder or the filesystem is "
+        "read-only); to read it, open it with read_only=True",
+    ),
+    (
+        ("database is locked", "database table is locked"),
+        "another process kept the database locked through every retry",
+    ),
+    (
+        ("disk i/o error",),
+        "the disk reported an I/O error",
+    ),
+    (
+        ("unable to open database file",),
+        "the database file cannot be opened (a missing folder, no permission, or a "
+        "read-only place without read_only=True)",
+    ),
+)
+_DAMAGE = ("malformed", "not a database", "file is encrypted", "could not decode")
+
 
 class SQLBase(Storage):
     """What every part of the SQL storage shares: the engine, transactions with retries, the
     clock, and a cache of each study's name and directions (they never change)."""
 
     def __init__(
-        self, url: str, engine_kwargs: Mapping[str, Any] | None, clock: Clock | None
+        self,
+        url: str,
+        engine_kwargs: Mapping[str, Any] | None,
+        read_only: bool,
+        clock: Clock | None,
     ) -> None:
         self.url = url
+        self.read_only = bool(read_only)
         self._engine_kwargs = dict(engine_kwargs or {})
-        self._engine = make_engine(url, self._engine_kwargs)
+        self._engine = make_engine(url, self._engine_kwargs, self.read_only)
         self._read_engine = self._engine.execution_options(honed_read=True)
         _LIVE_STORAGES.add(self)
         self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
         self._cache_lock = threading.Lock()
         self._clock: Clock = time.time if clock is None else clock
         self._clock_offset = 0.0
+        self._file: FileWatch | None = None  # set once a SQLite file is open
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -163,32 +174,89 @@ class SQLBase(Storage):
     def is_sqlite(self) -> bool:
         return self._engine.dialect.name == "sqlite"
 
+    @property
+    def _database_path(self) -> str | None:
+        """The SQLite file, or None for a server database."""
+        return self._engine.url.database if self.is_sqlite else None
+
     # ---- transactions ----------------------------------------------------------------------
-    def _retry(self, fn: Callable[[], _T]) -> _T:
+    def _retry(
+        self, fn: Callable[[], _T], passthrough: tuple[type[sa.exc.DBAPIError], ...] = ()
+    ) -> _T:
+        """Run ``fn`` (one transaction) until it neither loses a race nor a connection; any
+        other database error becomes a StorageError with the reason (``passthrough`` errors
+        excepted: the caller handles them)."""
         delay = 0.01
-        for attempt in range(12):
+        for attempt in range(_ATTEMPTS):
             try:
                 return fn()
             except sa.exc.DBAPIError as e:  # OperationalError, InterfaceError, ...
-                if not is_transient(e) or attempt == 11:
-                    raise
+                if not is_transient(e) or attempt == _ATTEMPTS - 1:
+                    if isinstance(e, passthrough):
+                        raise
+                    raise self._storage_error(e) from e
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)
+            except UnicodeDecodeError as e:  # SQLite's message about a damaged file
+                if not self.is_sqlite:
+                    raise
+                raise damaged(os.path.abspath(self._database_path or ""), str(e)) from e
+            except DamagedRecord as e:
+                where = self._database_path or repr(self)
+                raise damaged(where, f"a record cannot be read: {e}") from e
         raise AssertionError("unreachable")
 
-    def _write(self, fn: Callable[[Connection], _T]) -> _T:
+    def _storage_error(self, e: sa.exc.DBAPIError) -> StorageError:
+        message = str(e.orig).strip() or type(e.orig).__name__
+        low = message.lower()
+        if self.is_sqlite and any(s in low for s in _DAMAGE):
+            return damaged(os.path.abspath(self._database_path or ""), message)
+        reason = next((r for keys, r in _REASONS if any(k in low for k in keys)), None)
+        path = self._database_path
+        if (
+            path
+            and "unable to open" in low
+            and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
+        ):
+            reason = (
+                f"its folder {os.path.dirname(os.path.abspath(path))} cannot be written (a "
+                "read-only folder or filesystem); to read the database, open it with "
+                "read_only=True"
+            )
+        return StorageError(
+            f"storage {self!r}: {reason} ({message})." if reason else f"storage {self!r}: {message}"
+        )
+
+    def _write(
+        self,
+        fn: Callable[[Connection], _T],
+        passthrough: tuple[type[sa.exc.DBAPIError], ...] = (),
+    ) -> _T:
+        if self.read_only:
+            raise StorageError(
+                f"{self!r} was opened read-only (read_only=True): open it without to change it."
+            )
+
         def run() -> _T:
+            if self._file is not None:
+                self._file.check()
             with self._engine.begin() as conn:
                 return fn(conn)
 
-        return self._retry(run)
+        return self._retry(run, passthrough)
 
-    def _read(self, fn: Callable[[Connection], _T]) -> _T:
+    def _read(
+        self,
+        fn: Callable[[Connection], _T],
+        passthrough: tuple[type[sa.exc.DBAPIError], ...] = (),
+    ) -> _T:
         def run() -> _T:
+            if self._file is not None:
+                self._file.check()
             with self._read_engine.begin() as conn:
                 return fn(conn)
 
-        return self._retry(run)
+        return self._retry(run, passthrough)
 
     def _bump(self, conn: Connection, column: str, study_id: int) -> int:
         """Add one to a study's counter (``next_number`` or ``finish_seq``) inside the current
@@ -231,6 +299,11 @@ class SQLBase(Storage):
         # Within the measurement's own uncertainty the clocks agree: keep ours.
         return offset if abs(offset) > max(rtt, 0.01) else 0.0
 
+    def _watch_file(self) -> None:
+        """From now on, notice if the SQLite file is deleted or replaced."""
+        if self._database_path is not None:
+            self._file = FileWatch(self._database_path)
+
     # ---- studies' fixed facts --------------------------------------------------------------
     def _study_info(self, study_id: int) -> tuple[str, tuple[Direction, ...]]:
         with self._cache_lock:
@@ -245,7 +318,8 @@ class SQLBase(Storage):
         )
         if row is None:
             raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-        info = (row[0], tuple(Direction(d) for d in json.loads(row[1])))
+        with decoded(f"study id {study_id}"):
+            info = (row[0], tuple(Direction(d) for d in json.loads(row[1])))
         with self._cache_lock:
             self._study_cache[study_id] = info
         return info

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 
 from honed.errors import SchemaVersionError, StorageError
 from honed.storage.sql._engine import SQLBase
+from honed.storage.sql._sqlite import check_integrity
 from honed.storage.sql._tables import SCHEMA_VERSION, meta_table, metadata
 
 if TYPE_CHECKING:
@@ -63,28 +63,41 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
-def open_schema(db: SQLBase) -> None:
-    """Create the tables of a new database, upgrade an older one, refuse another version."""
-    try:
-        if _read_version(db) == SCHEMA_VERSION:
-            return
-        db._write(lambda conn: _create_or_upgrade(db, conn))
-    except OperationalError as e:
-        hint = ""
-        database = db._engine.url.database if db.is_sqlite else None
-        if database and database != ":memory:" and not Path(database).parent.is_dir():
-            hint = f"; the folder {str(Path(database).parent)!r} does not exist: create it"
-        raise StorageError(f"cannot open storage {db!r}: {e.orig}{hint}") from None
+def open_schema(db: SQLBase) -> int | None:
+    """Check a SQLite file whole, then create the tables of a new database, upgrade an older
+    one, or refuse another version; returns the version upgraded from (None: no upgrade).
+    Read-only, nothing is created or upgraded: a database without honed's tables or of an
+    older version is refused with what to do."""
+    path = db._database_path
+    if path is not None:
+        folder = Path(path).absolute().parent
+        if not folder.is_dir():
+            raise StorageError(
+                f"cannot open storage {db!r}: the folder {str(folder)!r} does not exist: create it"
+            )
+        db._read(lambda conn: check_integrity(conn, str(Path(path).absolute())))
+    found = _read_version(db)
+    if found == SCHEMA_VERSION:
+        return None
+    if db.read_only:
+        if found is None:
+            raise StorageError(
+                f"{db!r} holds no honed tables: there is nothing to read (a read-only storage "
+                "never creates them; honed does when a study is first created there)."
+            )
+        raise _mismatch(db, found)
+    return db._write(lambda conn: _create_or_upgrade(db, conn))
 
 
 def _read_version(db: SQLBase) -> int | None:
     """The recorded version, in one read of one row; ``None`` for a database without honed's
     tables."""
+    no_table = (sa.exc.OperationalError, sa.exc.ProgrammingError)
     try:
-        value = db._read(lambda c: c.execute(_SELECT_VERSION).scalar())
-    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        value = db._read(lambda c: c.execute(_SELECT_VERSION).scalar(), passthrough=no_table)
+    except no_table as e:
         if db._read(lambda c: sa.inspect(c).has_table(meta_table.name)):
-            raise
+            raise db._storage_error(e) from e
         return None
     return None if value is None else int(value)
 
@@ -96,7 +109,7 @@ def _version_in(conn: Connection) -> int | None:
     return None if value is None else int(value)
 
 
-def _create_or_upgrade(db: SQLBase, conn: Connection) -> None:
+def _create_or_upgrade(db: SQLBase, conn: Connection) -> int | None:
     # Under the write lock (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), look again:
     # another process may have created or upgraded the database meanwhile.
     if conn.dialect.name == "postgresql":
@@ -105,9 +118,9 @@ def _create_or_upgrade(db: SQLBase, conn: Connection) -> None:
     if found is None:
         metadata.create_all(conn, checkfirst=True)
         conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        return
+        return None
     if found == SCHEMA_VERSION:
-        return
+        return None
     if _OLDEST <= found < SCHEMA_VERSION:
         _upgrade(conn, found)
         conn.execute(
@@ -116,7 +129,7 @@ def _create_or_upgrade(db: SQLBase, conn: Connection) -> None:
             .values(value=str(SCHEMA_VERSION))
         )
         _logger.info("upgraded %r from schema version %d to %d", db, found, SCHEMA_VERSION)
-        return
+        return found
     raise _mismatch(db, found)
 
 
@@ -130,15 +143,21 @@ def _upgrade(conn: Connection, found: int) -> None:
     command.upgrade(cfg, revision_of(SCHEMA_VERSION))
 
 
-def _mismatch(db: Any, found: int) -> SchemaVersionError:
-    newer = found > SCHEMA_VERSION
+def _mismatch(db: SQLBase, found: int) -> SchemaVersionError:
+    if found > SCHEMA_VERSION:
+        advice = "It was written by a newer honed: upgrade with `pip install -U honed`."
+    elif db.read_only and found >= _OLDEST:
+        advice = (
+            "It was written by an older honed and is upgraded in place when opened for "
+            f"writing: run `honed storage upgrade --storage {db.url}` (or open it once "
+            "without read_only=True)."
+        )
+    else:
+        advice = (
+            "It was written by an older honed: open it with that version and `honed export` "
+            "the studies, or point honed at a new database."
+        )
     return SchemaVersionError(
         f"the database {db!r} has honed schema version {found}, but this honed "
-        f"reads version {SCHEMA_VERSION}. "
-        + (
-            "It was written by a newer honed: upgrade with `pip install -U honed`."
-            if newer
-            else "It was written by an older honed: open it with that version "
-            "and `honed export` the studies, or point honed at a new database."
-        )
+        f"reads version {SCHEMA_VERSION}. {advice}"
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -14,12 +15,29 @@ from honed.space import Distribution, distribution_from_json
 from honed.storage.sql._tables import SQL_INTERMEDIATE
 from honed.trial import FrozenTrial, TrialState
 
-__all__ = ["dumps", "parse_distributions", "rows_to_trials", "ts"]
+__all__ = ["DamagedRecord", "decoded", "dumps", "parse_distributions", "rows_to_trials", "ts"]
 
 # Where schema version 1 kept what are now report-row columns: trial system attributes keyed
 # by step. Its databases are upgraded in place without moving them, so they are read from there.
 V1_REPORT_SECONDS = "report_seconds"
 V1_REPORT_VECTORS = "intermediate_vectors"
+
+
+_DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError)
+
+
+class DamagedRecord(Exception):  # noqa: N818 - internal; surfaces as StorageError
+    """A row honed wrote cannot be decoded: the database is damaged (see SQLBase._retry)."""
+
+
+@contextmanager
+def decoded(what: str) -> Iterator[None]:
+    """Turn a failure to decode ``what`` (bad JSON, an unknown state, ...) into
+    :class:`DamagedRecord`."""
+    try:
+        yield
+    except _DECODE_ERRORS as e:
+        raise DamagedRecord(f"{what}: {type(e).__name__}: {e}") from e
 
 
 def dumps(x: Any) -> str:
@@ -49,7 +67,12 @@ def parse_attrs(text: str) -> dict[str, Any]:
 
 
 def ts(x: float | None) -> datetime | None:
-    return None if x is None else datetime.fromtimestamp(x, UTC)
+    if x is None:
+        return None
+    try:
+        return datetime.fromtimestamp(x, UTC)
+    except OSError as e:  # a time the platform cannot represent: not one honed wrote
+        raise ValueError(f"timestamp {x!r}: {e}") from None
 
 
 def rows_to_trials(conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:
@@ -64,37 +87,46 @@ def rows_to_trials(conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:
         chunk = ids[i : i + 900]
         for tid, step, value, secs, vec in conn.execute(SQL_INTERMEDIATE, {"ids": chunk}):
             if vec is not None:
-                vectors.setdefault(tid, {})[step] = tuple(json.loads(vec))
+                with decoded(f"a report of trial id {tid}"):
+                    vectors.setdefault(tid, {})[step] = tuple(json.loads(vec))
             else:
                 inter.setdefault(tid, {})[step] = float("nan") if value is None else value
             if secs is not None:
                 seconds.setdefault(tid, {})[step] = secs
-    out = []
-    for r in rows:
-        system_attrs = parse_attrs(r.system_attrs_json)
-        out.append(
-            FrozenTrial(
-                number=r.number,
-                state=TrialState(r.state),
-                params=json.loads(r.params_json),
-                distributions=parse_distributions(r.distributions_json),
-                values=None if r.values_json is None else tuple(json.loads(r.values_json)),
-                intermediate_values=inter.get(r.trial_id, NO_REPORTS),
-                constraints=None
-                if r.constraints_json is None
-                else tuple(json.loads(r.constraints_json)),
-                user_attrs=parse_attrs(r.user_attrs_json),
-                system_attrs=system_attrs,
-                datetime_start=ts(r.started_at),
-                datetime_complete=ts(r.completed_at),
-                trial_id=r.trial_id,
-                report_seconds=seconds.get(r.trial_id)
-                or _v1_reports(system_attrs, V1_REPORT_SECONDS, float),
-                intermediate_vectors=vectors.get(r.trial_id)
-                or _v1_reports(system_attrs, V1_REPORT_VECTORS, _vector),
-            )
-        )
+    out: list[FrozenTrial] = []
+    try:
+        for r in rows:
+            out.append(_row_to_trial(r, inter, vectors, seconds))
+    except _DECODE_ERRORS as e:
+        raise DamagedRecord(f"trial id {rows[len(out)].trial_id}: {type(e).__name__}: {e}") from e
     return out
+
+
+def _row_to_trial(
+    r: Any,
+    inter: dict[int, dict[int, float]],
+    vectors: dict[int, dict[int, tuple[float, ...]]],
+    seconds: dict[int, dict[int, float]],
+) -> FrozenTrial:
+    system_attrs = parse_attrs(r.system_attrs_json)
+    return FrozenTrial(
+        number=r.number,
+        state=TrialState(r.state),
+        params=json.loads(r.params_json),
+        distributions=parse_distributions(r.distributions_json),
+        values=None if r.values_json is None else tuple(json.loads(r.values_json)),
+        intermediate_values=inter.get(r.trial_id, NO_REPORTS),
+        constraints=None if r.constraints_json is None else tuple(json.loads(r.constraints_json)),
+        user_attrs=parse_attrs(r.user_attrs_json),
+        system_attrs=system_attrs,
+        datetime_start=ts(r.started_at),
+        datetime_complete=ts(r.completed_at),
+        trial_id=r.trial_id,
+        report_seconds=seconds.get(r.trial_id)
+        or _v1_reports(system_attrs, V1_REPORT_SECONDS, float),
+        intermediate_vectors=vectors.get(r.trial_id)
+        or _v1_reports(system_attrs, V1_REPORT_VECTORS, _vector),
+    )
 
 
 def _vector(raw: Any) -> tuple[float, ...]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from honed.errors import DuplicatedStudyError, StudyNotFoundError
 from honed.storage.base import StudySummary
 from honed.storage.sql._engine import SQLBase
-from honed.storage.sql._records import dumps, ts
+from honed.storage.sql._records import decoded, dumps, ts
 from honed.storage.sql._tables import intermediate_table, studies_table, trials_table
 from honed.trial import Direction, TrialState
 
@@ -42,7 +42,7 @@ class StudyOps(SQLBase):
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
         try:
-            return self._write(run)
+            return self._write(run, passthrough=(IntegrityError,))
         except IntegrityError:
             raise DuplicatedStudyError(
                 f"a study named {name!r} already exists; pass load_if_exists=True to reuse it."
@@ -75,25 +75,27 @@ class StudyOps(SQLBase):
                     trials_table.c.study_id, trials_table.c.state
                 )
             ):
-                counts.setdefault(sid, {})[TrialState(state)] = n
+                with decoded(f"the trials of study id {sid}"):
+                    counts.setdefault(sid, {})[TrialState(state)] = n
             out = []
             for s in studies:
-                directions = tuple(Direction(d) for d in json.loads(s.directions))
-                best = None
-                if len(directions) == 1:
-                    best = _best_values(conn, s.study_id, directions[0])
-                by_state = {st: counts.get(s.study_id, {}).get(st, 0) for st in TrialState}
-                out.append(
-                    StudySummary(
-                        s.study_id,
-                        s.name,
-                        directions,
-                        by_state,
-                        best,
-                        ts(s.created_at),
-                        _user_part(s.user_attrs),
+                with decoded(f"study id {s.study_id}"):
+                    directions = tuple(Direction(d) for d in json.loads(s.directions))
+                    best = None
+                    if len(directions) == 1:
+                        best = _best_values(conn, s.study_id, directions[0])
+                    by_state = {st: counts.get(s.study_id, {}).get(st, 0) for st in TrialState}
+                    out.append(
+                        StudySummary(
+                            s.study_id,
+                            s.name,
+                            directions,
+                            by_state,
+                            best,
+                            ts(s.created_at),
+                            _user_part(s.user_attrs),
+                        )
                     )
-                )
             return out
 
         return self._read(run)
@@ -117,7 +119,7 @@ class StudyOps(SQLBase):
         self._update_study_attrs(study_id, lambda attrs: attrs.__setitem__(key, value))
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
-        return _user_part(self._study_attrs_text(study_id))
+        return self._study_attrs(study_id, _user_part)
 
     def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
         def update(attrs: dict[str, Any]) -> None:
@@ -126,7 +128,9 @@ class StudyOps(SQLBase):
         self._update_study_attrs(study_id, update)
 
     def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
-        return dict(json.loads(self._study_attrs_text(study_id)).get(STUDY_SYSTEM_KEY, {}))
+        return self._study_attrs(
+            study_id, lambda text: dict(json.loads(text).get(STUDY_SYSTEM_KEY, {}))
+        )
 
     def _update_study_attrs(self, study_id: int, update: Callable[[dict[str, Any]], None]) -> None:
         def run(conn: Connection) -> None:
@@ -137,7 +141,8 @@ class StudyOps(SQLBase):
             ).first()
             if row is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-            attrs = json.loads(row[0])
+            with decoded(f"the attributes of study id {study_id}"):
+                attrs = json.loads(row[0])
             update(attrs)
             conn.execute(
                 studies_table.update()
@@ -147,15 +152,19 @@ class StudyOps(SQLBase):
 
         self._write(run)
 
-    def _study_attrs_text(self, study_id: int) -> str:
-        row = self._read(
-            lambda c: c.execute(
+    def _study_attrs(self, study_id: int, part: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+        """``part`` of a study's attribute column (the user's or honed's)."""
+
+        def run(conn: Connection) -> dict[str, Any]:
+            row = conn.execute(
                 sa.select(studies_table.c.user_attrs).where(studies_table.c.study_id == study_id)
             ).first()
-        )
-        if row is None:
-            raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
-        return row[0]
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+            with decoded(f"the attributes of study id {study_id}"):
+                return part(row[0])
+
+        return self._read(run)
 
 
 def _best_values(conn: Connection, study_id: int, direction: Direction) -> tuple[float, ...] | None:

@@ -14,7 +14,7 @@ from honed.errors import StudyNotFoundError, TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.storage.base import check_state_change, check_values
 from honed.storage.sql._engine import SQLBase
-from honed.storage.sql._records import dumps, parse_distributions, rows_to_trials, ts
+from honed.storage.sql._records import decoded, dumps, parse_distributions, rows_to_trials, ts
 from honed.storage.sql._tables import (
     SQL_ADD_INTERMEDIATE,
     SQL_FINISHED_SINCE,
@@ -129,9 +129,11 @@ class TrialOps(SQLBase):
             row = conn.execute(sql_trial_columns(columns), {"tid": trial_id}).first()
             if row is None:
                 raise KeyError(f"no trial with id {trial_id}.")
-            if TrialState(row.state).is_finished:
+            with decoded(f"trial id {trial_id}"):
+                state = TrialState(row.state)
+            if state.is_finished:
                 raise TrialStateError(
-                    f"trial {row.number} is already {TrialState(row.state).name} and cannot change."
+                    f"trial {row.number} is already {state.name} and cannot change."
                 )
             values = fn(conn, row)
             if values:
@@ -149,8 +151,9 @@ class TrialOps(SQLBase):
             return
 
         def fn(conn: Connection, row: Any) -> dict[str, Any]:
-            p = json.loads(row.params_json)
-            d = json.loads(row.distributions_json)
+            with decoded(f"trial id {trial_id}"):
+                p = json.loads(row.params_json)
+                d = json.loads(row.distributions_json)
             p.update(params)
             d.update({k: v.to_json() for k, v in distributions.items()})
             return {"params_json": dumps(p), "distributions_json": dumps(d)}
@@ -190,7 +193,8 @@ class TrialOps(SQLBase):
         encoded = json.loads(dumps(value))  # fail early on values JSON cannot hold
 
         def fn(conn: Connection, row: Any) -> dict[str, Any]:
-            attrs = json.loads(getattr(row, column))
+            with decoded(f"trial id {trial_id}"):
+                attrs = json.loads(getattr(row, column))
             attrs[key] = encoded
             return {column: dumps(attrs)}
 
@@ -225,11 +229,15 @@ class TrialOps(SQLBase):
             row = conn.execute(SQL_TRIAL_FOR_UPDATE, {"tid": trial_id}).first()
             if row is None:
                 raise KeyError(f"no trial with id {trial_id}.")
-            check_state_change(row.number, TrialState(row.state), state)
+            with decoded(f"trial id {trial_id}"):
+                old_state = TrialState(row.state)
+                attrs = json.loads(row.system_attrs_json)
+                merged = json.loads(row.params_json)
+                merged_dists = json.loads(row.distributions_json)
+            check_state_change(row.number, old_state, state)
             if state is TrialState.COMPLETE:
                 check_values(values, len(self.get_study_directions(row.study_id)))
             seq = self._bump(conn, "finish_seq", row.study_id)
-            attrs = json.loads(row.system_attrs_json)
             attrs.update(system_attrs or {})
             attrs_json = dumps(attrs)
             now = self._now()
@@ -242,9 +250,7 @@ class TrialOps(SQLBase):
                 "finish_seq": seq,
             }
             if params:
-                merged = json.loads(row.params_json)
                 merged.update(params)
-                merged_dists = json.loads(row.distributions_json)
                 merged_dists.update(new_dists)
                 update["params_json"] = dumps(merged)
                 update["distributions_json"] = dumps(merged_dists)
