@@ -29,10 +29,12 @@ from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = [
     "HEARTBEAT_ATTR",
+    "MAX_STUDY_NAME",
     "Clock",
     "Storage",
     "StudySummary",
     "check_state_change",
+    "check_study_name",
     "retry_attrs",
 ]
 
@@ -62,6 +64,38 @@ class StudySummary:
     @property
     def n_trials(self) -> int:
         return sum(self.n_trials_by_state.values())
+
+
+# The longest study name (in characters) every backend stores: PostgreSQL's column and its
+# unique index hold this much (512 characters are at most 2 KiB in UTF-8, under the index
+# entry limit), so SQLite and memory refuse longer names too instead of accepting what a
+# move to PostgreSQL would reject.
+MAX_STUDY_NAME = 512
+
+
+def check_study_name(name: object) -> str:
+    """``name`` if every backend can store it as a study name, else ValueError saying why:
+    a string of at most :data:`MAX_STUDY_NAME` characters without NUL (PostgreSQL text cannot
+    hold NUL). Attribute keys and values, parameter names and choices live in JSON, which
+    escapes NUL, and have no length limit."""
+    if not isinstance(name, str):
+        raise ValueError(f"a study name must be a string, got {type(name).__name__}.")
+    if len(name) > MAX_STUDY_NAME:
+        raise ValueError(
+            f"a study name must be at most {MAX_STUDY_NAME} characters, got {len(name)}: "
+            "use a shorter name (keep long descriptions in study.set_user_attr)."
+        )
+    if "\x00" in name:
+        raise ValueError(
+            f"a study name must not contain NUL characters (\\x00), got {name!r}: remove them."
+        )
+    return name
+
+
+def is_storable_study_name(name: object) -> bool:
+    """Whether :func:`check_study_name` accepts ``name`` (a lookup of any other name finds
+    nothing, without asking the database)."""
+    return isinstance(name, str) and len(name) <= MAX_STUDY_NAME and "\x00" not in name
 
 
 def check_state_change(trial_number: int, old: TrialState, new: TrialState) -> None:

@@ -18,7 +18,9 @@ from honed.storage.base import (
     Storage,
     StudySummary,
     check_state_change,
+    check_study_name,
     check_values,
+    is_storable_study_name,
     retry_attrs,
 )
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -71,6 +73,7 @@ class InMemoryStorage(Storage):
 
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        check_study_name(name)
         with self._lock:
             if name in self._by_name:
                 raise DuplicatedStudyError(
@@ -90,7 +93,7 @@ class InMemoryStorage(Storage):
 
     def get_study_id(self, name: str) -> int:
         with self._lock:
-            if name not in self._by_name:
+            if not is_storable_study_name(name) or name not in self._by_name:
                 raise StudyNotFoundError(f"no study named {name!r} in this storage.")
             return self._by_name[name]
 

@@ -109,6 +109,28 @@ class StorageTests:
         with pytest.raises(StudyNotFoundError):
             storage.create_trial(12345)
 
+    def test_names_and_keys_every_backend_can_hold(self, storage: Storage) -> None:
+        # The same rules on every backend: what PostgreSQL cannot hold, none accepts.
+        longest = "n" * 511 + "研"
+        sid = storage.create_study(longest, MIN)
+        assert self.reopen(storage).get_study_name(sid) == longest
+        for bad, why in (("x" * 513, "at most 512"), ("a\x00b", "NUL"), (7, "string")):
+            with pytest.raises(ValueError, match=why):
+                storage.create_study(bad, MIN)  # type: ignore[arg-type]
+            with pytest.raises(StudyNotFoundError):
+                storage.get_study_id(bad)  # type: ignore[arg-type]
+        assert [s.name for s in storage.list_studies()] == [longest]
+        # Keys and values live in JSON: NUL and any length are kept exactly.
+        key, value = "k\x00" + "y" * 1000, "v\x00" * 300
+        storage.set_study_user_attr(sid, key, value)
+        t = storage.create_trial(sid)
+        storage.set_trial_user_attr(t.trial_id, key, value)
+        storage.set_trial_params(t.trial_id, {key: "a\x00"}, {key: Choice(["a\x00", "b"])})
+        back = self.reopen(storage)
+        assert back.get_study_user_attrs(sid) == {key: value}
+        trial = back.get_trial(t.trial_id)
+        assert trial.user_attrs == {key: value} and trial.params == {key: "a\x00"}
+
     def test_list_studies(self, storage: Storage) -> None:
         a = storage.create_study("a", MIN)
         storage.create_study("b", (Direction.MAXIMIZE,))

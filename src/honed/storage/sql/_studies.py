@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from honed.errors import DuplicatedStudyError, StudyNotFoundError
-from honed.storage.base import StudySummary
+from honed.storage.base import StudySummary, check_study_name, is_storable_study_name
 from honed.storage.sql._engine import SQLBase
 from honed.storage.sql._records import decoded, dumps, ts
 from honed.storage.sql._tables import intermediate_table, studies_table, trials_table
@@ -28,6 +28,8 @@ class StudyOps(SQLBase):
     """The study half of :class:`~honed.storage.sql.SQLStorage`."""
 
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        check_study_name(name)
+
         def run(conn: Connection) -> int:
             res = conn.execute(
                 studies_table.insert().values(
@@ -49,6 +51,8 @@ class StudyOps(SQLBase):
             ) from None
 
     def get_study_id(self, name: str) -> int:
+        if not is_storable_study_name(name):  # no such study can exist; PostgreSQL would fail
+            raise StudyNotFoundError(f"no study named {name!r} in {self!r}.")
         row = self._read(
             lambda c: c.execute(
                 sa.select(studies_table.c.study_id).where(studies_table.c.name == name)
