@@ -285,3 +285,35 @@ def test_an_older_database_is_not_upgraded_by_a_reader(pg_url):
     reader = get_storage(pg_url, read_only=True)
     assert len(reader.get_trials(reader.get_study_id("old"))) == 3
     reader.close()
+
+
+def test_writes_during_a_trial_commit_asynchronously_results_do_not(pg_url):
+    """Reports, parameters, attributes and heartbeats do not wait for the server's disk;
+    creating and finishing trials do (see SQLStorage: Durability)."""
+    import psycopg
+
+    from honed.storage.sql._tables import PG_ADD_REPORTS, sql_trial_columns
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the test server runs without
+        database = pg_url.rsplit("/", 1)[1]  # synchronous commits: a database as deployed
+        admin.execute(f'ALTER DATABASE "{database}" SET synchronous_commit TO on')
+    store = get_storage(pg_url)
+    sid = store.create_study("durable", [Direction.MINIMIZE])
+    t = store.create_trial(sid)
+
+    def mode_after(statement, params):
+        def run(conn):
+            conn.execute(statement, params).all()
+            return conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+
+        return store._write(run)
+
+    report = {"tid": t.trial_id, "now": 0.0, "steps": [1], "values": [0.5]}
+    report |= {"seconds": [None], "vectors": [None]}
+    assert mode_after(PG_ADD_REPORTS, report) == "off"
+    assert mode_after(sql_trial_columns((), "postgresql"), {"tid": t.trial_id}) == "off"
+    assert store._write(lambda c: c.exec_driver_sql("SHOW synchronous_commit").scalar()) == "on"
+    store.set_trial_intermediate_values(t.trial_id, [(2, 0.25, None), (3, 0.125, 1.0)])
+    done = store.finish_trial(t.trial_id, TrialState.COMPLETE, [0.125])
+    assert done.intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+    store.close()

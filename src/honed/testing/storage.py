@@ -365,6 +365,35 @@ class StorageTests:
         assert math.isnan(back.intermediate_values[2])
         assert back.last_step == 5
 
+    def test_reports_in_a_batch(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(t.trial_id, 0, 0.9)
+        storage.set_trial_intermediate_values(
+            t.trial_id,
+            [(1, 0.8, 0.5), (2, math.nan, None), (0, 0.7, 1.5), (1, 0.6, None)],
+        )  # step 0 replaced; step 1 given twice: the last counts
+        storage.set_trial_intermediate_values(t.trial_id, [])
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.intermediate_values[0] == 0.7 and back.intermediate_values[1] == 0.6
+        assert math.isnan(back.intermediate_values[2]) and sorted(back.intermediate_values) == [
+            0,
+            1,
+            2,
+        ]
+        assert back.report_seconds == {0: 1.5}
+        u = storage.create_trial(study_id)
+        storage.set_trial_intermediate_values(u.trial_id, [(1, (0.5, 2.0), None), (2, [1, 2], 3)])
+        assert self.reopen(storage).get_trial(u.trial_id).intermediate_vectors == {
+            1: (0.5, 2.0),
+            2: (1.0, 2.0),
+        }
+        storage.finish_trial(t.trial_id, TrialState.PRUNED, [0.6])
+        with pytest.raises(TrialStateError, match="PRUNED"):
+            storage.set_trial_intermediate_values(t.trial_id, [(5, 0.1, None)])
+        assert 5 not in storage.get_trial(t.trial_id).intermediate_values
+        with pytest.raises(KeyError):
+            storage.set_trial_intermediate_values(987654, [(0, 0.1, None)])
+
     def test_report_seconds(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id)
         storage.set_trial_intermediate_value(t.trial_id, 1, 0.9, seconds=0.5)

@@ -160,6 +160,8 @@ class SQLBase(Storage):
         self._engine_kwargs = dict(engine_kwargs or {})
         self._engine = make_engine(url, self._engine_kwargs, self.read_only)
         self._read_engine = self._engine.execution_options(honed_read=True)
+        # One statement, its own transaction: no BEGIN or COMMIT round trips.
+        self._autocommit_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         _LIVE_STORAGES.add(self)
         self._study_cache: dict[int, tuple[str, tuple[Direction, ...]]] = {}
         self._cache_lock = threading.Lock()
@@ -227,15 +229,18 @@ class SQLBase(Storage):
             f"storage {self!r}: {reason} ({message})." if reason else f"storage {self!r}: {message}"
         )
 
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise StorageError(
+                f"{self!r} was opened read-only (read_only=True): open it without to change it."
+            )
+
     def _write(
         self,
         fn: Callable[[Connection], _T],
         passthrough: tuple[type[sa.exc.DBAPIError], ...] = (),
     ) -> _T:
-        if self.read_only:
-            raise StorageError(
-                f"{self!r} was opened read-only (read_only=True): open it without to change it."
-            )
+        self._refuse_if_read_only()
 
         def run() -> _T:
             if self._file is not None:
@@ -244,6 +249,19 @@ class SQLBase(Storage):
                 return fn(conn)
 
         return self._retry(run, passthrough)
+
+    def _write_statement(self, statement: sa.Executable, params: dict[str, Any]) -> list[Any]:
+        """Run one statement as a transaction of its own (autocommit: one round trip on a
+        server database) and return its rows."""
+        self._refuse_if_read_only()
+
+        def run() -> list[Any]:
+            if self._file is not None:
+                self._file.check()
+            with self._autocommit_engine.connect() as conn:
+                return list(conn.execute(statement, params))
+
+        return self._retry(run)
 
     def _read(
         self,

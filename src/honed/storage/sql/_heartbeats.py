@@ -20,16 +20,17 @@ class HeartbeatOps(SQLBase):
     """Signs of life of running trials, and failing those whose worker is gone."""
 
     def record_heartbeat(self, trial_id: int) -> None:
-        self._write(
-            lambda c: c.execute(
-                trials_table.update()
-                .where(
-                    trials_table.c.trial_id == trial_id,
-                    trials_table.c.state == int(TrialState.RUNNING),
-                )
-                .values(heartbeat_at=self._now())
+        beat = (
+            trials_table.update()
+            .where(
+                trials_table.c.trial_id == trial_id,
+                trials_table.c.state == int(TrialState.RUNNING),
             )
+            .values(heartbeat_at=self._now())
         )
+        if self._engine.dialect.name == "postgresql":  # asynchronous commit, as for reports
+            beat = beat.returning(sa.func.set_config("synchronous_commit", "off", sa.true()))
+        self._write(lambda c: c.execute(beat))
 
     def fail_stale_trials(
         self, study_id: int, grace_period: float, retries: int = 0

@@ -128,8 +128,59 @@ SQL_SET_INTERMEDIATE = intermediate_table.update().where(
 SQL_ADD_INTERMEDIATE = intermediate_table.insert()
 
 
+# The trial row a report touches: stamped alive, and only while unfinished (a rowcount of 0:
+# missing or finished).
+SQL_ALIVE = (
+    trials_table.update()
+    .where(_tc.trial_id == _b("tid"), _tc.state.in_(UNFINISHED))
+    .values(heartbeat_at=_b("now"))
+)
+
+# PostgreSQL: reports in one statement, so in one round trip on an autocommit connection: the
+# trial stamped alive (only while unfinished), every report inserted or replaced, and the
+# commit made asynchronous (set_config is_local: this transaction only). No row back: the
+# trial is missing or finished.
+PG_ADD_REPORTS = sa.text(
+    f"""
+    WITH alive AS (
+        UPDATE trials SET heartbeat_at = :now
+        WHERE trial_id = :tid AND state IN {UNFINISHED}
+        RETURNING trial_id, set_config('synchronous_commit', 'off', true) AS commit_mode
+    )
+    INSERT INTO trial_intermediate_values (trial_id, step, value, seconds, vector_json)
+    SELECT alive.trial_id, r.step, r.value, r.seconds, r.vector_json
+    FROM alive, unnest(
+        CAST(:steps AS integer[]), CAST(:values AS double precision[]),
+        CAST(:seconds AS double precision[]), CAST(:vectors AS text[])
+    ) AS r(step, value, seconds, vector_json)
+    WHERE alive.commit_mode = 'off'
+    ON CONFLICT (trial_id, step) DO UPDATE
+    SET value = EXCLUDED.value, seconds = EXCLUDED.seconds, vector_json = EXCLUDED.vector_json
+    RETURNING trial_id
+    """
+)
+
+
+@lru_cache(maxsize=8)
+def sql_upsert_report(dialect: str) -> sa.Insert | None:
+    """SQLite: INSERT a report row, or replace the one at its step; None where unsupported."""
+    if dialect != "sqlite":
+        return None
+    from sqlalchemy.dialects.sqlite import insert
+
+    stmt = insert(intermediate_table)
+    return stmt.on_conflict_do_update(
+        index_elements=[intermediate_table.c.trial_id, intermediate_table.c.step],
+        set_={c: stmt.excluded[c] for c in ("value", "seconds", "vector_json")},
+    )
+
+
 @lru_cache(maxsize=32)
-def sql_trial_columns(columns: tuple[str, ...]) -> sa.Select[Any]:
-    """SELECT number, state and ``columns`` of one trial, locking its row where supported."""
-    cols = [_tc.number, _tc.state, *(_tc[c] for c in columns)]
+def sql_trial_columns(columns: tuple[str, ...], dialect: str) -> sa.Select[Any]:
+    """SELECT number, state and ``columns`` of one trial, locking its row where supported.
+    On PostgreSQL it also makes the transaction's commit asynchronous: a write during a
+    trial (see SQLStorage) needs no extra round trip for it."""
+    cols: list[Any] = [_tc.number, _tc.state, *(_tc[c] for c in columns)]
+    if dialect == "postgresql":
+        cols.append(sa.func.set_config("synchronous_commit", "off", sa.true()).label("commit"))
     return sa.select(*cols).where(_tc.trial_id == _b("tid")).with_for_update()

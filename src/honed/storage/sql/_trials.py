@@ -16,7 +16,9 @@ from honed.storage.base import check_state_change, check_values
 from honed.storage.sql._engine import SQLBase
 from honed.storage.sql._records import decoded, dumps, parse_distributions, rows_to_trials, ts
 from honed.storage.sql._tables import (
+    PG_ADD_REPORTS,
     SQL_ADD_INTERMEDIATE,
+    SQL_ALIVE,
     SQL_FINISHED_SINCE,
     SQL_INSERT_TRIAL,
     SQL_SET_INTERMEDIATE,
@@ -26,6 +28,7 @@ from honed.storage.sql._tables import (
     SQL_UNFINISHED,
     SQL_UPDATE_TRIAL,
     sql_trial_columns,
+    sql_upsert_report,
     trials_table,
 )
 from honed.trial import FrozenTrial, TrialState
@@ -123,10 +126,12 @@ class TrialOps(SQLBase):
         columns: tuple[str, ...] = (),
     ) -> None:
         """Read-check-write an unfinished trial's row in one transaction; ``fn`` sees the
-        row's number, state and ``columns``."""
+        row's number, state and ``columns``. A write during a trial: its commit is
+        asynchronous on PostgreSQL (see :meth:`set_trial_intermediate_values`)."""
+        select = sql_trial_columns(columns, self._engine.dialect.name)
 
         def run(conn: Connection) -> None:
-            row = conn.execute(sql_trial_columns(columns), {"tid": trial_id}).first()
+            row = conn.execute(select, {"tid": trial_id}).first()
             if row is None:
                 raise KeyError(f"no trial with id {trial_id}.")
             with decoded(f"trial id {trial_id}"):
@@ -167,24 +172,77 @@ class TrialOps(SQLBase):
         value: float | Sequence[float],
         seconds: float | None = None,
     ) -> None:
-        row_values: dict[str, Any] = {
-            "seconds": None if seconds is None else float(seconds),
-            "vector_json": None,
-        }
-        if isinstance(value, Sequence):
-            row_values["value"] = None
-            row_values["vector_json"] = json.dumps([float(x) for x in value])  # NaN kept
-        else:
-            row_values["value"] = None if value != value else float(value)  # NaN as NULL
+        self.set_trial_intermediate_values(trial_id, [(step, value, seconds)])
 
-        def fn(conn: Connection, row: Any) -> dict[str, Any]:
-            res = conn.execute(
-                SQL_SET_INTERMEDIATE, {"tid": trial_id, "st": int(step), **row_values}
+    def set_trial_intermediate_values(
+        self,
+        trial_id: int,
+        reports: Sequence[tuple[int, float | Sequence[float], float | None]],
+    ) -> None:
+        """One transaction: the trial stamped alive (refused if finished), and each report
+        inserted or replaced (an upsert: no read first). On PostgreSQL that is one statement
+        in one round trip, and its commit is asynchronous (``synchronous_commit=off``): the
+        server acknowledges before its WAL reaches the disk, so a server crash may lose the
+        last fraction of a second of reports, never a trial's result (SQLite in WAL mode with
+        ``synchronous=NORMAL`` gives every transaction that durability)."""
+        rows: dict[int, dict[str, Any]] = {}
+        for step, value, seconds in reports:
+            rows[int(step)] = _report_row(trial_id, int(step), value, seconds)  # last one wins
+        if not rows:
+            return
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":
+            self._add_reports_postgres(trial_id, list(rows.values()))
+            return
+        upsert = sql_upsert_report(dialect)
+        if upsert is None:
+            for row in rows.values():
+                self._add_report_generic(trial_id, row)
+            return
+        params = next(iter(rows.values())) if len(rows) == 1 else list(rows.values())
+
+        def run(conn: Connection) -> None:
+            alive = conn.execute(SQL_ALIVE, {"tid": trial_id, "now": self._now()})
+            if alive.rowcount != 1:
+                raise self._not_writable(conn, trial_id)
+            conn.execute(upsert, params)
+
+        self._write(run)
+
+    def _add_reports_postgres(self, trial_id: int, rows: list[dict[str, Any]]) -> None:
+        params = {
+            "tid": trial_id,
+            "now": self._now(),
+            "steps": [r["step"] for r in rows],
+            "values": [r["value"] for r in rows],
+            "seconds": [r["seconds"] for r in rows],
+            "vectors": [r["vector_json"] for r in rows],
+        }
+        written = self._write_statement(PG_ADD_REPORTS, params)
+        if not written:
+            raise self._read(lambda conn: self._not_writable(conn, trial_id))
+
+    def _not_writable(self, conn: Connection, trial_id: int) -> Exception:
+        """Why a trial could not be written: it does not exist, or it is finished."""
+        row = conn.execute(
+            sa.select(trials_table.c.number, trials_table.c.state).where(
+                trials_table.c.trial_id == trial_id
             )
+        ).first()
+        if row is None:
+            return KeyError(f"no trial with id {trial_id}.")
+        with decoded(f"trial id {trial_id}"):
+            state = TrialState(row.state)
+        return TrialStateError(f"trial {row.number} is already {state.name} and cannot change.")
+
+    def _add_report_generic(self, trial_id: int, row: dict[str, Any]) -> None:
+        """A report where the database has no upsert: update, else insert."""
+        values = {k: row[k] for k in ("value", "seconds", "vector_json")}
+
+        def fn(conn: Connection, _row: Any) -> dict[str, Any]:
+            res = conn.execute(SQL_SET_INTERMEDIATE, {"tid": trial_id, "st": row["step"], **values})
             if res.rowcount == 0:
-                conn.execute(
-                    SQL_ADD_INTERMEDIATE, {"trial_id": trial_id, "step": int(step), **row_values}
-                )
+                conn.execute(SQL_ADD_INTERMEDIATE, row)
             return {"heartbeat_at": self._now()}
 
         self._modify(trial_id, fn)
@@ -314,3 +372,22 @@ class TrialOps(SQLBase):
             return int(conn.execute(q).scalar_one())
 
         return self._read(run)
+
+
+def _report_row(
+    trial_id: int, step: int, value: float | Sequence[float], seconds: float | None
+) -> dict[str, Any]:
+    """The trial_intermediate_values row of one report: a number (NaN as NULL), or an
+    objective vector as JSON (NaN kept)."""
+    row: dict[str, Any] = {
+        "trial_id": trial_id,
+        "step": step,
+        "value": None,
+        "seconds": None if seconds is None else float(seconds),
+        "vector_json": None,
+    }
+    if isinstance(value, Sequence):
+        row["vector_json"] = json.dumps([float(x) for x in value])
+    else:
+        row["value"] = None if value != value else float(value)
+    return row
