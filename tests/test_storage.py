@@ -180,3 +180,18 @@ def test_study_system_attrs_key_is_not_a_user_key(tmp_path: Path) -> None:
     conn.close()
     assert "__honed_system__" in raw[0]
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_changed_best_trial_changes_nothing_stored(tmp_path: Path, kind: str) -> None:
+    storage = None if kind == "memory" else f"sqlite:///{tmp_path / 'b.db'}"
+    study = honed.create_study("best", storage=storage, sampler="random", seed=0)
+    study.optimize(lambda t: t.float("x", 0, 1), n_trials=5, show_progress=False)
+    best = study.best_params
+    with pytest.raises(TypeError):
+        study.best_trial.params["x"] = 123.0
+    with pytest.raises(TypeError):
+        study.trials[0].user_attrs["k"] = 1
+    params = dict(study.best_trial.params)  # a copy is the user's to change
+    params["x"] = 123.0
+    assert study.best_params == best and study.best_params["x"] != 123.0

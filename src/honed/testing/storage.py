@@ -17,7 +17,9 @@ wrote, another reads back exactly (types included), as separate processes would.
 
 from __future__ import annotations
 
+import json
 import math
+import pickle
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -429,6 +431,48 @@ class StorageTests:
         back = self.reopen(storage).get_trial(t.trial_id)
         assert back.user_attrs == {"info": value, "pair": [1, 2]}  # tuples come back as lists
         assert back.system_attrs == {"origin": "test", "retry_of": 4}
+
+    def test_records_are_deeply_read_only(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id, system_attrs={"origin": "test"})
+        storage.set_trial_params(t.trial_id, {"x": 0.5}, {"x": Float(0, 1)})
+        storage.set_trial_user_attr(t.trial_id, "scores", [1, [2, 3], {"k": [4]}])
+        storage.set_trial_intermediate_value(t.trial_id, 1, 0.25, seconds=1.0)
+        done = storage.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+        u = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(u.trial_id, 1, [0.5, 1.0])
+        changes = [
+            lambda r: r.params.__setitem__("x", 0.9),
+            lambda r: r.params.update(y=1),
+            lambda r: r.distributions.pop("x"),
+            lambda r: r.intermediate_values.__setitem__(2, 0.1),
+            lambda r: r.report_seconds.clear(),
+            lambda r: r.intermediate_vectors.setdefault(5, (1.0,)),
+            lambda r: r.system_attrs.__setitem__("origin", "changed"),
+            lambda r: r.user_attrs["scores"].append(5),
+            lambda r: r.user_attrs["scores"][1].__setitem__(0, 9),
+            lambda r: r.user_attrs["scores"][2]["k"].extend([6]),
+        ]
+        records = [done, storage.get_trial(t.trial_id), *storage.get_trials(study_id)[:1]]
+        records += [self.reopen(storage).get_trial(t.trial_id)]
+        for record in records:
+            for change in changes:
+                with pytest.raises(TypeError, match="immutable trial record"):
+                    change(record)
+        for record in (t, u, storage.get_trial(u.trial_id)):
+            with pytest.raises(TypeError):
+                record.intermediate_vectors.update({})  # in-place, even if empty
+            with pytest.raises(TypeError):
+                record.params["new"] = 1
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.params == {"x": 0.5} and back.system_attrs == {"origin": "test"}
+        assert back.user_attrs == {"scores": [1, [2, 3], {"k": [4]}]}
+        assert back.intermediate_values == {1: 0.25} and back.report_seconds == {1: 1.0}
+        # Copies are ordinary containers; records serialize and pickle as before.
+        mutable = dict(back.params)
+        mutable["x"] = 0.1
+        assert back.params["x"] == 0.5
+        assert json.loads(json.dumps(dict(back.user_attrs))) == {"scores": [1, [2, 3], {"k": [4]}]}
+        assert pickle.loads(pickle.dumps(back)) == back
 
     def test_attrs_must_be_json_serializable(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id)

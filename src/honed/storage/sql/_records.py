@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from honed.space import Distribution, distribution_from_json
+from honed._frozen import EMPTY, FrozenDict, freeze
+from honed.space import distribution_from_json
 from honed.storage.sql._tables import SQL_INTERMEDIATE
 from honed.trial import FrozenTrial, TrialState
 
@@ -45,24 +46,24 @@ def dumps(x: Any) -> str:
 
 
 @lru_cache(maxsize=4096)
-def parse_distributions(text: str) -> dict[str, Distribution]:
-    return {k: distribution_from_json(v) for k, v in json.loads(text).items()}
+def parse_distributions(text: str) -> FrozenDict:
+    return FrozenDict({k: distribution_from_json(v) for k, v in json.loads(text).items()})
 
 
-# Trial records are read-only, so identical attributes (``{}`` above all, or the same
+# Trial records are deeply read-only, so identical attributes (``{}`` above all, or the same
 # heartbeat attr on every trial) can be one shared object: a long study's cache holds
 # hundreds of bytes less per trial.
-NO_REPORTS: dict[int, float] = {}
+NO_REPORTS = EMPTY
 
 
 @lru_cache(maxsize=1024)
-def _parse_attrs_cached(text: str) -> dict[str, Any]:
-    return json.loads(text)
+def _parse_attrs_cached(text: str) -> FrozenDict:
+    return freeze(json.loads(text))
 
 
-def parse_attrs(text: str) -> dict[str, Any]:
+def parse_attrs(text: str) -> FrozenDict:
     if len(text) > 256:  # long, probably unique values: not worth a cache slot
-        return json.loads(text)
+        return freeze(json.loads(text))
     return _parse_attrs_cached(text)
 
 
@@ -80,19 +81,21 @@ def rows_to_trials(conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:
     if not rows:
         return []
     ids = [r.trial_id for r in rows]
-    inter: dict[int, dict[int, float]] = {}
-    vectors: dict[int, dict[int, tuple[float, ...]]] = {}
-    seconds: dict[int, dict[int, float]] = {}
+    # Each trial's reports go straight into the read-only dicts its record keeps.
+    inter: dict[int, FrozenDict] = {}
+    vectors: dict[int, FrozenDict] = {}
+    seconds: dict[int, FrozenDict] = {}
+    put = dict.__setitem__
     for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
         chunk = ids[i : i + 900]
         for tid, step, value, secs, vec in conn.execute(SQL_INTERMEDIATE, {"ids": chunk}):
             if vec is not None:
                 with decoded(f"a report of trial id {tid}"):
-                    vectors.setdefault(tid, {})[step] = tuple(json.loads(vec))
+                    put(_of(vectors, tid), step, tuple(json.loads(vec)))
             else:
-                inter.setdefault(tid, {})[step] = float("nan") if value is None else value
+                put(_of(inter, tid), step, float("nan") if value is None else value)
             if secs is not None:
-                seconds.setdefault(tid, {})[step] = secs
+                put(_of(seconds, tid), step, secs)
     out: list[FrozenTrial] = []
     try:
         for r in rows:
@@ -102,11 +105,18 @@ def rows_to_trials(conn: Connection, rows: Sequence[Any]) -> list[FrozenTrial]:
     return out
 
 
+def _of(reports: dict[int, FrozenDict], trial_id: int) -> FrozenDict:
+    found = reports.get(trial_id)
+    if found is None:
+        found = reports[trial_id] = FrozenDict()
+    return found
+
+
 def _row_to_trial(
     r: Any,
-    inter: dict[int, dict[int, float]],
-    vectors: dict[int, dict[int, tuple[float, ...]]],
-    seconds: dict[int, dict[int, float]],
+    inter: dict[int, FrozenDict],
+    vectors: dict[int, FrozenDict],
+    seconds: dict[int, FrozenDict],
 ) -> FrozenTrial:
     system_attrs = parse_attrs(r.system_attrs_json)
     return FrozenTrial(
