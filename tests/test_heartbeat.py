@@ -331,6 +331,7 @@ def test_the_storage_judges_silence_by_its_clock(storage_url):
     later = store.fail_stale_trials(sid, grace_period=10.0)
     assert sorted(t.number for t in later) == [beating.number, reporting.number]
     assert store.get_trial(quiet.trial_id).state is TrialState.RUNNING
+    assert store.clock is clock
     # Starts and finishes are stamped by the same clock.
     done = store.finish_trial(quiet.trial_id, TrialState.COMPLETE, [1.0])
     assert done.duration == pytest.approx(17.0, abs=1e-3)

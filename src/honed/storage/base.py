@@ -17,6 +17,7 @@ Backends know nothing of samplers or schedulers.
 from __future__ import annotations
 
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,14 @@ def check_values(values: Sequence[float] | None, n_objectives: int) -> None:
 
 class Storage(ABC):
     """Abstract base of storage backends. Every method is safe to call from several threads."""
+
+    _clock: Clock = time.time
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this storage stamps and judges time by (see :data:`Clock`); code that
+        schedules heartbeats or stale checks against the same storage can read it too."""
+        return self._clock
 
     # ---- studies ---------------------------------------------------------------------------
     @abstractmethod
