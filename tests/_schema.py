@@ -89,8 +89,11 @@ def check_upgrade_from_version_1(url: str) -> None:
             sa.text("SELECT value FROM honed_meta WHERE key = 'schema_version'")
         ).scalar_one()
         columns = [c["name"] for c in sa.inspect(conn).get_columns("trial_intermediate_values")]
-    engine.dispose()
     assert version == str(SCHEMA_VERSION) and {"seconds", "vector_json"} <= set(columns)
+    with engine.connect() as conn:  # Alembic's own record follows honed's
+        revision = conn.execute(sa.text("SELECT version_num FROM honed_alembic_version")).all()
+    engine.dispose()
+    assert revision == [(f"{SCHEMA_VERSION:04d}",)]
     study = honed.load_study("old", storage=url)
     # Seconds written by the old version are still read ...
     assert [t.report_seconds for t in study.trials] == [
@@ -111,3 +114,24 @@ def check_upgrade_from_version_1(url: str) -> None:
     assert mo.trials[1].intermediate_vectors == {1: (0.7, 2.5)}
     assert VECTOR_REPORTS_ATTR not in mo.trials[1].system_attrs
     mo.storage.close()
+
+
+def check_migrations_build_the_tables(url: str) -> None:
+    """Running every Alembic revision on an empty database gives exactly the tables a new
+    database gets (``metadata.create_all``): the revisions and ``_tables.py`` agree."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from honed.storage.sql._migrations import VERSION_TABLE, alembic_config, revision_of
+    from honed.storage.sql._tables import metadata
+
+    command.upgrade(alembic_config(url), "head")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
+        )
+        assert context.get_current_revision() == revision_of(SCHEMA_VERSION)
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()

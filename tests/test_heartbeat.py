@@ -1,4 +1,9 @@
-"""Heartbeats, stale trials and retries on every storage backend."""
+"""Heartbeats, stale trials and retries on every storage backend.
+
+Tests that age a trial give the storage a :class:`~honed.testing.ManualClock` and move it
+forward instead of sleeping; the ones that run ``study.optimize`` (a real heartbeat thread)
+still wait in real time.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ import pytest
 
 import honed
 from honed.storage.base import retry_attrs
+from honed.storage.sql import SQLStorage
 from honed.study._heartbeat import FaultPolicy
-from honed.trial import FrozenTrial, TrialState
+from honed.testing import ManualClock
+from honed.trial import Direction, FrozenTrial, TrialState
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -34,6 +41,16 @@ def _close_storages():
         _OPENED.pop().close()  # PostgreSQL connections must not be left to the GC
 
 
+def _open(url: str | None, clock: ManualClock) -> honed.storage.Storage:
+    """A storage on ``url`` (None: in memory) that reads time from ``clock``."""
+    if url is None:
+        storage: honed.storage.Storage = honed.storage.InMemoryStorage(clock=clock)
+    else:
+        storage = SQLStorage(url.replace("postgresql://", "postgresql+psycopg://", 1), clock=clock)
+    _OPENED.append(storage)
+    return storage
+
+
 def _make(storage, **faults) -> honed.Study:
     if storage is None:
         storage = honed.storage.InMemoryStorage()
@@ -44,12 +61,13 @@ def _make(storage, **faults) -> honed.Study:
 
 
 def test_stale_trial_is_failed_once_and_retried_with_same_params(storage_url):
-    study = _make(storage_url, heartbeat_interval=0.1, grace_period=0.3, retries=1)
+    clock = ManualClock()
+    study = _make(_open(storage_url, clock), heartbeat_interval=0.1, grace_period=0.3, retries=1)
     t = study.ask()
     x = t.float("x", 0, 1)
     k = t.choice("k", ["a", "b"])
     # The worker "dies": no tell, no heartbeat.
-    time.sleep(0.45)
+    clock.advance(0.45)
     failed = study.fail_stale_trials()
     assert [f.number for f in failed] == [t.number]
     assert failed[0].state is TrialState.FAILED
@@ -75,11 +93,11 @@ def test_stale_trial_is_failed_once_and_retried_with_same_params(storage_url):
     # attempt goes stale too, its retries are used up and nothing is enqueued.
     t3 = study.ask()
     t3.float("x", 0, 1)
-    time.sleep(0.45)
+    clock.advance(0.45)
     assert len(study.fail_stale_trials()) == 1
     t4 = study.ask()
     assert t4._frozen.system_attrs["retry_of"] == t3.number
-    time.sleep(0.45)
+    clock.advance(0.45)
     assert [f.number for f in study.fail_stale_trials()] == [t4.number]
     states = [tr.state for tr in study.trials]
     assert states == [TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED, TrialState.FAILED]
@@ -149,8 +167,10 @@ def test_raising_trials_are_not_retried_by_default(storage_url):
     assert [t.state for t in study.trials] == [TrialState.FAILED] * 2
 
 
-def _race(url: str, barrier, out) -> None:
-    study = honed.load_study("hb", storage=url, faults=FaultPolicy(0.1, 0.2, retries=1))
+def _race(url: str, clock: ManualClock, barrier, out) -> None:
+    storage = _open(url, clock)
+    clock.advance(0.3)  # this process's copy of the clock: the trials are 0.3 s old now
+    study = honed.load_study("hb", storage=storage, faults=FaultPolicy(0.1, 0.2, retries=1))
     barrier.wait()
     out.put([t.number for t in study.fail_stale_trials()])
     study.storage.close()
@@ -165,13 +185,13 @@ def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path,
     )
     # Trials of a beating worker, but with a long grace here: only the racing detectors
     # (grace 0.2 s) fail them.
-    study = _make(url, heartbeat_interval=0.1, grace_period=100.0)
+    clock = ManualClock()
+    study = _make(_open(url, clock), heartbeat_interval=0.1, grace_period=100.0)
     for _ in range(30):
         study.ask().float("x", 0, 1)
-    time.sleep(0.3)
     ctx = mp.get_context("fork")  # SQLStorage drops an inherited pool after a fork
     barrier, out = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=_race, args=(url, barrier, out)) for _ in range(4)]
+    procs = [ctx.Process(target=_race, args=(url, clock, barrier, out)) for _ in range(4)]
     for p in procs:
         p.start()
     results = [out.get(timeout=60) for _ in procs]
@@ -215,15 +235,16 @@ def test_retry_attrs_chain():
 
 
 def test_trials_of_workers_without_heartbeats_never_go_stale(storage_url):
-    quiet = _make(storage_url, heartbeat_interval=None)  # this worker sends no heartbeats
+    clock = ManualClock()
+    quiet = _make(_open(storage_url, clock), heartbeat_interval=None)  # sends no heartbeats
     t = quiet.ask()
     t.float("x", 0, 1)
     watcher = _make(quiet.storage, heartbeat_interval=0.05, grace_period=0.1, retries=1)
-    time.sleep(0.25)
+    clock.advance(0.25)
     assert watcher.fail_stale_trials() == []
     beating = watcher.ask()
     assert beating._frozen.system_attrs["heartbeat_interval"] == 0.05
-    time.sleep(0.25)
+    clock.advance(0.25)
     assert [f.number for f in watcher.fail_stale_trials()] == [beating.number]
     quiet.tell(t, 0.5)
     assert [tr.state for tr in watcher.trials][:2] == [TrialState.COMPLETE, TrialState.FAILED]
@@ -252,18 +273,17 @@ def test_a_restarted_process_gets_the_stored_fault_settings(storage_url):
     # A worker created the study with heartbeats and a retry, asked a trial and died. The
     # process that takes over loads the study by name alone: it must still see the settings,
     # fail the orphan and re-enqueue its configuration.
-    study = _make(storage_url, heartbeat_interval=0.1, grace_period=0.3, retries=1)
+    clock = ManualClock()
+    study = _make(_open(storage_url, clock), heartbeat_interval=0.1, grace_period=0.3, retries=1)
     orphan = study.ask()
     x = orphan.float("x", 0, 1)
     if storage_url is None:
         again = honed.load_study("hb", storage=study._storage)
     else:
-        store = honed.storage.get_storage(storage_url)
-        _OPENED.append(store)
-        again = honed.load_study("hb", storage=store)
+        again = honed.load_study("hb", storage=_open(storage_url, clock))
     assert again.faults == FaultPolicy(0.1, 0.3, 1, False)
     assert again.user_attrs == {}  # honed's own record is not the user's
-    time.sleep(0.45)
+    clock.advance(0.45)
     assert [f.number for f in again.fail_stale_trials()] == [orphan.number]
     retry = again.ask()
     assert retry.float("x", 0, 1) == x
@@ -284,3 +304,41 @@ def test_default_fault_settings_are_not_stored(storage_url):
     assert honed.load_study("hb", storage=study._storage).faults == default
     if storage_url is not None:
         assert default.heartbeat_interval == 15.0 and default.stale_after == 60.0
+
+
+# ---- the storage's own clock ---------------------------------------------------------------
+def test_the_storage_judges_silence_by_its_clock(storage_url):
+    clock = ManualClock()
+    store = _open(storage_url, clock)
+    sid = store.create_study("s", [Direction.MINIMIZE])
+    beat = {"heartbeat_interval": 1.0}
+    beating = store.create_trial(sid, system_attrs=beat)
+    reporting = store.create_trial(sid, system_attrs=beat)
+    silent = store.create_trial(sid, system_attrs=beat)
+    quiet = store.create_trial(sid)  # its worker promised no heartbeats
+    clock.advance(6.0)
+    store.record_heartbeat(beating.trial_id)
+    store.set_trial_intermediate_value(reporting.trial_id, 1, 0.5)  # a report is a sign of life
+    assert store.fail_stale_trials(sid, grace_period=10.0) == []
+    clock.advance(6.0)  # silent for 12 s, the other two for 6 s
+    (failed,) = store.fail_stale_trials(sid, grace_period=10.0)
+    assert failed.number == silent.number and failed.fail_reason.startswith("stale")
+    clock.advance(5.0)  # now they are 11 s silent too
+    later = store.fail_stale_trials(sid, grace_period=10.0)
+    assert sorted(t.number for t in later) == [beating.number, reporting.number]
+    assert store.get_trial(quiet.trial_id).state is TrialState.RUNNING
+    assert store.clock is clock
+    # Starts and finishes are stamped by the same clock.
+    done = store.finish_trial(quiet.trial_id, TrialState.COMPLETE, [1.0])
+    assert done.duration == pytest.approx(17.0, abs=1e-3)
+
+
+def test_manual_clock_only_moves_forward():
+    clock = ManualClock(start=100.0)
+    assert clock() == 100.0
+    clock.advance(2.5)
+    assert clock() == 102.5
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="seconds"):
+            clock.advance(bad)
+    assert clock() == 102.5

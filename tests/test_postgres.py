@@ -13,10 +13,11 @@ import honed
 from honed.errors import DuplicatedStudyError, TrialStateError
 from honed.space import Float
 from honed.storage import get_storage
-from honed.storage.sql import SQLStorage, _is_transient
+from honed.storage.sql import SQLStorage
+from honed.storage.sql._engine import is_transient as _is_transient
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
-from tests._schema import check_upgrade_from_version_1
+from tests._schema import check_migrations_build_the_tables, check_upgrade_from_version_1
 
 
 @pytest.fixture
@@ -46,6 +47,10 @@ class TestPostgresConformance(StorageTests):
 
 def test_a_version_1_database_is_upgraded_in_place(pg_url):
     check_upgrade_from_version_1(pg_url)
+
+
+def test_the_migrations_build_the_tables(pg_url):
+    check_migrations_build_the_tables(pg_url.replace("postgresql://", "postgresql+psycopg://"))
 
 
 def test_postgresql_urls_use_psycopg3(store):
@@ -214,31 +219,101 @@ def test_optimize_with_worker_processes(pg_url):
     storage.close()
 
 
-def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_url, monkeypatch):
-    import time as real_time
-    import types
-
-    import honed.storage.sql as sql_module
+def test_heartbeats_use_the_server_clock_so_a_slow_worker_clock_is_harmless(pg_url):
+    import time
 
     watcher = get_storage(pg_url)
     sid = watcher.create_study("clock", [Direction.MINIMIZE])
     assert watcher._clock_offset == 0.0  # same machine: the clocks agree
 
     # A worker whose clock runs 100 s behind the server's.
-    slow = types.SimpleNamespace(
-        time=lambda: real_time.time() - 100, sleep=real_time.sleep, monotonic=real_time.monotonic
-    )
-    monkeypatch.setattr(sql_module, "time", slow)
-    worker = SQLStorage(watcher.url)
+    worker = SQLStorage(watcher.url, clock=lambda: time.time() - 100)
     assert 95 < worker._clock_offset < 105  # measured against the server, and corrected
     attrs = {"heartbeat_interval": 1.0}
     alive = worker.create_trial(sid, system_attrs=attrs)
     worker._clock_offset = 0.0  # what an uncorrected slow clock would stamp
     misjudged = worker.create_trial(sid, system_attrs=attrs)
-    monkeypatch.undo()
 
     failed = watcher.fail_stale_trials(sid, grace_period=30.0)
     assert [t.number for t in failed] == [misjudged.number]  # the live trial is not failed
     assert watcher.get_trial(alive.trial_id).state is TrialState.RUNNING
     worker.close()
     watcher.close()
+
+
+def test_a_read_only_storage_never_writes(pg_url):
+    import psycopg
+
+    from honed.errors import StorageError
+
+    def tables() -> list[str]:
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    with pytest.raises(StorageError, match="no honed tables"):
+        get_storage(pg_url, read_only=True)
+    assert tables() == []  # reading created nothing
+    writer = get_storage(pg_url)
+    sid = writer.create_study("s", [Direction.MINIMIZE])
+    t = writer.create_trial(sid)
+    writer.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+    reader = get_storage(pg_url, read_only=True)
+    assert [x.values for x in reader.get_trials(sid)] == [(0.5,)]
+    with pytest.raises(StorageError, match="read-only"):
+        reader.create_trial(sid)
+    # The server itself refuses a write on the reader's sessions, as a StorageError.
+    with pytest.raises(StorageError, match="cannot be written here"):
+        reader._read(lambda c: c.exec_driver_sql("CREATE TABLE sneaky (a int)"))
+    assert "sneaky" not in tables()
+    reader.close()
+    writer.close()
+
+
+def test_an_older_database_is_not_upgraded_by_a_reader(pg_url):
+    from honed.errors import SchemaVersionError
+    from tests._schema import make_version_1_database
+
+    make_version_1_database(pg_url)
+    with pytest.raises(SchemaVersionError, match="honed storage upgrade"):
+        get_storage(pg_url, read_only=True)
+    store = get_storage(pg_url)  # opening to write upgrades
+    assert store.upgraded_from == 1
+    store.close()
+    reader = get_storage(pg_url, read_only=True)
+    assert len(reader.get_trials(reader.get_study_id("old"))) == 3
+    reader.close()
+
+
+def test_writes_during_a_trial_commit_asynchronously_results_do_not(pg_url):
+    """Reports, parameters, attributes and heartbeats do not wait for the server's disk;
+    creating and finishing trials do (see SQLStorage: Durability)."""
+    import psycopg
+
+    from honed.storage.sql._tables import PG_ADD_REPORTS, sql_trial_columns
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the test server runs without
+        database = pg_url.rsplit("/", 1)[1]  # synchronous commits: a database as deployed
+        admin.execute(f'ALTER DATABASE "{database}" SET synchronous_commit TO on')
+    store = get_storage(pg_url)
+    sid = store.create_study("durable", [Direction.MINIMIZE])
+    t = store.create_trial(sid)
+
+    def mode_after(statement, params):
+        def run(conn):
+            conn.execute(statement, params).all()
+            return conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+
+        return store._write(run)
+
+    report = {"tid": t.trial_id, "now": 0.0, "steps": [1], "values": [0.5]}
+    report |= {"seconds": [None], "vectors": [None]}
+    assert mode_after(PG_ADD_REPORTS, report) == "off"
+    assert mode_after(sql_trial_columns((), "postgresql"), {"tid": t.trial_id}) == "off"
+    assert store._write(lambda c: c.exec_driver_sql("SHOW synchronous_commit").scalar()) == "on"
+    store.set_trial_intermediate_values(t.trial_id, [(2, 0.25, None), (3, 0.125, 1.0)])
+    done = store.finish_trial(t.trial_id, TrialState.COMPLETE, [0.125])
+    assert done.intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+    store.close()

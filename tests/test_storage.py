@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from honed.storage import InMemoryStorage, Storage, get_storage
 from honed.storage.sql import SCHEMA_VERSION, SQLStorage
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
-from tests._schema import check_upgrade_from_version_1
+from tests._schema import check_migrations_build_the_tables, check_upgrade_from_version_1
 
 
 class TestInMemoryStorage(StorageTests):
@@ -73,6 +76,41 @@ def test_mismatched_schema_version_is_refused(tmp_path: Path, version: int, advi
 
 def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     check_upgrade_from_version_1(f"sqlite:///{tmp_path / 'v1.db'}")
+
+
+def test_the_migrations_build_the_tables(tmp_path: Path) -> None:
+    check_migrations_build_the_tables(f"sqlite:///{tmp_path / 'alembic.db'}")
+
+
+def test_the_last_revision_is_the_schema_version() -> None:
+    from alembic.script import ScriptDirectory
+
+    from honed.storage.sql._migrations import alembic_config, revision_of
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [revision_of(SCHEMA_VERSION)]
+    chain = [r.revision for r in script.walk_revisions("base", "heads")]
+    assert chain == [revision_of(v) for v in range(SCHEMA_VERSION, 0, -1)]
+
+
+def test_opening_a_current_database_runs_no_migration_code(tmp_path: Path) -> None:
+    # Opening must stay cheap: one read of the recorded version, Alembic not even imported.
+    url = f"sqlite:///{tmp_path / 'cheap.db'}"
+    SQLStorage(url).close()
+    code = (
+        "import sys; from honed.storage.sql import SQLStorage; "
+        f"SQLStorage({url!r}).close(); print(sorted(m for m in sys.modules if 'alembic' in m))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env()
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def _env() -> dict[str, str]:
+    """The environment of a child Python that imports this checkout's honed."""
+    src = str(Path(honed.__file__).parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
 # ---- URLs and handles ----------------------------------------------------------------------
@@ -142,3 +180,18 @@ def test_study_system_attrs_key_is_not_a_user_key(tmp_path: Path) -> None:
     conn.close()
     assert "__honed_system__" in raw[0]
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_changed_best_trial_changes_nothing_stored(tmp_path: Path, kind: str) -> None:
+    storage = None if kind == "memory" else f"sqlite:///{tmp_path / 'b.db'}"
+    study = honed.create_study("best", storage=storage, sampler="random", seed=0)
+    study.optimize(lambda t: t.float("x", 0, 1), n_trials=5, show_progress=False)
+    best = study.best_params
+    with pytest.raises(TypeError):
+        study.best_trial.params["x"] = 123.0
+    with pytest.raises(TypeError):
+        study.trials[0].user_attrs["k"] = 1
+    params = dict(study.best_trial.params)  # a copy is the user's to change
+    params["x"] = 123.0
+    assert study.best_params == best and study.best_params["x"] != 123.0

@@ -37,8 +37,9 @@ def _add_storage(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _open_existing(url: str) -> Storage:
-    """Open a storage for reading without creating an empty SQLite file by accident."""
+def _open_existing(url: str, *, read_only: bool = True) -> Storage:
+    """Open an existing storage, read-only unless asked: reading never writes, and a missing
+    SQLite file (or plain ``.db`` path) is an error, not a new empty database."""
     path = None
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :].split("?", 1)[0])
@@ -49,7 +50,7 @@ def _open_existing(url: str) -> Storage:
             f"no database at {path} (from --storage {url}); run `honed demo` to create "
             "one, or pass --storage with the URL of your studies."
         )
-    return get_storage(url)
+    return get_storage(url, read_only=read_only)
 
 
 def _console() -> Any:
@@ -242,7 +243,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
-    storage = _open_existing(args.storage)
+    storage = _open_existing(args.storage, read_only=False)
     study_id = storage.get_study_id(args.study)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -256,6 +257,15 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 
     delete_study(args.study, storage)  # its checkpoints too
     print(f"deleted study {args.study!r}")
+    return 0
+
+
+def _cmd_storage_upgrade(args: argparse.Namespace) -> int:
+    storage = _open_existing(args.storage, read_only=False)  # opening to write upgrades
+    version = getattr(storage, "upgraded_from", None)
+    done = "is current" if version is None else f"was upgraded from version {version}"
+    print(f"{args.storage}: the schema {done}")
+    storage.close()
     return 0
 
 
@@ -291,6 +301,14 @@ def _register_core(sub: Any) -> None:
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--output", "-o", default=None, help="file (default: standard output)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("storage", help="look after a storage (upgrade its schema)")
+    storage_sub = p.add_subparsers(dest="storage_command", metavar="ACTION", required=True)
+    p = storage_sub.add_parser(
+        "upgrade", help="upgrade a database written by an older honed to this version's schema"
+    )
+    _add_storage(p)
+    p.set_defaults(func=_cmd_storage_upgrade)
 
     p = sub.add_parser("delete", help="delete a study and its trials")
     p.add_argument("study")

@@ -7,14 +7,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, SupportsFloat, TypeGuard
 
+from honed._frozen import EMPTY, FrozenDict, freeze
 from honed.space import Distribution, ParamValue
 
 __all__ = ["Direction", "FrozenTrial", "TrialState"]
 
-_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+# Mappings of plain values (parameters, distributions, reports) and of JSON attributes.
+_FLAT = ("params", "distributions", "intermediate_values", "report_seconds", "intermediate_vectors")
+_JSON = ("user_attrs", "system_attrs")
 
 
 class Direction(enum.Enum):
@@ -59,7 +61,7 @@ class TrialState(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class FrozenTrial:
-    """A read-only snapshot of one trial.
+    """A read-only snapshot of one trial (its mappings too: copy one to change it).
 
     Attributes:
         number: 0-based, dense and unique within the study.
@@ -94,6 +96,20 @@ class FrozenTrial:
     trial_id: int = -1
     report_seconds: Mapping[int, float] = field(default_factory=dict)
     intermediate_vectors: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Deeply read-only: a record handed out (or cached and shared) cannot be changed
+        # through its mappings, nor through lists inside its attributes.
+        for name in _FLAT:
+            value = getattr(self, name)
+            if type(value) is not FrozenDict:
+                object.__setattr__(self, name, FrozenDict(value) if value else EMPTY)
+        for name in _JSON:
+            value = getattr(self, name)
+            if type(value) is not FrozenDict:
+                object.__setattr__(
+                    self, name, freeze(value if type(value) is dict else dict(value))
+                )
 
     @property
     def value(self) -> float | None:

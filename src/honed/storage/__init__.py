@@ -15,9 +15,13 @@ __all__ = ["DEFAULT_STORAGE_URL", "InMemoryStorage", "Storage", "StudySummary", 
 DEFAULT_STORAGE_URL = "sqlite:///honed.db"
 
 
-def get_storage(storage: str | Path | Storage | None) -> Storage:
+def get_storage(storage: str | Path | Storage | None, *, read_only: bool = False) -> Storage:
     """A storage from a URL (``sqlite:///file.db``, ``postgresql://...``), a path to a SQLite
-    file, an instance (returned as is), or ``None`` for a new in-memory storage."""
+    file, an instance (returned as is), or ``None`` for a new in-memory storage.
+
+    ``read_only``: open a URL or path only to read it: nothing is created or written (a
+    missing or empty SQLite file is an error, not a new database; see
+    :class:`~honed.storage.sql.SQLStorage`). Read-only tools such as ``honed show`` use it."""
     if storage is None:
         return InMemoryStorage()
     if isinstance(storage, Storage):
@@ -38,7 +42,7 @@ def get_storage(storage: str | Path | Storage | None) -> Storage:
         from honed.storage.sql import SQLStorage  # SQLAlchemy loads only when needed
 
         try:
-            return SQLStorage(storage)
+            return SQLStorage(storage, read_only=read_only)
         except ValueError as e:  # a port that is not a number, a NUL in a path, ...
             raise StorageError(
                 f"cannot use storage URL {storage!r}: {e}. Use e.g. 'sqlite:///honed.db' or "

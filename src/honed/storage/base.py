@@ -17,8 +17,9 @@ Backends know nothing of samplers or schedulers.
 from __future__ import annotations
 
 import math
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,22 @@ from honed.errors import TrialStateError
 from honed.space import Distribution, ParamValue
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["HEARTBEAT_ATTR", "Storage", "StudySummary", "check_state_change", "retry_attrs"]
+__all__ = [
+    "HEARTBEAT_ATTR",
+    "MAX_STUDY_NAME",
+    "Clock",
+    "Storage",
+    "StudySummary",
+    "check_state_change",
+    "check_study_name",
+    "retry_attrs",
+]
+
+Clock = Callable[[], float]
+"""Seconds since the epoch, as :func:`time.time` gives them: what a storage stamps trial starts,
+heartbeats and finishes with, and what :meth:`Storage.fail_stale_trials` measures silence
+against. Storages take one as ``clock=`` (``time.time`` when not given) so stale-trial logic
+can be tested, or replayed, without waiting; see :class:`honed.testing.ManualClock`."""
 
 # System attr of a trial whose worker sends heartbeats (the interval in seconds). Only such
 # trials can go stale: a worker without heartbeats is never mistaken for a dead one.
@@ -49,6 +65,38 @@ class StudySummary:
     @property
     def n_trials(self) -> int:
         return sum(self.n_trials_by_state.values())
+
+
+# The longest study name (in characters) every backend stores: PostgreSQL's column and its
+# unique index hold this much (512 characters are at most 2 KiB in UTF-8, under the index
+# entry limit), so SQLite and memory refuse longer names too instead of accepting what a
+# move to PostgreSQL would reject.
+MAX_STUDY_NAME = 512
+
+
+def check_study_name(name: object) -> str:
+    """``name`` if every backend can store it as a study name, else ValueError saying why:
+    a string of at most :data:`MAX_STUDY_NAME` characters without NUL (PostgreSQL text cannot
+    hold NUL). Attribute keys and values, parameter names and choices live in JSON, which
+    escapes NUL, and have no length limit."""
+    if not isinstance(name, str):
+        raise ValueError(f"a study name must be a string, got {type(name).__name__}.")
+    if len(name) > MAX_STUDY_NAME:
+        raise ValueError(
+            f"a study name must be at most {MAX_STUDY_NAME} characters, got {len(name)}: "
+            "use a shorter name (keep long descriptions in study.set_user_attr)."
+        )
+    if "\x00" in name:
+        raise ValueError(
+            f"a study name must not contain NUL characters (\\x00), got {name!r}: remove them."
+        )
+    return name
+
+
+def is_storable_study_name(name: object) -> bool:
+    """Whether :func:`check_study_name` accepts ``name`` (a lookup of any other name finds
+    nothing, without asking the database)."""
+    return isinstance(name, str) and len(name) <= MAX_STUDY_NAME and "\x00" not in name
 
 
 def check_state_change(trial_number: int, old: TrialState, new: TrialState) -> None:
@@ -75,6 +123,14 @@ def check_values(values: Sequence[float] | None, n_objectives: int) -> None:
 
 class Storage(ABC):
     """Abstract base of storage backends. Every method is safe to call from several threads."""
+
+    _clock: Clock = time.time
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this storage stamps and judges time by (see :data:`Clock`); code that
+        schedules heartbeats or stale checks against the same storage can read it too."""
+        return self._clock
 
     # ---- studies ---------------------------------------------------------------------------
     @abstractmethod
@@ -149,6 +205,19 @@ class Storage(ABC):
         """Record the report at ``step`` (again: replace it): one number, or one per objective
         (``FrozenTrial.intermediate_vectors``), with the trial's ``seconds`` so far when known
         (``FrozenTrial.report_seconds``)."""
+
+    def set_trial_intermediate_values(
+        self,
+        trial_id: int,
+        reports: Sequence[tuple[int, float | Sequence[float], float | None]],
+    ) -> None:
+        """Several reports, each ``(step, value, seconds)`` as in
+        :meth:`set_trial_intermediate_value`, at once: one transaction where the backend
+        has them (a step given twice: the last one counts). A report-heavy objective that
+        hands its reports over in batches costs one round trip per batch instead of one
+        per report. Backends without batching inherit this loop."""
+        for step, value, seconds in reports:
+            self.set_trial_intermediate_value(trial_id, step, value, seconds)
 
     @abstractmethod
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...

@@ -14,10 +14,13 @@ from honed.errors import DuplicatedStudyError, StudyNotFoundError, TrialStateErr
 from honed.space import Distribution, ParamValue
 from honed.storage.base import (
     HEARTBEAT_ATTR,
+    Clock,
     Storage,
     StudySummary,
     check_state_change,
+    check_study_name,
     check_values,
+    is_storable_study_name,
     retry_attrs,
 )
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -48,9 +51,15 @@ class _Study:
 
 
 class InMemoryStorage(Storage):
-    """Keeps studies in this process. Threads share it; processes do not (use SQLite)."""
+    """Keeps studies in this process. Threads share it; processes do not (use SQLite).
 
-    def __init__(self) -> None:
+    Args:
+        clock: What times are read from (seconds since the epoch); ``time.time`` by default.
+            Tests inject a :class:`honed.testing.ManualClock` to age trials without waiting.
+    """
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock: Clock = time.time if clock is None else clock
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
         self._by_name: dict[str, int] = {}
@@ -59,8 +68,12 @@ class InMemoryStorage(Storage):
         self._next_trial_id = 0
         self._heartbeats: dict[int, float] = {}  # trial_id -> time of the last heartbeat
 
+    def _datetime(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
+        check_study_name(name)
         with self._lock:
             if name in self._by_name:
                 raise DuplicatedStudyError(
@@ -68,7 +81,7 @@ class InMemoryStorage(Storage):
                 )
             sid = self._next_study_id
             self._next_study_id += 1
-            self._studies[sid] = _Study(sid, name, tuple(directions), datetime.now(UTC))
+            self._studies[sid] = _Study(sid, name, tuple(directions), self._datetime())
             self._by_name[name] = sid
             return sid
 
@@ -80,7 +93,7 @@ class InMemoryStorage(Storage):
 
     def get_study_id(self, name: str) -> int:
         with self._lock:
-            if name not in self._by_name:
+            if not is_storable_study_name(name) or name not in self._by_name:
                 raise StudyNotFoundError(f"no study named {name!r} in this storage.")
             return self._by_name[name]
 
@@ -163,7 +176,7 @@ class InMemoryStorage(Storage):
                 params=dict(params or {}),
                 distributions=dict(distributions or {}),
                 system_attrs=dict(system_attrs or {}),
-                datetime_start=datetime.now(UTC) if state is TrialState.RUNNING else None,
+                datetime_start=self._datetime() if state is TrialState.RUNNING else None,
                 trial_id=tid,
             )
             s.trials.append(t)
@@ -176,7 +189,7 @@ class InMemoryStorage(Storage):
             s = self._study(study_id)
             for t in s.trials:
                 if t.state is TrialState.WAITING:
-                    new = replace(t, state=TrialState.RUNNING, datetime_start=datetime.now(UTC))
+                    new = replace(t, state=TrialState.RUNNING, datetime_start=self._datetime())
                     s.trials[t.number] = new
                     return new
             return None
@@ -231,10 +244,12 @@ class InMemoryStorage(Storage):
                 secs[step] = float(seconds)
             if isinstance(value, Sequence):
                 vector = tuple(float(x) for x in value)
-                report = {"intermediate_vectors": {**t.intermediate_vectors, step: vector}}
+                vectors = {**t.intermediate_vectors, step: vector}
+                self._update(trial_id, report_seconds=secs, intermediate_vectors=vectors)
             else:
-                report = {"intermediate_values": {**t.intermediate_values, step: float(value)}}
-            self._update(trial_id, report_seconds=secs, **report)
+                values = {**t.intermediate_values, step: float(value)}
+                self._update(trial_id, report_seconds=secs, intermediate_values=values)
+            self._heartbeats[trial_id] = self._clock()  # a report is a sign of life too
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
@@ -276,20 +291,20 @@ class InMemoryStorage(Storage):
                 distributions={**t.distributions, **(distributions or {})},
                 values=None if values is None else tuple(float(v) for v in values),
                 system_attrs={**t.system_attrs, **(system_attrs or {})},
-                datetime_start=t.datetime_start or datetime.now(UTC),
-                datetime_complete=datetime.now(UTC),
+                datetime_start=t.datetime_start or self._datetime(),
+                datetime_complete=self._datetime(),
             )
             s.trials[t.number] = new
             return new
 
     def record_heartbeat(self, trial_id: int) -> None:
         with self._lock:
-            self._heartbeats[trial_id] = time.time()
+            self._heartbeats[trial_id] = self._clock()
 
     def fail_stale_trials(
         self, study_id: int, grace_period: float, retries: int = 0
     ) -> list[FrozenTrial]:
-        now = time.time()
+        now = self._clock()
         failed = []
         with self._lock:
             s = self._study(study_id)

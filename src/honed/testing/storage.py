@@ -17,7 +17,9 @@ wrote, another reads back exactly (types included), as separate processes would.
 
 from __future__ import annotations
 
+import json
 import math
+import pickle
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -108,6 +110,28 @@ class StorageTests:
             storage.get_study_id("nope")
         with pytest.raises(StudyNotFoundError):
             storage.create_trial(12345)
+
+    def test_names_and_keys_every_backend_can_hold(self, storage: Storage) -> None:
+        # The same rules on every backend: what PostgreSQL cannot hold, none accepts.
+        longest = "n" * 511 + "研"
+        sid = storage.create_study(longest, MIN)
+        assert self.reopen(storage).get_study_name(sid) == longest
+        for bad, why in (("x" * 513, "at most 512"), ("a\x00b", "NUL"), (7, "string")):
+            with pytest.raises(ValueError, match=why):
+                storage.create_study(bad, MIN)  # type: ignore[arg-type]
+            with pytest.raises(StudyNotFoundError):
+                storage.get_study_id(bad)  # type: ignore[arg-type]
+        assert [s.name for s in storage.list_studies()] == [longest]
+        # Keys and values live in JSON: NUL and any length are kept exactly.
+        key, value = "k\x00" + "y" * 1000, "v\x00" * 300
+        storage.set_study_user_attr(sid, key, value)
+        t = storage.create_trial(sid)
+        storage.set_trial_user_attr(t.trial_id, key, value)
+        storage.set_trial_params(t.trial_id, {key: "a\x00"}, {key: Choice(["a\x00", "b"])})
+        back = self.reopen(storage)
+        assert back.get_study_user_attrs(sid) == {key: value}
+        trial = back.get_trial(t.trial_id)
+        assert trial.user_attrs == {key: value} and trial.params == {key: "a\x00"}
 
     def test_list_studies(self, storage: Storage) -> None:
         a = storage.create_study("a", MIN)
@@ -343,6 +367,35 @@ class StorageTests:
         assert math.isnan(back.intermediate_values[2])
         assert back.last_step == 5
 
+    def test_reports_in_a_batch(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(t.trial_id, 0, 0.9)
+        storage.set_trial_intermediate_values(
+            t.trial_id,
+            [(1, 0.8, 0.5), (2, math.nan, None), (0, 0.7, 1.5), (1, 0.6, None)],
+        )  # step 0 replaced; step 1 given twice: the last counts
+        storage.set_trial_intermediate_values(t.trial_id, [])
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.intermediate_values[0] == 0.7 and back.intermediate_values[1] == 0.6
+        assert math.isnan(back.intermediate_values[2]) and sorted(back.intermediate_values) == [
+            0,
+            1,
+            2,
+        ]
+        assert back.report_seconds == {0: 1.5}
+        u = storage.create_trial(study_id)
+        storage.set_trial_intermediate_values(u.trial_id, [(1, (0.5, 2.0), None), (2, [1, 2], 3)])
+        assert self.reopen(storage).get_trial(u.trial_id).intermediate_vectors == {
+            1: (0.5, 2.0),
+            2: (1.0, 2.0),
+        }
+        storage.finish_trial(t.trial_id, TrialState.PRUNED, [0.6])
+        with pytest.raises(TrialStateError, match="PRUNED"):
+            storage.set_trial_intermediate_values(t.trial_id, [(5, 0.1, None)])
+        assert 5 not in storage.get_trial(t.trial_id).intermediate_values
+        with pytest.raises(KeyError):
+            storage.set_trial_intermediate_values(987654, [(0, 0.1, None)])
+
     def test_report_seconds(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id)
         storage.set_trial_intermediate_value(t.trial_id, 1, 0.9, seconds=0.5)
@@ -378,6 +431,48 @@ class StorageTests:
         back = self.reopen(storage).get_trial(t.trial_id)
         assert back.user_attrs == {"info": value, "pair": [1, 2]}  # tuples come back as lists
         assert back.system_attrs == {"origin": "test", "retry_of": 4}
+
+    def test_records_are_deeply_read_only(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id, system_attrs={"origin": "test"})
+        storage.set_trial_params(t.trial_id, {"x": 0.5}, {"x": Float(0, 1)})
+        storage.set_trial_user_attr(t.trial_id, "scores", [1, [2, 3], {"k": [4]}])
+        storage.set_trial_intermediate_value(t.trial_id, 1, 0.25, seconds=1.0)
+        done = storage.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+        u = storage.create_trial(study_id)
+        storage.set_trial_intermediate_value(u.trial_id, 1, [0.5, 1.0])
+        changes = [
+            lambda r: r.params.__setitem__("x", 0.9),
+            lambda r: r.params.update(y=1),
+            lambda r: r.distributions.pop("x"),
+            lambda r: r.intermediate_values.__setitem__(2, 0.1),
+            lambda r: r.report_seconds.clear(),
+            lambda r: r.intermediate_vectors.setdefault(5, (1.0,)),
+            lambda r: r.system_attrs.__setitem__("origin", "changed"),
+            lambda r: r.user_attrs["scores"].append(5),
+            lambda r: r.user_attrs["scores"][1].__setitem__(0, 9),
+            lambda r: r.user_attrs["scores"][2]["k"].extend([6]),
+        ]
+        records = [done, storage.get_trial(t.trial_id), *storage.get_trials(study_id)[:1]]
+        records += [self.reopen(storage).get_trial(t.trial_id)]
+        for record in records:
+            for change in changes:
+                with pytest.raises(TypeError, match="immutable trial record"):
+                    change(record)
+        for record in (t, u, storage.get_trial(u.trial_id)):
+            with pytest.raises(TypeError):
+                record.intermediate_vectors.update({})  # type: ignore[attr-defined]
+            with pytest.raises(TypeError):
+                record.params["new"] = 1  # type: ignore[index]
+        back = self.reopen(storage).get_trial(t.trial_id)
+        assert back.params == {"x": 0.5} and back.system_attrs == {"origin": "test"}
+        assert back.user_attrs == {"scores": [1, [2, 3], {"k": [4]}]}
+        assert back.intermediate_values == {1: 0.25} and back.report_seconds == {1: 1.0}
+        # Copies are ordinary containers; records serialize and pickle as before.
+        mutable = dict(back.params)
+        mutable["x"] = 0.1
+        assert back.params["x"] == 0.5
+        assert json.loads(json.dumps(dict(back.user_attrs))) == {"scores": [1, [2, 3], {"k": [4]}]}
+        assert pickle.loads(pickle.dumps(back)) == back
 
     def test_attrs_must_be_json_serializable(self, storage: Storage, study_id: int) -> None:
         t = storage.create_trial(study_id)
