@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from honed.errors import TrialPruned
-from honed.integrations._common import check_direction
+from honed.integrations._common import check_direction, higher_is_better
 
 __all__ = ["KerasCallback"]
 
@@ -41,7 +41,7 @@ class KerasCallback(keras.callbacks.Callback):
                 "Validation metrics (val_*) need validation_data= or validation_split= in fit."
             )
         if not self._checked:
-            check_direction(self.trial, _higher_is_better(self.monitor), self.monitor)
+            check_direction(self.trial, higher_is_better(self.monitor), self.monitor)
             self._checked = True
         try:
             self.trial.report(float(logs[self.monitor]), epoch + 1)
@@ -54,13 +54,3 @@ class KerasCallback(keras.callbacks.Callback):
         if self._pruned is not None:
             pruned, self._pruned = self._pruned, None
             raise pruned
-
-
-def _higher_is_better(name: str) -> bool | None:
-    """What the usual metric names mean; ``None`` when the name does not tell."""
-    base = name.removeprefix("val_").lower()
-    if "loss" in base or "error" in base or base in ("mse", "mae", "mape", "msle"):
-        return False
-    if "acc" in base or "auc" in base or base in ("precision", "recall", "f1_score", "r2_score"):
-        return True
-    return None
