@@ -4,6 +4,7 @@ real notebook executed by a Jupyter kernel (nbclient)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -125,29 +126,21 @@ def test_progress_stays_silent_outside_terminals_and_notebooks(capsys):
 
 
 @pytest.mark.slow
-def test_a_notebook_runs_with_tables_and_a_progress_bar(tmp_path):
+def test_the_example_notebook_runs_with_tables_and_a_progress_bar(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import honed\n"
-            "study = honed.create_study('nb', direction='maximize')\n"
-            "study.optimize(lambda t: t.float('x', 0, 1), n_trials=5)"
-        ),
-        nbformat.v4.new_code_cell("study"),
-        nbformat.v4.new_code_cell("study.best_trial"),
-        nbformat.v4.new_code_cell("study.to_dataframe()"),
-    ]
-    NotebookClient(
+    path = Path(__file__).resolve().parents[1] / "examples" / "notebook.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"path": str(tmp_path)}
-    ).execute()
-    run, shown, best, frame = (c.outputs for c in nb.cells)
+    )
+    client.execute()
+    run, shown, best, frame = (c.outputs for c in nb.cells if c.cell_type == "code")
     kinds = {k for o in run for k in o.get("data", {})}
     # rich draws its bar as an ipywidgets output in a notebook
     assert "application/vnd.jupyter.widget-view+json" in kinds, run
-    assert "<b>Study nb</b>" in shown[0]["data"]["text/html"]
-    assert "5 trials (5 complete)" in shown[0]["data"]["text/html"]
+    html = shown[0]["data"]["text/html"]
+    assert "<b>Study notebook-demo</b>" in html and "20 trials (20 complete)" in html
     assert "<b>Trial" in best[0]["data"]["text/html"]
-    assert "params_x" in frame[0]["data"]["text/html"]
+    assert "params_kind" in frame[0]["data"]["text/html"]
