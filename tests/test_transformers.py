@@ -180,9 +180,9 @@ def test_trainer_objective_samples_arguments_and_model_settings(tmp_path, datase
 def test_trainer_objective_in_a_worker_process(tmp_path, datasets):
     """In a worker process the objective gets a RemoteTrial: sampling, reports and saved
     checkpoints all travel back to the study's process."""
-    from honed.integrations.transformers import TrainerObjective
-
     import torch
+
+    from honed.integrations.transformers import TrainerObjective
 
     train, evaluation = datasets
 
