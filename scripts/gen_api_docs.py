@@ -19,11 +19,16 @@ import dataclasses
 import enum
 import importlib
 import inspect
+import os
 import pkgutil
 import re
 import sys
 from pathlib import Path
 from typing import Any
+
+# Importing honed.integrations.keras imports Keras, whose default backend is TensorFlow, which
+# honed does not install; the docs are built on the backend honed is tested with.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MD = ROOT / "docs" / "api.md"

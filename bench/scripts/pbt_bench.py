@@ -15,7 +15,10 @@ x1.25, or a redraw). Each arm's winner is picked on validation loss; the figure 
 winner's loss on the held-out test set. The lineage of the PBT winner (which trial trained which
 epochs with which rate) is printed for every seed.
 
-Run: ``nice -n 10 python bench/scripts/pbt_bench.py [--seeds 5] [--epochs 30]``
+``--pb2`` adds a third arm from the same start: :class:`honed.schedulers.PB2`, PBT's exploit with
+a GP-bandit explore (Parker-Holder et al., 2020), same interval, quantile and population.
+
+Run: ``nice -n 10 python bench/scripts/pbt_bench.py [--seeds 5] [--epochs 30] [--pb2]``
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import torch
 
 import honed
 from honed.history import History
-from honed.schedulers import PopulationBasedTraining, lineage
+from honed.schedulers import PB2, PopulationBasedTraining, lineage
 
 DIM = 8
 N_TRAIN, N_VAL, N_TEST = 2000, 4000, 8000
@@ -96,17 +99,20 @@ class Member:
 
 
 def run_population(
-    seed: int, epochs: int, size: int, pbt: bool, interval: int, folder: str
+    seed: int, epochs: int, size: int, pbt: bool | str, interval: int, folder: str
 ) -> tuple[honed.Study, tuple[float, float, int]]:
-    """One arm; returns the study and its winner's (val loss, test loss, trial number)."""
+    """One arm (``pbt``: False for fixed, True or "pbt" for PBT, "pb2" for PB2); returns the
+    study and its winner's (val loss, test loss, trial number)."""
     d = data(seed)
+    kind = "pbt" if pbt is True else (pbt or "fixed")
+    schedulers = {"pbt": PopulationBasedTraining, "pb2": PB2}
     sched = (
-        PopulationBasedTraining(interval=interval, quantile=0.25, min_population=size, seed=seed)
-        if pbt
+        schedulers[kind](interval=interval, quantile=0.25, min_population=size, seed=seed)
+        if kind in schedulers
         else None
     )
     study = honed.create_study(
-        f"{'pbt' if pbt else 'fixed'}-{seed}",
+        f"{kind}-{seed}",
         storage=f"sqlite:///{folder}/pbt.db",
         sampler=honed.samplers.RandomSampler(seed=seed),  # same initial rates in both arms
         scheduler=sched,
@@ -157,6 +163,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=8)
     ap.add_argument("--interval", type=int, default=2)
     ap.add_argument("--schedule-check", action="store_true", help="only compare fixed schedules")
+    ap.add_argument(
+        "--pb2", action="store_true", help="also run PB2 (GP-bandit explore) from the same start"
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.schedule_check:
@@ -167,15 +176,21 @@ def main() -> None:
         f"{args.size} members, {args.epochs} epochs, exploit every {args.interval}"
     )
     rows = []
+    pb2_rows: list[tuple[float, float, int]] = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):
             t0 = time.process_time()
             _, fixed = run_population(seed, args.epochs, args.size, False, args.interval, folder)
             study, pbt = run_population(seed, args.epochs, args.size, True, args.interval, folder)
             rows.append((fixed, pbt))
+            extra = ""
+            if args.pb2:
+                _, pb2 = run_population(seed, args.epochs, args.size, "pb2", args.interval, folder)
+                pb2_rows.append(pb2)
+                extra = f" | PB2 winner val {pb2[0]:.4f} test {pb2[1]:.4f}"
             print(
                 f"seed {seed}: fixed winner val {fixed[0]:.4f} test {fixed[1]:.4f} | "
-                f"PBT winner val {pbt[0]:.4f} test {pbt[1]:.4f}  "
+                f"PBT winner val {pbt[0]:.4f} test {pbt[1]:.4f}{extra}  "
                 f"[{time.process_time() - t0:.0f} CPU s]",
                 flush=True,
             )
@@ -198,6 +213,16 @@ def main() -> None:
         f"({(mf - floor) / (mp - floor):.2f}x lower with PBT); "
         f"PBT better on {sum(p < f for f, p in zip(ft, pt))}/{len(rows)} seeds"
     )
+    if pb2_rows:
+        bt = [r[1] for r in pb2_rows]
+        mb = statistics.mean(bt)
+        print(
+            f"PB2: validation loss of the winner {statistics.mean(r[0] for r in pb2_rows):.4f}; "
+            f"HELD-OUT test loss {mb:.4f}, excess over the floor {mb - floor:.4f} (PBT "
+            f"{mp - floor:.4f}, fixed {mf - floor:.4f}); PB2 better than PBT on "
+            f"{sum(b < p for p, b in zip(pt, bt))}/{len(rows)} seeds, than fixed on "
+            f"{sum(b < f for f, b in zip(ft, bt))}/{len(rows)}"
+        )
 
 
 if __name__ == "__main__":

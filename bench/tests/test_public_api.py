@@ -32,6 +32,7 @@ PUBLIC = {
     "honed.dashboard",
     "honed.execution",
     "honed.history",
+    "honed.integrations",
     "honed.objective",
     "honed.pareto",
     "honed.plots",

@@ -141,6 +141,12 @@ class FrozenTrial:
     def fail_reason(self) -> str | None:
         return self.system_attrs.get("fail_reason")
 
+    def _repr_html_(self) -> str:
+        """A table in Jupyter."""
+        from honed._display import trial_html
+
+        return trial_html(self)
+
     def __repr__(self) -> str:
         vals = "" if self.values is None else f", values={list(self.values)}"
         return (

@@ -62,6 +62,12 @@ def _worker_main(
     parent_pid: int,
 ) -> None:
     _die_with_parent(parent_pid)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        # torch's intra-op thread pool does not survive a fork: a parent that used it leaves
+        # the child's first torch operation waiting on threads that are gone. One thread per
+        # worker also keeps n_jobs workers from oversubscribing the cores.
+        torch.set_num_threads(1)
     # Ctrl-C reaches the whole process group; the study's process handles it and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING)

@@ -34,3 +34,16 @@ def check_direction(trial: Any, higher_is_better: bool | None, metric: str) -> N
             f"metric {metric!r} is better when {'higher' if higher_is_better else 'lower'}, but "
             f"the study is set to {directions[0].value}; create it with direction={want!r}."
         )
+
+
+def higher_is_better(name: str) -> bool | None:
+    """What a usual metric name says about its direction (``val_loss``: lower,
+    ``eval_accuracy``: higher); ``None`` when the name does not tell."""
+    base = name.lower()
+    for prefix in ("val_", "eval_", "test_"):
+        base = base.removeprefix(prefix)
+    if "loss" in base or "error" in base or base in ("mse", "mae", "rmse", "mape", "msle"):
+        return False
+    if "acc" in base or "auc" in base or base in ("precision", "recall", "f1", "f1_score", "r2"):
+        return True
+    return None

@@ -33,6 +33,7 @@ __all__ = [
     "LearningCurveStopping",
     "MedianStopping",
     "NoStopping",
+    "PB2",
     "PercentileStopping",
     "PopulationBasedTraining",
     "Scheduler",
@@ -48,6 +49,7 @@ _LAZY = {
     "DominatedStopping": "honed.schedulers.multiobjective",
     "LearningCurveStopping": "honed.schedulers.curves",
     "PopulationBasedTraining": "honed.schedulers.pbt",
+    "PB2": "honed.schedulers.pb2",
     "lineage": "honed.schedulers.pbt",
 }
 
@@ -60,6 +62,7 @@ _REGISTRY: dict[str, str] = {
     "asha": "honed.schedulers.asha:ASHA",
     "hyperband": "honed.schedulers.asha:Hyperband",
     "pbt": "honed.schedulers.pbt:PopulationBasedTraining",
+    "pb2": "honed.schedulers.pb2:PB2",
     "dominated": "honed.schedulers.multiobjective:DominatedStopping",
 }
 

@@ -25,7 +25,7 @@ from honed.schedulers.base import Decision, Exploit, Scheduler
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.trial import FrozenTrial, TrialState
 
-__all__ = ["EXPLOITS_ATTR", "LineageSegment", "PopulationBasedTraining", "lineage"]
+__all__ = ["EXPLOITS_ATTR", "LineageSegment", "PopulationBasedTraining", "lineage", "params_at"]
 
 #: The trial system attribute listing each exploit (step, source trial, new parameters).
 EXPLOITS_ATTR = "pbt_exploits"
@@ -108,10 +108,23 @@ class PopulationBasedTraining(Scheduler):
             return Decision.CONTINUE
         rng = np.random.default_rng([self.seed or 0, trial.number, step])
         source = top[int(rng.integers(len(top)))]
-        params = self.explore(source.params, source.distributions, rng)
+        params = self.explore_from(history, trial, source, step, rng)
         return Exploit(
             source=source.number, step=step, params=params, source_step=peer_step[source.number]
         )
+
+    def explore_from(
+        self,
+        history: History,
+        trial: FrozenTrial,
+        source: FrozenTrial,
+        step: int,
+        rng: np.random.Generator,
+    ) -> dict[str, ParamValue]:
+        """The parameters ``trial``, exploiting ``source`` at ``step``, continues with. PBT
+        perturbs ``source``'s (:meth:`explore`); :class:`~honed.schedulers.PB2` chooses them
+        with a GP bandit over the whole history."""
+        return self.explore(source.params, source.distributions, rng)
 
     def explore(
         self,
@@ -165,15 +178,15 @@ def lineage(history: History, trial_number: int) -> list[LineageSegment]:
         t = by_number[number]
         events = [e for e in t.system_attrs.get(EXPLOITS_ATTR, []) if e["step"] <= end]
         if not events:
-            segments.append(LineageSegment(number, 0, end, _params_at(t, end)))
+            segments.append(LineageSegment(number, 0, end, params_at(t, end)))
             break
         e = events[-1]
-        segments.append(LineageSegment(number, e["step"], end, _params_at(t, end)))
+        segments.append(LineageSegment(number, e["step"], end, params_at(t, end)))
         number, end = e["source"], e["source_step"] if e["source_step"] is not None else e["step"]
     return segments[::-1]
 
 
-def _params_at(t: FrozenTrial, step: int) -> dict[str, Any]:
+def params_at(t: FrozenTrial, step: int) -> dict[str, Any]:
     """The parameters a trial trained with just before ``step``."""
     params = dict(t.system_attrs.get("pbt_initial_params") or t.params)
     for e in t.system_attrs.get(EXPLOITS_ATTR, []):

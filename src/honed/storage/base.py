@@ -39,6 +39,8 @@ __all__ = [
     "retry_attrs",
 ]
 
+#: Seconds since the epoch; storages stamp starts, heartbeats and finishes with it and judge
+#: staleness by it (``honed.testing.ManualClock`` for tests that must not sleep).
 Clock = Callable[[], float]
 """Seconds since the epoch, as :func:`time.time` gives them: what a storage stamps trial starts,
 heartbeats and finishes with, and what :meth:`Storage.fail_stale_trials` measures silence

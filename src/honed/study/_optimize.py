@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from honed._display import in_jupyter
 from honed._text import printable
 from honed.errors import TrialStateError
 from honed.execution import (
@@ -388,7 +389,8 @@ class _Progress:
         self._bar: Any = None
         self._study = study
         self._best: float | None = None
-        if not enabled or not sys.stderr.isatty() or (n_trials is None and timeout is None):
+        on_screen = sys.stderr.isatty() or in_jupyter()  # a terminal, or a notebook's widget
+        if not enabled or not on_screen or (n_trials is None and timeout is None):
             return
         from rich.console import Console
         from rich.progress import (

@@ -91,6 +91,29 @@ class Study:
         # Only reached when normal lookup failed: name Optuna's spelling's honed twin.
         raise attribute_error("Study", name, STUDY_HINTS)
 
+    def _repr_html_(self) -> str:
+        """A summary and the latest trials as a table in Jupyter."""
+        from honed._display import study_html
+
+        history = self._history()
+        return study_html(
+            self.name,
+            self.directions,
+            list(history),
+            history.best_trials(),
+            self.sampler,
+            self.scheduler,
+        )
+
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame, a row per trial: ``number``, ``value`` (or
+        ``values_0``, ... with several objectives), ``datetime_start``,
+        ``datetime_complete``, ``duration``, ``params_<name>``, ``user_attrs_<key>`` and
+        ``state``. Needs pandas."""
+        from honed._display import trials_dataframe
+
+        return trials_dataframe(self.trials, self.directions)
+
     # ---- reading ---------------------------------------------------------------------------
     @property
     def storage(self) -> Storage:
