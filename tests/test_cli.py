@@ -60,11 +60,40 @@ def test_studies_lists_the_demo_with_counts_and_best(demo_dir: Path) -> None:
 
 
 def test_show_prints_best_trial_and_table(demo_dir: Path) -> None:
-    out = _honed("show", "demo-test", "--sort", "value", "--limit", "3", cwd=demo_dir).stdout
+    out = _honed("show", "demo-test", "--limit", "3", cwd=demo_dir).stdout
     study = honed.load_study("demo-test", storage=f"sqlite:///{demo_dir / 'honed.db'}")
+    assert out.index("trials (3 of 6, best first)") < out.index("best trial")  # table leads
     assert f"best trial {study.best_trial.number}" in out
     assert "learning_rate" in out
-    assert "trials (3 of 6)" in out
+
+
+def test_show_ranks_complete_before_pruned_and_shows_whole_fronts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    s = honed.create_study("s", storage=url, direction="maximize")
+    t = s.ask()
+    t.float("x", 0, 1)
+    t.report(0.99, 0)  # stopped early at a value better than any finished trial's
+    s.tell(t, state=honed.TrialState.PRUNED)
+    for v in (0.5, 0.7, 0.6):
+        t = s.ask()
+        t.float("x", 0, 1)
+        s.tell(t, v)
+    s.tell(s.ask(), state=honed.TrialState.FAILED)
+    out = _honed("show", "s", "--storage", url, "--limit", "3", cwd=tmp_path).stdout
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert rows == ["2", "3", "1"]  # --limit shows the best; the pruned 0.99 is not among them
+    out = _honed("show", "s", "--storage", url, "--limit", "0", cwd=tmp_path).stdout
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert rows == ["2", "3", "1", "0", "4"]  # complete, then pruned, then failed
+    mo = honed.create_study("mo", storage=url, directions=["minimize", "minimize"])
+    front = [(0.1 * i, 1.0 - 0.1 * i) for i in range(12)]  # twelve non-dominated trials
+    for values in [*front, (2.0, 2.0)]:
+        t = mo.ask()
+        t.float("x", 0, 1)
+        mo.tell(t, list(values))
+    out = _honed("show", "mo", "--storage", url, "--limit", "5", cwd=tmp_path).stdout
+    assert "Pareto front: 12 trials" in out
+    assert all(f"best trial {n}:" in out for n in range(12)) and "best trial 12:" not in out
 
 
 def test_export_csv_and_json_round_trip(demo_dir: Path) -> None:

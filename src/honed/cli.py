@@ -15,8 +15,9 @@ from typing import Any
 
 from honed._text import printable
 from honed.errors import HonedError
+from honed.pareto import non_dominated_ranks
 from honed.storage import DEFAULT_STORAGE_URL, Storage, get_storage
-from honed.trial import FrozenTrial, TrialState
+from honed.trial import Direction, FrozenTrial, TrialState
 
 __all__ = ["main"]
 
@@ -118,50 +119,74 @@ def _load(args: argparse.Namespace) -> Any:
     return load_study(args.study, _open_existing(args.storage))
 
 
+def _ranked(trials: list[FrozenTrial], directions: Sequence[Direction]) -> list[FrozenTrial]:
+    """Best first: complete feasible trials (by value, or by Pareto rank with several
+    objectives), then complete infeasible ones, then pruned ones by their last value (a trial
+    stopped early never ranks above one that finished), then running, waiting and failed
+    trials by number."""
+    from honed.history import History
+
+    history = History(trials, tuple(directions))
+    complete = [t for t in trials if t.state is TrialState.COMPLETE and t.values is not None]
+    if not complete:
+        score: dict[int, tuple[float, float]] = {}
+    elif len(directions) == 1:
+        losses = history.losses(complete)[:, 0]
+        score = {t.number: (0.0, float(v)) for t, v in zip(complete, losses, strict=True)}
+    else:
+        ranks = non_dominated_ranks(history.losses(complete))
+        score = {t.number: (float(r), 0.0) for t, r in zip(complete, ranks, strict=True)}
+    order = {TrialState.PRUNED: 2, TrialState.RUNNING: 3, TrialState.WAITING: 4}
+
+    def key(t: FrozenTrial) -> tuple[float, float, float, int]:
+        if t.number in score:
+            return (0 if t.is_feasible else 1, *score[t.number], t.number)
+        if t.state is TrialState.PRUNED and t.values is not None and len(directions) == 1:
+            return (2, 0.0, directions[0].sign * t.values[0], t.number)
+        return (order.get(t.state, 5), 0.0, 0.0, t.number)
+
+    return sorted(trials, key=key)
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     study = _load(args)
     console = _console()
     trials = study.trials
-    dirs = ", ".join(d.value for d in study.directions)
-    console.print(_styled((_fmt(study.name), "bold"), f" ({dirs}), {len(trials)} trials"))
-    best = study.best_trials
-    if not best:
-        console.print("no complete trial yet")
-    for t in best[:10]:
-        console.print(_styled((f"best trial {t.number}", "bold green"), f": value {_values(t)}"))
-        for k, v in t.params.items():
-            console.print(f"  {_fmt(k)} = {_fmt(v)}")
-    params: list[str] = []
-    for t in trials:
-        params += [k for k in t.params if k not in params]
+    directions = study.directions
+    dirs = ", ".join(d.value for d in directions)
     if args.sort == "value":
-        sign = study.directions[0].sign
-        trials = sorted(
-            trials, key=lambda t: (t.values is None, sign * t.values[0] if t.values else 0)
-        )
-    shown = (
-        trials
-        if args.limit <= 0
-        else trials[-args.limit :]
-        if args.sort == "number"
-        else trials[: args.limit]
-    )
-    table = Table(title=f"trials ({len(shown)} of {len(trials)})")
+        ordered, order = _ranked(trials, directions), "best first"
+    else:
+        ordered, order = trials[::-1], "latest first"
+    shown = ordered if args.limit <= 0 else ordered[: args.limit]
+    params: list[str] = []
+    for t in shown:
+        params += [k for k in t.params if k not in params]
+    table = Table(title=f"{_fmt(study.name)}: trials ({len(shown)} of {len(trials)}, {order})")
     for col in ("#", "state", "value", *map(_fmt, params), "duration s", "note"):
         table.add_column(col, overflow="fold")
     for t in shown:
-        note = _fmt(t.fail_reason or "")
         table.add_row(
             str(t.number),
             t.state.name,
             _values(t),
             *(_fmt(t.params[p]) if p in t.params else "" for p in params),
             "" if t.duration is None else f"{t.duration:.2f}",
-            note[:80],
+            _fmt(t.fail_reason or "")[:80],
         )
     console.print(table)
+    console.print(_styled((_fmt(study.name), "bold"), f" ({dirs}), {len(trials)} trials"))
+    best = study.best_trials
+    if not best:
+        console.print("no complete trial yet")
+    elif len(directions) > 1:  # the front is the answer: all of it, every member
+        console.print(_styled((f"Pareto front: {len(best)} trials", "bold green")))
+    for t in best if len(directions) > 1 else best[:1]:
+        console.print(_styled((f"best trial {t.number}", "bold green"), f": value {_values(t)}"))
+        for k, v in t.params.items():
+            console.print(f"  {_fmt(k)} = {_fmt(v)}")
     return 0
 
 
@@ -288,11 +313,16 @@ def _register_core(sub: Any) -> None:
     _add_storage(p)
     p.set_defaults(func=_cmd_studies)
 
-    p = sub.add_parser("show", help="best trial and a table of trials of a study")
+    p = sub.add_parser("show", help="a study's trials, best first, then its best trial")
     p.add_argument("study")
     _add_storage(p)
-    p.add_argument("--limit", type=int, default=50, help="rows to show (0 = all)")
-    p.add_argument("--sort", choices=["number", "value"], default="number")
+    p.add_argument("--limit", type=int, default=50, help="rows to show, the best first (0 = all)")
+    p.add_argument(
+        "--sort",
+        choices=["value", "number"],
+        default="value",
+        help="value: best first, complete before pruned (default); number: latest first",
+    )
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("export", help="write a study's trials as CSV or JSON")
