@@ -11,7 +11,21 @@ Built on honed's public study API only (an import contract checks it):
   (``honed report STUDY``).
 """
 
+from honed.recipes._confirm import Confirmation, ConfirmedConfig, confirm, load_confirmation
+from honed.recipes._likely import LikelyBest, likely_best
 from honed.recipes._soup import Soup, SoupStep, load_soup, soup
 from honed.recipes._states import average_states
 
-__all__ = ["Soup", "SoupStep", "average_states", "load_soup", "soup"]
+__all__ = [
+    "Confirmation",
+    "ConfirmedConfig",
+    "LikelyBest",
+    "Soup",
+    "SoupStep",
+    "average_states",
+    "confirm",
+    "likely_best",
+    "load_confirmation",
+    "load_soup",
+    "soup",
+]
