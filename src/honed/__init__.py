@@ -61,11 +61,11 @@ __all__ = [
     "load_study",
 ]
 
-_LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard")
+_LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard", "recipes")
 
 
 def __getattr__(name: str) -> object:
-    # `honed.analysis.importance(...)`, `honed.plots.plot_history(...)` work after a plain
+    # `honed.analysis.importance(...)`, `honed.recipes.soup(...)` work after a plain
     # `import honed`, without loading those subpackages for everyone who does not use them.
     if name in _LAZY_SUBPACKAGES:
         import importlib

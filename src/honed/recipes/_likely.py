@@ -22,7 +22,6 @@ import numpy as np
 
 import honed
 from honed.recipes._common import check_count, check_study, objective_index, ranked_trials
-from honed.samplers import GPPosterior
 from honed.trial import Direction, FrozenTrial
 
 __all__ = ["LikelyBest", "likely_best"]
@@ -97,6 +96,8 @@ def likely_best(
             f"likely_best needs at least {min_trials} complete feasible trials to fit a model; "
             f"study {study.name!r} has {len(ranked)}."
         )
+    from honed.samplers import GPPosterior  # scipy loads here, not at import
+
     posterior = GPPosterior(honed.History(ranked, study.directions), objective=index, seed=seed)
     mean, sd = posterior.predict([t.params for t in ranked])
     direction = study.directions[index]

@@ -43,6 +43,7 @@ class TrialHost(Protocol):
 
 logger = logging.getLogger("honed")
 
+
 class LocalTrial(ParameterAPI):
     """A trial of a study in this process: what ``study.ask()`` returns and what inline and
     threaded objectives get (a :class:`honed.Trial`).
