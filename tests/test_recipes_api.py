@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "honed"
 RECIPES = sorted((PACKAGE / "recipes").glob("*.py"))
-# Underscored attributes of other libraries' objects: torch keeps a state_dict's per-module
-# versions in its ``_metadata``, which a soup carries over.
-FOREIGN = {"_metadata"}
+# Underscored names of other libraries: torch keeps a state_dict's per-module versions in its
+# ``_metadata``, which a soup carries over; argparse types its subparsers _SubParsersAction.
+FOREIGN = {"_metadata", "_SubParsersAction"}
 
 
 def _contract() -> dict:
