@@ -33,6 +33,7 @@ PUBLIC = {
     "honed.execution",
     "honed.history",
     "honed.plots",
+    "honed.recipes",
     "honed.samplers",
     "honed.schedulers",
     "honed.space",

@@ -145,7 +145,7 @@ class Confirmation:
             verdict = (
                 "significant at 95%"
                 if low > 0 or high < 0
-                else "not significant at 95%: more seeds would tell them apart"
+                else "not significant at 95%: more seeds may tell them apart"
             )
             text += (
                 f" Paired difference on the shared seeds {mean:+.4g} [{low:+.4g}, {high:+.4g}] "
