@@ -278,6 +278,9 @@ def _soups(study: honed.Study) -> list[Block]:
 
 
 def _importance(study: honed.Study, done: list[FrozenTrial]) -> list[Block]:
+    from honed.analysis import importance
+    from honed.plots import plot_importance
+
     head: list[Block] = [_Heading("Parameter importance")]
     history = honed.History(study.trials, study.directions)
     sign = study.directions[0].sign
@@ -287,7 +290,7 @@ def _importance(study: honed.Study, done: list[FrozenTrial]) -> list[Block]:
     except ImportError:
         method = "ped-anova"
     try:
-        scores = honed.analysis.importance(
+        scores = importance(
             history,
             method,
             target=lambda t: sign * t.values[0],  # type: ignore[index]
@@ -299,7 +302,7 @@ def _importance(study: honed.Study, done: list[FrozenTrial]) -> list[Block]:
     rows = [[name, f"{value:.3f}"] for name, value in scores.items()]
     blocks: list[Block] = [*head, _Text(f"Share of the variance explained, by {what}{objective}.")]
     blocks.append(_Table(["parameter", "importance"], rows))
-    fig = _svg(lambda: honed.plots.plot_importance(history, method=method))
+    fig = _svg(lambda: plot_importance(history, method=method))
     if fig is not None:
         blocks.append(_Figure("importance", "Parameter importance", fig))
     return blocks
@@ -313,13 +316,15 @@ def _plots(study: honed.Study, done: list[FrozenTrial]) -> list[Block]:
         import matplotlib  # noqa: F401
     except ImportError:
         return [*blocks, _Text("Plots need matplotlib: pip install 'honed[plots]'.")]
+    from honed.plots import plot_history, plot_parallel, plot_pareto
+
     history = honed.History(study.trials, study.directions)
     figures = [
-        ("history", "Objective by trial", lambda: honed.plots.plot_history(history)),
-        ("parallel", "Parallel coordinates", lambda: honed.plots.plot_parallel(history)),
+        ("history", "Objective by trial", lambda: plot_history(history)),
+        ("parallel", "Parallel coordinates", lambda: plot_parallel(history)),
     ]
     if study.is_multi_objective:
-        figures.append(("pareto", "Pareto front", lambda: honed.plots.plot_pareto(history)))
+        figures.append(("pareto", "Pareto front", lambda: plot_pareto(history)))
     for name, title, make in figures:
         svg = _svg(make)
         if svg is not None:

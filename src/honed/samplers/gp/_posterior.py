@@ -81,7 +81,7 @@ class GPPosterior:
             )
         enc = _Encoder(space)
         x = enc.encode([t.params for t in complete])
-        y = np.array([t.values[objective] for t in complete], dtype=float)  # type: ignore[index]
+        y = np.array([t.values for t in complete], dtype=np.float64)[:, objective]
         center, scale = float(y.mean()), float(y.std())
         if not math.isfinite(scale) or scale < 1e-12 * max(1.0, abs(center)):
             scale = 1.0
