@@ -294,3 +294,24 @@ def test_likely_best_sees_through_a_lucky_value() -> None:
     assert agreed.trial.number == clean.best_trial.number
     with pytest.raises(ValueError, match=r"needs at least 30 complete feasible trials .* has 25"):
         likely_best(clean, min_trials=30)
+
+
+def test_confirm_on_postgresql_with_worker_processes(pg_url: str, tmp_path: Path) -> None:
+    study = honed.create_study(
+        "pg",
+        storage=pg_url,
+        direction="maximize",
+        sampler="random",
+        seed=4,
+        artifacts=tmp_path / "artifacts",
+    )
+    study.optimize(noisy, n_trials=8, show_progress=False)
+    result = confirm(
+        study, noisy, top_k=2, n_seeds=3, n_jobs=2, executor="process", show_progress=False
+    )
+    reference = confirm(_tuned(None, n=8, name="pg"), noisy, top_k=2, n_seeds=3)
+    assert _tuned_values(result) == _tuned_values(reference)
+    again = honed.load_study("pg", storage=pg_url)  # another process's view
+    assert load_confirmation(again) == result
+    again.storage.close()
+    study.storage.close()
