@@ -38,6 +38,7 @@ import numpy as np
 
 import honed
 from honed.recipes import confirm, likely_best, soup
+from honed_bench.problems.synthetic import hartmann6
 
 # ---- soups: fine-tuning an MLP on digits from one pre-trained initialisation -----------------
 
@@ -195,6 +196,22 @@ def run_soup(args: argparse.Namespace) -> None:
     )
     wins = sum(r["greedy"] >= r["best_single"] for r in rows)
     print(f"\ngreedy soup >= best single on test: {wins} of {len(rows)} seeds")
+    if len(rows) < 2:
+        return
+    from scipy.stats import t
+
+    print("\n| pick | minus best single [95% interval over seeds] | better / equal / worse |")
+    print("|---|---|---|")
+    for col in ("greedy", "uniform_all", "uniform_top5"):
+        diffs = [r[col] - r["best_single"] for r in rows]
+        mean = statistics.mean(diffs)
+        half = float(t.ppf(0.975, len(diffs) - 1)) * statistics.stdev(diffs) / len(diffs) ** 0.5
+        counts = [sum(d > 1e-9 for d in diffs), sum(abs(d) <= 1e-9 for d in diffs)]
+        counts.append(len(diffs) - sum(counts))
+        print(
+            f"| {col} | {mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] | "
+            f"{' / '.join(map(str, counts))} |"
+        )
 
 
 # ---- confirmation: a classifier scored on one random split per trial -------------------------
@@ -236,39 +253,63 @@ def _noisy_objective(data: tuple[np.ndarray, np.ndarray]) -> Any:
     return objective
 
 
-# Truth splits come from seeds no trial draws: tuning seeds lie below 2**31, confirmation
-# seeds below 2**32, both spread by hashing; these are fixed numbers above 2**32.
-_TRUTH_SEEDS = [2**32 + 7919 * i for i in range(1000)]
+# Truth splits: fixed split seeds. A trial's seed (hashed into [0, 2**32)) meets one of them
+# with a chance of about one in a million per trial, and would then only share one split.
+_TRUTH_SEEDS = [7919 * i for i in range(1000)]
+
+
+class _Noisy:
+    """A noisy objective, its direction and the true value of a configuration."""
+
+    def __init__(self, name: str, noise: float) -> None:
+        self.name = name
+        self.noise = noise
+        self.data = _breast() if name == "svm-breast" else None
+        self.direction = "maximize" if name == "svm-breast" else "minimize"
+        self._truths: dict[str, float] = {}
+
+    def objective(self, trial: honed.Trial) -> float:
+        if self.name == "svm-breast":
+            return _noisy_objective(self.data)(trial)  # type: ignore[arg-type]
+        x = [trial.float(f"x{i}", 0.0, 1.0) for i in range(6)]
+        rng = np.random.default_rng(trial.seed)
+        return hartmann6(np.array(x)) + self.noise * float(rng.standard_normal())
+
+    def truth(self, params: dict[str, Any]) -> float:
+        """The value without noise (for the SVM: the mean over the truth splits); cached."""
+        key = json.dumps(params, sort_keys=True)
+        if key not in self._truths:
+            if self.name == "svm-breast":
+                scores = [_score(params, s, self.data) for s in _TRUTH_SEEDS[: self.splits]]
+                self._truths[key] = float(np.mean(scores))
+            else:
+                self._truths[key] = hartmann6(np.array([params[f"x{i}"] for i in range(6)]))
+        return self._truths[key]
+
+    splits = 50
 
 
 def confirm_seed(
-    seed: int, n_trials: int, extra: int, truth_splits: int, folder: Path
+    problem: _Noisy, seed: int, n_trials: int, extra: int, folder: Path
 ) -> dict[str, Any]:
-    data = _breast()
-    objective = _noisy_objective(data)
-    url = f"sqlite:///{folder / f'confirm-{seed}.db'}"
-    study = honed.create_study(f"noisy-{seed}", storage=url, direction="maximize", seed=seed)
+    url = f"sqlite:///{folder / f'confirm-{problem.name}-{seed}.db'}"
+    study = honed.create_study(f"noisy-{seed}", storage=url, direction=problem.direction, seed=seed)
     start = time.perf_counter()
-    study.optimize(objective, n_trials=n_trials, show_progress=False)
+    study.optimize(problem.objective, n_trials=n_trials, show_progress=False)
     winner = study.best_trial
-    result = confirm(study, objective, top_k=5, n_seeds=5, show_progress=False)
+    result = confirm(study, problem.objective, top_k=5, n_seeds=5, show_progress=False)
     found = likely_best(study)
     # the same budget (top_k x n_seeds runs) spent on more tuning instead
-    study.optimize(objective, n_trials=extra, show_progress=False)
+    study.optimize(problem.objective, n_trials=extra, show_progress=False)
     longer = study.best_trial
-    truths: dict[str, float] = {}
+    sign = 1.0 if problem.direction == "minimize" else -1.0
 
-    def truth(t: honed.FrozenTrial) -> float:
-        key = json.dumps(dict(t.params), sort_keys=True)
-        if key not in truths:
-            scores = [_score(dict(t.params), s, data) for s in _TRUTH_SEEDS[:truth_splits]]
-            truths[key] = float(np.mean(scores))
-        return truths[key]
+    def regret(t: honed.FrozenTrial, among: list[honed.FrozenTrial]) -> float:
+        best = min(sign * problem.truth(dict(u.params)) for u in among)
+        return sign * problem.truth(dict(t.params)) - best
 
     trials = [t for t in study.trials if t.state is honed.TrialState.COMPLETE]
     first = [t for t in trials if t.number < n_trials]
-    best_true = max(truth(t) for t in first)
-    best_true_longer = max(truth(t) for t in trials)
     by_number = {t.number: t for t in trials}
     return {
         "seed": seed,
@@ -278,23 +319,29 @@ def confirm_seed(
         "likely": found.trial.number,
         "agree": result.agrees,
         "likely_agrees": found.agrees,
-        "regret_best_trial": best_true - truth(winner),
-        "regret_confirmed": best_true - truth(by_number[result.best.trial]),
-        "regret_likely": best_true - truth(found.trial),
-        "regret_more_tuning": best_true_longer - truth(longer),
-        "more_tuning_true_gain": truth(longer) - truth(winner),
+        "regret_best_trial": regret(winner, first),
+        "regret_confirmed": regret(by_number[result.best.trial], first),
+        "regret_likely": regret(found.trial, first),
+        "regret_more_tuning": regret(longer, trials),
+        "more_tuning_true_gain": sign * (problem.truth(dict(winner.params)))
+        - sign * problem.truth(dict(longer.params)),
+        "true_best_trial": problem.truth(dict(winner.params)),
+        "true_confirmed": problem.truth(dict(by_number[result.best.trial].params)),
+        "true_likely": problem.truth(dict(found.trial.params)),
+        "true_more_tuning": problem.truth(dict(longer.params)),
         "noise_sd": found.noise_sd,
-        "best_value": winner.value,
-        "best_true": truth(winner),
+        "optimism": -sign * (winner.value - problem.truth(dict(winner.params))),
     }
 
 
 def run_confirm(args: argparse.Namespace) -> None:
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
+    problem = _Noisy(args.problem, args.noise)
+    problem.splits = args.truth_splits
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        row = confirm_seed(seed, args.trials, args.extra, args.truth_splits, folder)
+        row = confirm_seed(problem, seed, args.trials, args.extra, folder)
         rows.append(row)
         print(json.dumps(row), flush=True)
     n = len(rows)
@@ -302,28 +349,33 @@ def run_confirm(args: argparse.Namespace) -> None:
     likely_agree = sum(r["likely_agrees"] for r in rows)
     print(f"\ntuning winner == confirmed winner: {agree} of {n} seeds")
     print(f"tuning winner == likely best (GP): {likely_agree} of {n} seeds")
-    print("\n| pick | mean true regret | median | seeds with zero regret | worse than best_trial |")
-    print("|---|---|---|---|---|")
+    print(
+        "\n| pick | mean true value | mean true regret | median regret | seeds with zero "
+        "regret | seeds worse than best_trial |\n|---|---|---|---|---|---|"
+    )
     for key, label in (
-        ("regret_best_trial", "best_trial"),
-        ("regret_confirmed", "confirmed best (top 5 x 5 seeds)"),
-        ("regret_likely", "likely_best (GP posterior mean)"),
-        ("regret_more_tuning", f"best_trial after {args.extra} more tuning trials (*)"),
+        ("best_trial", "best_trial"),
+        ("confirmed", "confirmed best (top 5 x 5 seeds)"),
+        ("likely", "likely_best (GP posterior mean)"),
+        ("more_tuning", f"best_trial after {args.extra} more tuning trials (*)"),
     ):
-        values = [r[key] for r in rows]
-        worse = sum(r[key] > r["regret_best_trial"] + 1e-12 for r in rows)
-        zero = sum(v <= 1e-12 for v in values)
+        regrets = [r[f"regret_{key}"] for r in rows]
+        truths = [r[f"true_{key}"] for r in rows]
+        sign = -1 if problem.direction == "maximize" else 1
+        worse = sum(sign * (r[f"true_{key}"] - r["true_best_trial"]) > 1e-12 for r in rows)
+        zero = sum(v <= 1e-12 for v in regrets)
         print(
-            f"| {label} | {statistics.mean(values):.4f} | {statistics.median(values):.4f} | "
-            f"{zero} | {worse if key != 'regret_best_trial' else '-'} |"
+            f"| {label} | {statistics.mean(truths):.4f} | {statistics.mean(regrets):.4f} | "
+            f"{statistics.median(regrets):.4f} | {zero} | "
+            f"{worse if key != 'best_trial' else '-'} |"
         )
     gain = statistics.mean(r["more_tuning_true_gain"] for r in rows)
     print(
         f"\n(*) regret against the best of all {args.trials + args.extra} trials; its true "
-        f"value minus the tuning winner's: {gain:+.4f} on average"
+        f"value is better than the tuning winner's by {gain:+.4f} on average"
     )
-    gap = statistics.mean(r["best_value"] - r["best_true"] for r in rows)
-    print(f"winner's curse: best_value exceeds its true value by {gap:.4f} on average")
+    gap = statistics.mean(r["optimism"] for r in rows)
+    print(f"winner's curse: best_value is better than its true value by {gap:.4f} on average")
 
 
 def main() -> None:
@@ -342,6 +394,8 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=40)
     p.add_argument("--extra", type=int, default=25, help="more tuning trials (confirm's budget)")
     p.add_argument("--truth-splits", type=int, default=50)
+    p.add_argument("--problem", choices=["svm-breast", "hartmann6"], default="svm-breast")
+    p.add_argument("--noise", type=float, default=0.2, help="noise sd of hartmann6")
     p.add_argument("--out", default="runs/recipes-confirm")
     p.set_defaults(func=run_confirm)
     args = parser.parse_args()

@@ -8,7 +8,15 @@ from typing import Any
 import honed
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["check_count", "check_study", "objective_index", "params_key", "ranked_trials"]
+__all__ = [
+    "better",
+    "check_count",
+    "check_study",
+    "objective_index",
+    "params_key",
+    "ranked_trials",
+    "top_trials",
+]
 
 
 def check_study(study: Any, recipe: str) -> honed.Study:
@@ -73,7 +81,7 @@ def top_trials(study: honed.Study, index: int, top_k: int | None, what: str) -> 
 
 
 def params_key(params: Any) -> str:
-    """One string per configuration (parameter order and int/float spelling aside)."""
+    """One string per configuration, whatever the order its parameters were sampled in."""
     return json.dumps({k: params[k] for k in sorted(params)}, sort_keys=True, default=str)
 
 
