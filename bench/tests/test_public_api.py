@@ -36,6 +36,7 @@ PUBLIC = {
     "honed.objective",
     "honed.pareto",
     "honed.plots",
+    "honed.recipes",
     "honed.samplers",
     "honed.schedulers",
     "honed.space",

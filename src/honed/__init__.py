@@ -69,14 +69,14 @@ __all__ = [
     "set_verbosity",
 ]
 
-_LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard")
+_LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard", "recipes")
 
 if not any(isinstance(f, _migration.OptunaModuleHints) for f in sys.meta_path):
     sys.meta_path.append(_migration.OptunaModuleHints())
 
 
 def __getattr__(name: str) -> object:
-    # `honed.analysis.importance(...)`, `honed.plots.plot_history(...)` work after a plain
+    # `honed.analysis.importance(...)`, `honed.recipes.soup(...)` work after a plain
     # `import honed`, without loading those subpackages for everyone who does not use them.
     if name in _LAZY_SUBPACKAGES:
         import importlib

@@ -27,6 +27,7 @@ __all__ = ["main"]
 _PLUGINS = (
     "honed.dashboard.cli",
     "honed.analysis.cli",
+    "honed.recipes.cli",
 )
 
 

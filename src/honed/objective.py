@@ -60,6 +60,13 @@ class Trial(Protocol):
         """0-based, dense and unique within the study."""
 
     @property
+    def seed(self) -> int:
+        """A seed for the objective's own randomness (data split, initialisation): stable,
+        derived from the study's name and the trial number, distinct for every trial and
+        shared by the retries of one (:func:`honed.trial.trial_seed`); confirmation runs of
+        :func:`honed.recipes.confirm` get seeds tuning never gives."""
+
+    @property
     def study(self) -> StudyView:
         """The study this trial belongs to (name, directions, user attributes)."""
 

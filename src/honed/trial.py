@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any, SupportsFloat, TypeGuard
 from honed._frozen import EMPTY, FrozenDict, freeze
 from honed.space import Distribution, ParamValue
 
-__all__ = ["Direction", "FrozenTrial", "TrialState"]
+__all__ = ["SEED_ATTR", "Direction", "FrozenTrial", "TrialState", "trial_seed"]
 
 # Mappings of plain values (parameters, distributions, reports) and of JSON attributes.
 _FLAT = ("params", "distributions", "intermediate_values", "report_seconds", "intermediate_vectors")
@@ -153,6 +154,31 @@ class FrozenTrial:
             f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, "
             f"params={dict(self.params)})"
         )
+
+
+#: System attr holding a trial's seed when it was set rather than derived (confirmation runs).
+SEED_ATTR = "seed"
+
+# An odd multiplier makes ``number -> seed`` one-to-one modulo 2**31.
+_SEED_STRIDE = 0x9E3779B1
+_HALF = 2**31
+
+
+def trial_seed(study_name: str, number: int, *, confirmation: bool = False) -> int:
+    """The seed ``trial.seed`` gives trial ``number`` of study ``study_name``.
+
+    Tuning seeds lie in ``[0, 2**31)`` and are distinct for every trial of a study; seeds of
+    confirmation runs (``confirmation=True``, ``number`` then counts the seeds) lie in
+    ``[2**31, 2**32)``, so a configuration is never confirmed on a seed tuning used. Both fit
+    every library's seed (numpy, scikit-learn's ``random_state``, ``torch.manual_seed``) and
+    depend on the name and number only, so every process computes the same one.
+    """
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ValueError(f"a trial number is an int >= 0, got {number!r}.")
+    salt = b"confirm:" if confirmation else b"tune:"
+    digest = hashlib.blake2b(salt + study_name.encode(), digest_size=8).digest()
+    seed = (int.from_bytes(digest, "little") + number * _SEED_STRIDE) % _HALF
+    return seed + _HALF if confirmation else seed
 
 
 def is_finite_number(x: object) -> TypeGuard[SupportsFloat]:

@@ -56,6 +56,7 @@ class Job:
         """The picklable part a remote worker builds its :class:`RemoteTrial` from."""
         return {
             "number": self.trial.number,
+            "seed": self.trial.seed,
             "study": self.study,
             "params": self.trial.params,
             "distributions": self.trial.distributions,

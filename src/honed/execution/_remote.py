@@ -10,7 +10,7 @@ from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.execution._base import Reply
 from honed.objective import ParameterAPI, StudyInfo
 from honed.space import Distribution, ParamValue
-from honed.trial import check_report
+from honed.trial import check_report, trial_seed
 
 __all__ = ["Channel", "RemoteTrial"]
 
@@ -41,8 +41,10 @@ class RemoteTrial(ParameterAPI):
         user_attrs: Mapping[str, Any] | None = None,
         intermediate_values: Mapping[int, float] | None = None,
         uses_report_seconds: bool = False,
+        seed: int | None = None,
     ) -> None:
         self._number = number
+        self._seed = trial_seed(study.name, number) if seed is None else int(seed)
         self._study = study
         self._channel = channel
         self._params: dict[str, ParamValue] = dict(params or {})
@@ -83,6 +85,11 @@ class RemoteTrial(ParameterAPI):
     @property
     def number(self) -> int:
         return self._number
+
+    @property
+    def seed(self) -> int:
+        """The live trial's seed, sent with the job."""
+        return self._seed
 
     @property
     def study(self) -> StudyInfo:

@@ -17,7 +17,7 @@ from honed.samplers.random import RandomSampler
 if TYPE_CHECKING:
     from honed.samplers.auto import AutoRules, AutoSampler
     from honed.samplers.cmaes import CmaEsSampler
-    from honed.samplers.gp import GPSampler, GPTuning
+    from honed.samplers.gp import GPPosterior, GPSampler, GPTuning
     from honed.samplers.multifidelity import MultiFidelitySampler, bohb
     from honed.samplers.nsga import NSGAIIISampler, NSGAIISampler
     from honed.samplers.tpe import TPESampler
@@ -26,6 +26,7 @@ __all__ = [
     "AutoRules",
     "AutoSampler",
     "CmaEsSampler",
+    "GPPosterior",
     "GPSampler",
     "GPTuning",
     "GridSampler",
@@ -48,6 +49,7 @@ _LAZY = {
     "AutoRules": "honed.samplers.auto",
     "AutoSampler": "honed.samplers.auto",
     "CmaEsSampler": "honed.samplers.cmaes",
+    "GPPosterior": "honed.samplers.gp",
     "GPSampler": "honed.samplers.gp",
     "GPTuning": "honed.samplers.gp",
     "MultiFidelitySampler": "honed.samplers.multifidelity",

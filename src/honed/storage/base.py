@@ -26,7 +26,7 @@ from typing import Any
 
 from honed.errors import TrialStateError
 from honed.space import Distribution, ParamValue
-from honed.trial import Direction, FrozenTrial, TrialState
+from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState
 
 __all__ = [
     "HEARTBEAT_ATTR",
@@ -291,7 +291,8 @@ def retry_attrs(trial: FrozenTrial, retries: int) -> dict[str, Any] | None:
 
     ``attempt`` counts from 0, ``retry_of`` is the number of the attempt just failed and
     ``first_attempt`` the number of attempt 0, so every attempt of a configuration links to
-    the one before and to the first."""
+    the one before and to the first. A recorded seed goes with it: a retry runs the same
+    configuration on the same seed."""
     attempt = int(trial.system_attrs.get("attempt", 0))
     if attempt >= retries:
         return None
@@ -300,6 +301,7 @@ def retry_attrs(trial: FrozenTrial, retries: int) -> dict[str, Any] | None:
         "attempt": attempt + 1,
         "first_attempt": int(trial.system_attrs.get("first_attempt", trial.number)),
     }
-    if HEARTBEAT_ATTR in trial.system_attrs:
-        attrs[HEARTBEAT_ATTR] = trial.system_attrs[HEARTBEAT_ATTR]
+    for key in (HEARTBEAT_ATTR, SEED_ATTR):
+        if key in trial.system_attrs:
+            attrs[key] = trial.system_attrs[key]
     return attrs

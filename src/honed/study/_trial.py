@@ -16,7 +16,7 @@ from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.storage.base import Storage
-from honed.trial import Direction, FrozenTrial, TrialState, check_report
+from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
 
 __all__ = ["LocalTrial"]
 
@@ -90,6 +90,17 @@ class LocalTrial(ParameterAPI):
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
+
+    @property
+    def seed(self) -> int:
+        """A seed for the objective's randomness: the one recorded with the trial (a
+        confirmation run's), else derived from the study's name and the number of the trial's
+        first attempt, so a retry runs with its original's seed."""
+        recorded = self._system_attrs.get(SEED_ATTR)
+        if recorded is not None:
+            return int(recorded)
+        first = int(self._system_attrs.get("first_attempt", self.number))
+        return trial_seed(self.study.name, first)
 
     # ---- parameters ------------------------------------------------------------------------
     @property

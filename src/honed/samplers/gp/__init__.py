@@ -1,5 +1,6 @@
 """Gaussian-process Bayesian optimization (numpy/scipy only)."""
 
+from honed.samplers.gp._posterior import GPPosterior
 from honed.samplers.gp._sampler import GPSampler, GPTuning
 
-__all__ = ["GPSampler", "GPTuning"]
+__all__ = ["GPPosterior", "GPSampler", "GPTuning"]
