@@ -315,3 +315,15 @@ def test_confirm_on_postgresql_with_worker_processes(pg_url: str, tmp_path: Path
     assert load_confirmation(again) == result
     again.storage.close()
     study.storage.close()
+
+
+def test_deleting_the_tuning_study_deletes_its_confirmation_runs(tmp_path):
+    """A new study of the same name must not inherit the old one's confirmation runs."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = honed.create_study("tuned", storage=url, sampler="random", seed=0)
+    study.optimize(lambda t: t.float("x", 0, 1), n_trials=4)
+    confirm(study, lambda t: t.float("x", 0, 1), top_k=2, n_seeds=2)
+    names = {s.name for s in study.storage.list_studies()}
+    assert names == {"tuned", "tuned:confirm"}
+    honed.delete_study("tuned", url)
+    assert study.storage.list_studies() == []

@@ -37,12 +37,14 @@ from honed.recipes._common import (
 )
 from honed.samplers import Sampler
 from honed.space import Distribution, ParamValue
+from honed.study import PART_OF_ATTR
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, trial_seed
 
 __all__ = ["Confirmation", "ConfirmedConfig", "confirm", "load_confirmation"]
 
 LINK_ATTR = "confirmation"  # tuning study -> {"study", "objective", "trials", "seeds"}
-CONFIRMS_ATTR = "confirms"  # confirmation study -> the tuning study's name
+# confirmation study -> the tuning study's name (deleting that study deletes this one too)
+CONFIRMS_ATTR = PART_OF_ATTR
 TAG_ATTR = "confirms_trial"  # confirmation trial -> the tuning trial it confirms
 SEED_INDEX_ATTR = "seed_index"
 SUFFIX = ":confirm"

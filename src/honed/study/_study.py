@@ -46,7 +46,7 @@ from honed.trial import Direction, FrozenTrial, TrialState
 if TYPE_CHECKING:
     from honed.execution import Executor
 
-__all__ = ["Study", "create_study", "delete_study", "load_study"]
+__all__ = ["PART_OF_ATTR", "Study", "create_study", "delete_study", "load_study"]
 
 
 class Study:
@@ -699,19 +699,30 @@ def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> Faul
     return FaultPolicy()
 
 
+#: System attribute of a study kept on behalf of another (confirmation runs): the other's
+#: name. Deleting that study deletes this one too.
+PART_OF_ATTR = "part_of"
+
+
 def delete_study(
     name: str,
     storage: str | Path | Storage,
     *,
     artifacts: ArtifactStore | str | Path | None = None,
 ) -> None:
-    """Delete a study, all its trials and its artifacts (checkpoints, saved soups) from
-    ``artifacts``, by default the store a study on ``storage`` uses; the artifacts go first,
-    so a new study of the same name never finds old checkpoints."""
+    """Delete a study, all its trials, its artifacts (checkpoints, saved soups) and the
+    studies kept on its behalf (``PART_OF_ATTR``: its confirmation runs). Artifacts go
+    first, so a new study of the same name never finds old checkpoints; ``artifacts`` is the
+    store, by default the one a study on ``storage`` uses."""
     store = get_storage(storage)
     study_id = store.get_study_id(name)
-    where = (
-        get_artifact_store(artifacts) if artifacts is not None else default_artifact_store(store)
-    )
+    parts = [
+        s.name
+        for s in store.list_studies()
+        if store.get_study_system_attrs(s.study_id).get(PART_OF_ATTR) == name
+    ]
+    where = default_artifact_store(store) if artifacts is None else get_artifact_store(artifacts)
     delete_study_artifacts(where, name)
     store.delete_study(study_id)
+    for part in parts:
+        delete_study(part, store, artifacts=where)
