@@ -55,7 +55,7 @@ class ScaleGroup:
     best_params: Mapping[str, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScalingLaw:
     """A fitted power law of each target's optimum in the scale variables.
 
@@ -77,6 +77,10 @@ class ScalingLaw:
             seen for each parameter), which :meth:`space` narrows.
         direction: Whether lower or higher objective values were better.
         n_bootstrap: Bootstrap replicates behind the intervals.
+        coefficients: ``(n_targets, 1 + n_scale)``: per target, ``log(prefactor)`` then the
+            exponents in the order of ``scale``.
+        bootstrap_coefficients: ``(n_bootstrap, n_targets, 1 + n_scale)``: the same, refitted
+            on each bootstrap replicate.
     """
 
     scale: tuple[str, ...]
@@ -89,8 +93,8 @@ class ScalingLaw:
     distributions: Mapping[str, honed.Distribution]
     direction: Direction
     n_bootstrap: int
-    _coefs: np.ndarray = field(repr=False)  # (n_targets, 1 + n_scale)
-    _boot: np.ndarray = field(repr=False)  # (n_bootstrap, n_targets, 1 + n_scale)
+    coefficients: np.ndarray = field(repr=False)
+    bootstrap_coefficients: np.ndarray = field(repr=False)
 
     # ---- predictions -------------------------------------------------------------------------
     def _design(self, scale: Mapping[str, Any]) -> np.ndarray:
@@ -117,20 +121,21 @@ class ScalingLaw:
     def predict(self, **scale: float) -> dict[str, float]:
         """The predicted optimum of each target at ``scale`` (every scale variable by name)."""
         x = self._design(scale)
-        return {t: float(np.exp(self._coefs[j] @ x)) for j, t in enumerate(self.target)}
+        return {t: float(np.exp(self.coefficients[j] @ x)) for j, t in enumerate(self.target)}
 
     def interval(self, level: float = 0.9, **scale: float) -> dict[str, tuple[float, float]]:
         """A bootstrap interval of each target's predicted optimum at ``scale``."""
         _check_level(level)
         x = self._design(scale)
-        logs = self._boot @ x  # (n_bootstrap, n_targets)
+        logs = self.bootstrap_coefficients @ x  # (n_bootstrap, n_targets)
         lo, hi = np.quantile(logs, [(1 - level) / 2, (1 + level) / 2], axis=0)
         return {t: (float(np.exp(lo[j])), float(np.exp(hi[j]))) for j, t in enumerate(self.target)}
 
     def exponent_intervals(self, level: float = 0.9) -> dict[str, dict[str, tuple[float, float]]]:
         """Target -> {scale variable: bootstrap interval of its exponent}."""
         _check_level(level)
-        lo, hi = np.quantile(self._boot, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        q = [(1 - level) / 2, (1 + level) / 2]
+        lo, hi = np.quantile(self.bootstrap_coefficients, q, axis=0)
         return {
             t: {s: (float(lo[j, i + 1]), float(hi[j, i + 1])) for i, s in enumerate(self.scale)}
             for j, t in enumerate(self.target)
@@ -604,11 +609,13 @@ def fit_scaling_law(
         else np.full(len(targets), np.nan)
     )
 
+    coefs.setflags(write=False)
     rng = np.random.default_rng(seed)
     boot = np.empty((n_bootstrap, len(targets), k + 1))
     for b in range(n_bootstrap):
         members = [list(rng.integers(0, len(idx), len(idx))) for idx in everyone]
         boot[b] = law(optima(members))
+    boot.setflags(write=False)
 
     return ScalingLaw(
         scale=scale_names,
@@ -624,6 +631,6 @@ def fit_scaling_law(
         distributions=dict(distributions),
         direction=direction,
         n_bootstrap=n_bootstrap,
-        _coefs=coefs,
-        _boot=boot,
+        coefficients=coefs,
+        bootstrap_coefficients=boot,
     )
