@@ -10,7 +10,8 @@ The recipe, per target hyperparameter ``h`` and scale variables ``s_1 .. s_k``:
    enough) fitted to the better half of the trials with weights falling with their rank, its
    minimum clipped to the range those trials cover.
 3. Fit ``log h* = log a + sum_i alpha_i log s_i`` over the groups by least squares.
-4. Repeat 2-3 on trials resampled within each group (bootstrap) for intervals.
+4. Repeat 2-3 with each group's trials reweighted at random (the Bayesian bootstrap: Dirichlet
+   weights, a smooth resampling of trials within each group) for intervals.
 
 It assumes a power law holds over the range studied, and extrapolates it; the intervals cover
 the noise of the per-scale optima, not a law that bends beyond the largest scale run.
@@ -376,11 +377,15 @@ def _quadratic_minimum(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarra
     return np.asarray(np.linalg.solve(h, -g))
 
 
-def _group_optimum(x: np.ndarray, y: np.ndarray, top_fraction: float) -> tuple[np.ndarray, str]:
-    """The optimum of the log targets ``x`` (n, d) given losses ``y`` (lower is better)."""
+def _group_optimum(
+    x: np.ndarray, y: np.ndarray, top_fraction: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
+    """The optimum of the log targets ``x`` (n, d) given losses ``y`` (lower is better);
+    ``weights`` (one per trial, the bootstrap's) multiply the rank weights."""
     n, d = x.shape
     order = np.argsort(y, kind="stable")
     x, y = x[order], y[order]
+    mult = np.ones(n) if weights is None else weights[order]
 
     def top(p: int) -> int:
         return min(n, max(2 * p, math.ceil(top_fraction * n)))
@@ -395,14 +400,14 @@ def _group_optimum(x: np.ndarray, y: np.ndarray, top_fraction: float) -> tuple[n
         if np.any(sd == 0):
             return None
         ys = (ys - ys[0]) / (np.ptp(ys) or 1.0)
-        zmin = _quadratic_minimum((xs - mu) / sd, ys, _rank_weights(m))
+        zmin = _quadratic_minimum((xs - mu) / sd, ys, _rank_weights(m) * mult[:m])
         if zmin is None:
             return None
         return np.clip(mu + sd * zmin, xs.min(axis=0), xs.max(axis=0))
 
     def weighted_mean(j: int) -> float:
         m = min(n, max(3, math.ceil(top_fraction * n)))
-        w = _rank_weights(m)
+        w = _rank_weights(m) * mult[:m]
         return float(np.sum(w * x[:m, j]) / np.sum(w))
 
     if d > 1:
@@ -452,8 +457,8 @@ def fit_scaling_law(
         top_fraction: The share of each group's best trials the smooth fit of the optimum
             uses (weighted by rank; at least twice as many trials as the fit has
             coefficients).
-        n_bootstrap: Bootstrap replicates (trials resampled within each scale group) behind
-            ``law.interval`` and ``law.exponent_intervals``.
+        n_bootstrap: Bootstrap replicates (trials reweighted at random within each scale
+            group) behind ``law.interval`` and ``law.exponent_intervals``.
         seed: Seed of the bootstrap.
 
     Raises:
@@ -566,21 +571,26 @@ def fit_scaling_law(
             + "; run more scales, varying each variable on its own, or fit fewer variables."
         )
 
-    def optima(members: list[list[int]]) -> np.ndarray:
+    arrays = {
+        key: (np.array([e[0] for e in groups[key]]), np.array([e[1] for e in groups[key]]))
+        for key in keys
+    }
+
+    def optima(rng: np.random.Generator) -> np.ndarray:
+        """Each group's optimum with its trials reweighted at random: the Bayesian bootstrap
+        (Dirichlet weights), which resamples trials within the group without the repeated
+        points of the plain bootstrap that leave a small group's quadratic unidentified."""
         out = np.empty((len(keys), len(targets)))
         for g, key in enumerate(keys):
-            entries = groups[key]
-            idx = members[g]
-            xs = np.array([entries[i][0] for i in idx])
-            ys = np.array([entries[i][1] for i in idx])
-            out[g] = _group_optimum(xs, ys, float(top_fraction))[0]
+            xs, ys = arrays[key]
+            w = rng.dirichlet(np.ones(len(ys))) * len(ys)
+            out[g] = _group_optimum(xs, ys, float(top_fraction), w)[0]
         return out
 
     def law(logopt: np.ndarray) -> np.ndarray:
         coef, *_ = np.linalg.lstsq(design, logopt, rcond=None)
         return np.asarray(coef.T)  # (n_targets, 1 + k)
 
-    everyone = [list(range(len(groups[key]))) for key in keys]
     group_records = []
     logopt = np.empty((len(keys), len(targets)))
     for g, key in enumerate(keys):
@@ -613,8 +623,7 @@ def fit_scaling_law(
     rng = np.random.default_rng(seed)
     boot = np.empty((n_bootstrap, len(targets), k + 1))
     for b in range(n_bootstrap):
-        members = [list(rng.integers(0, len(idx), len(idx))) for idx in everyone]
-        boot[b] = law(optima(members))
+        boot[b] = law(optima(rng))
     boot.setflags(write=False)
 
     return ScalingLaw(
