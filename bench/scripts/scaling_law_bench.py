@@ -215,7 +215,13 @@ def run_torch(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     grid = np.geomspace(*LR_RANGE, args.grid)
-    sweep = [(float(lr), _mean_loss(big_w, big_s, float(lr), eval_seeds)) for lr in grid]
+    cache = Path(args.out) / f"sweep-w{big_w}-s{big_s}-g{args.grid}-e{args.eval_seeds}.json"
+    if cache.exists():  # the full sweep depends on none of the seeds: run it once
+        sweep = [tuple(p) for p in json.loads(cache.read_text())]
+    else:
+        sweep = [(float(lr), _mean_loss(big_w, big_s, float(lr), eval_seeds)) for lr in grid]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(sweep))
     best_lr, best_loss = min(sweep, key=lambda p: p[1])
     print(
         f"full sweep at width {big_w}, {big_s} steps ({args.grid} lrs x {len(eval_seeds)} "
@@ -271,6 +277,14 @@ def run_torch(args: argparse.Namespace) -> None:
             "groups": [
                 {"scale": dict(g.scale), "optimum": g.optimum["lr"], "best": g.best_params["lr"]}
                 for g in law.groups
+            ],
+            "trials": [
+                {
+                    "n_params": st.user_attrs["n_params"],
+                    "n_tokens": st.user_attrs["n_tokens"],
+                    "lr_loss": [(t.params["lr"], t.value) for t in st.trials],
+                }
+                for st in studies
             ],
             "lr_pred": lr_pred,
             "interval90": (low, high),
