@@ -62,18 +62,24 @@ def _true_opt(target: str, n_params: float, n_tokens: float) -> float:
     return a * n_params ** e["n_params"] * n_tokens ** e["n_tokens"]
 
 
-def _argmin_law(law: Any) -> dict[str, dict[str, float]]:
-    """The same least squares as the recipe, on each group's best trial instead."""
+def _argmin_coefs(law: Any) -> dict[str, np.ndarray]:
+    """The same least squares as the recipe, through each group's best trial instead:
+    per target, log prefactor then exponents."""
     groups = law.groups
     x = np.column_stack(
         [np.ones(len(groups))] + [[math.log(g.scale[s]) for g in groups] for s in law.scale]
     )
-    out = {}
-    for t in law.target:
-        y = np.log([g.best_params[t] for g in groups])
-        coef = np.linalg.lstsq(x, y, rcond=None)[0]
-        out[t] = {s: float(coef[i + 1]) for i, s in enumerate(law.scale)}
-    return out
+    return {
+        t: np.linalg.lstsq(x, np.log([g.best_params[t] for g in groups]), rcond=None)[0]
+        for t in law.target
+    }
+
+
+def _argmin_law(law: Any) -> dict[str, dict[str, float]]:
+    return {
+        t: {s: float(c[i + 1]) for i, s in enumerate(law.scale)}
+        for t, c in _argmin_coefs(law).items()
+    }
 
 
 def run_synthetic(args: argparse.Namespace) -> None:
@@ -252,6 +258,10 @@ def run_torch(args: argparse.Namespace) -> None:
         largest = max(law.groups, key=lambda g: (g.scale["n_params"], g.scale["n_tokens"]))
         lr_copy = largest.optimum["lr"]
         loss_copy = _mean_loss(big_w, big_s, lr_copy, eval_seeds)
+        # The same law through each scale's best trial (no smooth fit).
+        coef = _argmin_coefs(law)["lr"]
+        lr_argmin = float(np.exp(coef @ [1.0, *(math.log(big[v]) for v in law.scale)]))
+        loss_argmin = _mean_loss(big_w, big_s, lr_argmin, eval_seeds)
 
         def big_objective(trial: honed.Trial) -> float:
             return _mean_loss(big_w, big_s, float(trial.params["lr"]), eval_seeds)
@@ -290,6 +300,9 @@ def run_torch(args: argparse.Namespace) -> None:
             "interval90": (low, high),
             "loss_pred": loss_pred,
             "ratio_pred": loss_pred / best_loss,
+            "lr_argmin": lr_argmin,
+            "loss_argmin": loss_argmin,
+            "ratio_argmin": loss_argmin / best_loss,
             "lr_copy": lr_copy,
             "loss_copy": loss_copy,
             "ratio_copy": loss_copy / best_loss,
@@ -300,7 +313,8 @@ def run_torch(args: argparse.Namespace) -> None:
         print(
             f"seed {seed}: exponents {_fmt(law.exponents['lr'])}, predicted lr {lr_pred:.3g} "
             f"[{low:.3g}, {high:.3g}] -> loss {loss_pred:.5f} ({loss_pred / best_loss:.3f}x "
-            f"the sweep's best); copied lr {lr_copy:.3g} -> {loss_copy / best_loss:.3f}x; "
+            f"the sweep's best); argmin law {lr_argmin:.3g} -> {loss_argmin / best_loss:.3f}x; "
+            f"copied lr {lr_copy:.3g} -> {loss_copy / best_loss:.3f}x; "
             f"trials to within 2% / to match: law.space "
             f"{reach['law.space']['within_2pct']} / {reach['law.space']['match']}, full range "
             f"{reach['full range']['within_2pct']} / {reach['full range']['match']} "
