@@ -27,7 +27,9 @@ range to come within 2% (and to match) the grid's best.
 torch runs on one thread (``torch.set_num_threads(1)``); run under ``nice``.
 Run from the repository root:
 ``nice -n 10 python bench/scripts/scaling_law_bench.py synthetic --seeds 10`` and
-``nice -n 10 python bench/scripts/scaling_law_bench.py torch --seeds 3``.
+``nice -n 10 python bench/scripts/scaling_law_bench.py torch --seeds 3``;
+``refit --source runs/scaling/torch.json --scale width,n_tokens`` refits a torch run's saved
+small sweeps with other scale variables and evaluates the new prediction.
 """
 
 from __future__ import annotations
@@ -342,6 +344,54 @@ def run_torch(args: argparse.Namespace) -> None:
     )
 
 
+def _width(n: float) -> int:
+    """The width of the student with ``n`` parameters (the inverse of :func:`n_params`)."""
+    return round((-(DIM + 3) + math.sqrt((DIM + 3) ** 2 - 4 * (1 - n))) / 2)
+
+
+def run_refit(args: argparse.Namespace) -> None:
+    """Refit the saved small sweeps of a ``torch`` run with other scale variables (e.g. the
+    width instead of the parameter count) and evaluate the predicted lr at the large model."""
+    import torch
+
+    torch.set_num_threads(1)
+    data = json.loads(Path(args.source).read_text())
+    a = data["args"]
+    eval_seeds = list(range(10_000, 10_000 + a["eval_seeds"]))
+    big_w, big_s = a["big_width"], a["big_steps"]
+    big_all = {"n_params": n_params(big_w), "n_tokens": big_s * BATCH, "width": big_w}
+    scale = args.scale.split(",")
+    big = {k: big_all[k] for k in scale}
+    space = {"lr": honed.Float(*LR_RANGE, log=True)}
+    ratios = []
+    for row in data["rows"]:
+        studies = []
+        for group in row["trials"]:
+            study = honed.create_study(sampler="random")
+            for k, v in group.items():
+                if k != "lr_loss":
+                    study.set_user_attr(k, v)
+            study.set_user_attr("width", _width(group["n_params"]))
+            for lr, value in group["lr_loss"]:
+                study.enqueue({"lr": lr})
+                study.tell(study.ask(space), value)
+            studies.append(study)
+        law = fit_scaling_law(studies, scale=scale, target="lr", seed=row["seed"])
+        lr = law.predict(**big)["lr"]
+        low, high = law.interval(0.9, **big)["lr"]
+        ratio = _mean_loss(big_w, big_s, lr, eval_seeds) / data["best_loss"]
+        ratios.append(ratio)
+        print(
+            f"seed {row['seed']}, scale {scale}: exponents {_fmt(law.exponents['lr'])}, "
+            f"predicted lr {lr:.3g} [{low:.3g}, {high:.3g}] -> {ratio:.3f}x the sweep's best",
+            flush=True,
+        )
+    print(
+        f"\n{len(ratios)} seeds: mean {statistics.mean(ratios):.3f}, worst {max(ratios):.3f}, "
+        f"within 2% on {sum(r <= 1.02 for r in ratios)}/{len(ratios)}"
+    )
+
+
 def _fmt(d: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:+.3f}" for k, v in d.items())
 
@@ -380,6 +430,10 @@ def main() -> None:
     p.add_argument("--big-trials", type=int, default=12)
     p.add_argument("--out", default="runs/scaling")
     p.set_defaults(run=run_torch)
+    p = sub.add_parser("refit")
+    p.add_argument("--source", default="runs/scaling/torch.json")
+    p.add_argument("--scale", default="width,n_tokens")
+    p.set_defaults(run=run_refit)
     args = parser.parse_args()
     args.run(args)
 
