@@ -62,3 +62,5 @@ def test_no_catch_all_keyword_arguments(name: str, cls: type) -> None:
     params = inspect.signature(init).parameters.values()
     catch_all = [p.name for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
     assert not catch_all, f"{name}.__init__ takes **{catch_all[0]}: name each option"
+    private = [p.name for p in inspect.signature(init).parameters.values() if p.name[0] == "_"]
+    assert not private, f"{name}.__init__ takes private options {private}: the bench owns those"
