@@ -651,7 +651,7 @@ class Simplex:
             must be at most 1. The weights are uniform on the simplex shrunk by it.
     """
 
-    components: tuple[str, ...]
+    components: Sequence[str]  # kept as a tuple
     min_weight: float = 0.0
 
     def __post_init__(self) -> None:
@@ -663,7 +663,7 @@ class Simplex:
         """``{f"{name}.{component}": SimplexWeight}`` for every component, in order."""
         _check_name(name)
         return {
-            f"{name}.{c}": SimplexWeight(name, self.components, c, self.min_weight)
+            f"{name}.{c}": SimplexWeight(name, tuple(self.components), c, self.min_weight)
             for c in self.components
         }
 
@@ -672,7 +672,9 @@ class Simplex:
         multiple of ``(1 - k min_weight) / divisions`` (``C(divisions + k - 1, k - 1)``
         points; each weight tuple sums to exactly 1). What ``GridSampler`` tries."""
         if isinstance(divisions, bool) or not isinstance(divisions, int) or divisions < 1:
-            raise SpaceError(f"simplex lattice divisions must be an integer >= 1, got {divisions!r}.")
+            raise SpaceError(
+                f"simplex lattice divisions must be an integer >= 1, got {divisions!r}."
+            )
         k = len(self.components)
         span = max(1.0 - k * self.min_weight, 0.0)
         out: list[tuple[float, ...]] = []
@@ -800,7 +802,7 @@ class SearchSpace(Mapping[str, Distribution]):
         for name, d in distributions.items():
             _check_name(name)
             if not isinstance(d, Distribution):
-                hint = " (expand it with Simplex.distributions(name))" if isinstance(d, Simplex) else ""
+                hint = " (expand it: Simplex.distributions(name))" if isinstance(d, Simplex) else ""
                 raise SpaceError(
                     f"parameter {name!r} must be a honed.Float, honed.Int, honed.Choice or "
                     f"honed.SimplexWeight, got {d!r}{hint}."
@@ -892,7 +894,7 @@ def _simplex_groups(dists: Mapping[str, Distribution]) -> list[tuple[list[int], 
     col = {n: j for j, n in enumerate(names)}
     out: list[tuple[list[int], float]] = []
     seen: set[str] = set()
-    for name, d in dists.items():
+    for d in dists.values():
         if not isinstance(d, SimplexWeight) or d.group in seen:
             continue
         seen.add(d.group)

@@ -200,18 +200,20 @@ class LocalTrial(ParameterAPI):
                     "the simplex."
                 )
             return
-        for d in self._distributions.values():
-            if isinstance(d, SimplexWeight) and name.startswith(d.group + "."):
-                if name not in d.param_names():
-                    raise SpaceError(
-                        f"parameter {name!r} is named like a weight of simplex {d.group!r} "
-                        f"(its names are {list(d.param_names())}); rename it."
-                    )
+        groups = {d for d in self._distributions.values() if isinstance(d, SimplexWeight)}
+        for g in groups:
+            if name.startswith(g.group + ".") and name not in g.param_names():
+                raise SpaceError(
+                    f"parameter {name!r} is named like a weight of simplex {g.group!r} "
+                    f"(its names are {list(g.param_names())}); rename it."
+                )
 
     def _suggest_simplex(self, dist: SimplexWeight) -> None:
         """Sample all weights of ``dist``'s simplex as one point and record them."""
         names = dist.param_names()
-        group = SearchSpace({n: dist.with_component(c) for n, c in zip(names, dist.components, strict=True)})
+        group = SearchSpace(
+            {n: dist.with_component(c) for n, c in zip(names, dist.components, strict=True)}
+        )
         for n in names:
             known = self._distributions.get(n)
             if known is not None and known != group[n]:
@@ -440,8 +442,8 @@ def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, Para
     on = _on_simplex(group, values)
     if on is not None:
         return on
-    unit = np.array([[group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]])
-    return group.decode(unit)[0]
+    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
+    return group.decode(np.array([unit]))[0]
 
 
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:
