@@ -526,7 +526,10 @@ def _check_simplex(components: Any, min_weight: Any) -> tuple[tuple[str, ...], f
             f"simplex min_weight={m:g} times {k} components is {m * k:g} > 1, so no weights can "
             f"sum to 1; use min_weight <= {1 / k:.6g} (1 / {k})."
         )
-    return comps, min(m, 1.0 / k)
+    m = min(m, 1.0 / k)
+    while sum([m] * k) > 1.0:  # a full floor (k * m == 1): the floats must fit under 1.0
+        m = float(np.nextafter(m, 0.0))
+    return comps, m
 
 
 @dataclass(frozen=True)
@@ -697,22 +700,28 @@ def exact_weights(weights: Sequence[float], min_weight: float = 0.0) -> tuple[fl
     ``sum()`` of them is exactly 1.0 and none is below ``min_weight``."""
     w = [max(float(x), min_weight) for x in weights]
     k = len(w)
+    last = 1.0
     for _ in range(k + 2):
         last = 1.0 - sum(w[:-1])
         if last >= min_weight:
-            w[-1] = last
             break
         # rounding pushed the others too high: take the shortfall from the largest of them
         i = max(range(k - 1), key=lambda j: w[j])
         w[i] = max(w[i] - (min_weight - last), min_weight)
-    else:  # pragma: no cover - only for inputs far off the simplex
-        w = [1.0 / k] * k
-        w[-1] = 1.0 - sum(w[:-1])
-    for _ in range(8):  # the last rounding step of the sum itself
+    w[-1] = max(last, min_weight)
+    for _ in range(64):  # the last rounding steps of the sum itself
         total = sum(w)
         if total == 1.0:
             break
-        w[-1] = float(np.nextafter(w[-1], -np.inf if total > 1.0 else np.inf))
+        if total < 1.0:
+            w[-1] = float(np.nextafter(w[-1], np.inf))
+            continue
+        down = float(np.nextafter(w[-1], -np.inf))
+        if down >= min_weight:
+            w[-1] = down
+        else:
+            i = max(range(k - 1), key=lambda j: w[j])
+            w[i] = float(np.nextafter(w[i], -np.inf))
     return tuple(w)
 
 

@@ -186,19 +186,25 @@ class LocalTrial(ParameterAPI):
                 )
             mine = set(distribution.param_names())
             prefix = distribution.group + "."
-            other = [
-                k
-                for k, d in self._distributions.items()
-                if k.startswith(prefix)
-                and k not in mine
-                and not (isinstance(d, SimplexWeight) and d.group != distribution.group)
-            ]
-            if other:
-                raise SpaceError(
-                    f"simplex {distribution.group!r}: this trial already has the parameter "
-                    f"{other[0]!r}, named like one of its weights; rename that parameter or "
-                    "the simplex."
-                )
+            me = (distribution.group, distribution.components, distribution.min_weight)
+            for k, d in self._distributions.items():
+                if (
+                    isinstance(d, SimplexWeight)
+                    and d.group == distribution.group
+                    and (d.group, d.components, d.min_weight) != me
+                ):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r} was already sampled in trial "
+                        f"{self.number} as {d} ('{k}'), and is now asked as {distribution}; a "
+                        "simplex name takes one set of components and min_weight: use the same "
+                        "ones, or another name."
+                    )
+                if k.startswith(prefix) and k not in mine and not isinstance(d, SimplexWeight):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r}: this trial already has the parameter "
+                        f"{k!r}, named like one of its weights; rename that parameter or the "
+                        "simplex."
+                    )
             return
         groups = {d for d in self._distributions.values() if isinstance(d, SimplexWeight)}
         for g in groups:
