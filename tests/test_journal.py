@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import zlib
 from pathlib import Path
+from typing import Any
 
-from honed.storage import JournalStorage, Storage
+import pytest
+
+import honed
+from honed.errors import StorageError
+from honed.storage import JournalStorage, Storage, get_storage
+from honed.storage.journal._storage import HEADER
 from honed.testing.storage import StorageTests
+from honed.trial import Direction, TrialState
+
+MIN = (Direction.MINIMIZE,)
+
+
+def _env() -> dict[str, str]:
+    """The environment of a child Python that imports this checkout's honed."""
+    src = str(Path(honed.__file__).parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
 class TestJournalStorage(StorageTests):
@@ -18,3 +42,206 @@ class TestJournalStorage(StorageTests):
         other = JournalStorage(storage.path)  # its own files and replay, as a process has
         self._opened.append(other)
         return other
+
+
+# ---- many processes, one file ---------------------------------------------------------------
+def _append_trials(path: str, n: int, out: Any) -> None:
+    storage = JournalStorage(path)
+    sid = storage.get_study_id("shared")
+    got = []
+    for _ in range(n):
+        t = storage.create_trial(sid)
+        storage.set_trial_intermediate_value(t.trial_id, 0, 0.5)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [float(t.number)])
+        got.append((t.number, t.trial_id))
+    out.put(got)
+    storage.close()
+
+
+def test_processes_get_dense_unique_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "shared.log"
+    storage = JournalStorage(path)
+    sid = storage.create_study("shared", MIN)
+    ctx = mp.get_context("spawn")  # fresh interpreters, as on other machines
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_append_trials, args=(str(path), 25, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = [pair for _ in procs for pair in out.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=30)
+    assert sorted(n for n, _ in got) == list(range(100))
+    assert len({tid for _, tid in got}) == 100
+    trials = storage.get_trials(sid)  # read incrementally by a handle open all along
+    assert [t.number for t in trials] == list(range(100))
+    assert all(t.value == float(t.number) and t.intermediate_values == {0: 0.5} for t in trials)
+    # Every process gave every trial the same id: a fresh replay agrees with all of them.
+    fresh = JournalStorage(path, read_only=True)
+    assert {(t.number, t.trial_id) for t in fresh.get_trials(sid)} == set(got)
+    fresh.close()
+    storage.close()
+
+
+def test_a_handle_used_in_a_forked_child_locks_for_itself(tmp_path: Path) -> None:
+    storage = JournalStorage(tmp_path / "fork.log")
+    sid = storage.create_study("s", MIN)
+    storage.create_trial(sid)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+
+    def child() -> None:  # the inherited handle: its own files and lock after the fork
+        out.put([storage.create_trial(sid).number for _ in range(20)])
+
+    procs = [ctx.Process(target=child) for _ in range(3)]
+    for p in procs:
+        p.start()
+    mine = [storage.create_trial(sid).number for _ in range(20)]
+    theirs = [n for _ in procs for n in out.get(timeout=60)]
+    for p in procs:
+        p.join(timeout=30)
+    assert sorted(mine + theirs) == list(range(1, 81))
+    assert storage.count_trials(sid) == 81
+    storage.close()
+
+
+def test_pickles_by_path(tmp_path: Path) -> None:
+    storage = JournalStorage(tmp_path / "p.log")
+    sid = storage.create_study("p", MIN)
+    t = storage.create_trial(sid)
+    clone = pickle.loads(pickle.dumps(storage))
+    assert clone is not storage and clone.path == storage.path
+    clone.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+    assert storage.get_trial(t.trial_id).values == (0.5,)
+    clone.close()
+    storage.close()
+
+
+# ---- torn writes --------------------------------------------------------------------------
+TORN = textwrap.dedent(
+    """
+    import os, signal, sys
+    from honed.storage import JournalStorage
+    from honed.trial import TrialState
+    storage = JournalStorage(sys.argv[1])
+    write = os.write
+    def torn(fd, data):  # half the record reaches the file, then the process is killed
+        write(fd, bytes(data[: len(data) // 2]))
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.write = torn
+    storage.finish_trial(int(sys.argv[2]), TrialState.COMPLETE, [123.0])
+    """
+)
+
+
+def _run_torn_writer(path: Path, trial_id: int) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", TORN, str(path), str(trial_id)], env=_env(), check=False
+    )
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_a_write_cut_by_sigkill_is_skipped_and_nothing_else_is_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "torn.log"
+    storage = JournalStorage(path)
+    sid = storage.create_study("s", MIN)
+    a, b = storage.create_trial(sid), storage.create_trial(sid)
+    storage.finish_trial(a.trial_id, TrialState.COMPLETE, [1.0])
+    size = path.stat().st_size
+    _run_torn_writer(path, b.trial_id)
+    torn = path.read_bytes()[size:]
+    assert torn and not torn.endswith(b"\n")  # half a record, no newline
+    # Readers stop before the torn bytes: the cut write never happened.
+    assert storage.get_trial(b.trial_id).state is TrialState.RUNNING
+    # The next writer closes the torn line rather than gluing its record onto it ...
+    c = storage.create_trial(sid)
+    lines = path.read_bytes()[size:].split(b"\n")
+    assert lines[0] == torn and lines[1].startswith(b"%08x " % zlib.crc32(lines[1][9:]))
+    # ... and every handle, old or new, skips it and reads everything else.
+    with caplog.at_level(logging.WARNING, logger="honed.storage.journal._storage"):
+        fresh = JournalStorage(path)
+        trials = fresh.get_trials(sid)
+    assert f"skipped a damaged record at byte {size}" in caplog.text
+    assert caplog.text.count("skipped") == 1  # that line only, and once
+    assert [(t.number, t.state) for t in trials] == [
+        (0, TrialState.COMPLETE),
+        (1, TrialState.RUNNING),
+        (2, TrialState.RUNNING),
+    ]
+    assert trials[2].trial_id == c.trial_id
+    # The trial whose finish was cut is still open: another worker can finish it.
+    fresh.finish_trial(b.trial_id, TrialState.COMPLETE, [2.0])
+    assert storage.get_trial(b.trial_id).values == (2.0,)
+    # A torn first record (the header) is no different.
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(HEADER[:20])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="honed.storage.journal._storage"):
+        again = JournalStorage(empty)
+        again.create_study("after", MIN)
+        assert [s.name for s in again.list_studies()] == ["after"]
+        assert caplog.text.count("skipped") == 0  # the writer knew what it closed
+        assert [s.name for s in JournalStorage(empty).list_studies()] == ["after"]
+        assert caplog.text.count("skipped a damaged record at byte 0") == 1
+    for s in (storage, fresh, again):
+        s.close()
+
+
+def test_a_truncated_or_foreign_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.log"
+    storage = JournalStorage(path)
+    sid = storage.create_study("s", MIN)
+    storage.create_trial(sid)
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(StorageError, match="truncated or replaced"):
+        storage.get_trials(sid)
+    storage.close()
+    foreign = tmp_path / "optuna.log"
+    foreign.write_text('{"op_code": 0, "worker_id": "x", "study_name": "s"}\n')
+    with pytest.raises(StorageError, match="not a honed journal"):
+        JournalStorage(foreign)
+
+
+def test_read_only(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="no journal at"):
+        JournalStorage(tmp_path / "missing.log", read_only=True)
+    assert not (tmp_path / "missing.log").exists()
+    with pytest.raises(StorageError, match=r"folder .* does not exist"):
+        JournalStorage(tmp_path / "no" / "dir.log")
+    writer = JournalStorage(tmp_path / "r.log")
+    sid = writer.create_study("s", MIN)
+    reader = get_storage(f"journal:///{tmp_path / 'r.log'}", read_only=True)
+    assert reader.get_study_id("s") == sid
+    with pytest.raises(StorageError, match="read-only"):
+        reader.create_trial(sid)
+    writer.create_trial(sid)
+    assert reader.count_trials(sid) == 1  # it reads what is appended after it opened
+    reader.close()
+    writer.close()
+
+
+# ---- URLs -----------------------------------------------------------------------------------
+def test_journal_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    absolute = get_storage(f"journal:///{tmp_path / 'abs.log'}")
+    assert isinstance(absolute, JournalStorage) and absolute.path == tmp_path / "abs.log"
+    assert get_storage(absolute.url).path == absolute.path  # type: ignore[attr-defined]
+    monkeypatch.chdir(tmp_path)
+    relative = get_storage("journal:///rel.log")
+    assert isinstance(relative, JournalStorage) and (tmp_path / "rel.log").is_file()
+    for typo, fix in [
+        ("journal:/x.log", "journal:///x.log"),
+        ("journal:x.log", "journal:///x.log"),
+        ("journal://x.log", "journal:///x.log"),
+        ("Journal:///x.log", "journal:///x.log"),
+        ("jounral:///x.log", "journal:///x.log"),
+        ("jurnal:///x.log", "journal:///x.log"),
+    ]:
+        with pytest.raises(StorageError, match=f"did you mean '{fix}'"):
+            get_storage(typo)
+    with pytest.raises(StorageError, match="names no journal file"):
+        get_storage("journal:///")
+    with pytest.raises(StorageError, match=r"journal:///notes\.txt"):
+        get_storage("notes.txt")
+    absolute.close()
+    relative.close()

@@ -59,9 +59,11 @@ def decode_line(line: bytes) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class Line:
-    """One complete line read from the journal: its record (None: skipped) and offset."""
+    """One complete line read from the journal: its offset, its bytes (newline stripped)
+    and its record (None: not a record; skipped)."""
 
     offset: int
+    text: bytes
     record: dict[str, Any] | None
 
 
@@ -171,7 +173,8 @@ class JournalFile:
             pending += chunk
             start = 0
             while (end := pending.find(b"\n", start)) >= 0:
-                line = Line(self.offset, decode_line(pending[start:end]))
+                text = pending[start:end]
+                line = Line(self.offset, text, decode_line(text))
                 self.offset += end + 1 - start
                 start = end + 1
                 yield line
@@ -187,5 +190,7 @@ class JournalFile:
             written = os.write(self._fd, view)
             view = view[written:]
         os.fsync(self._fd)
-        self.offset += len(data)
+        # Past the torn bytes (if any) and this record: under the exclusive lock nobody
+        # else has written, so the end of the file is the end of this record.
+        self.offset = os.fstat(self._fd).st_size
         self.torn_tail = False

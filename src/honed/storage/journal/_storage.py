@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "honed-journal"
 VERSION = 1
+HEADER = encode_record({"op": FORMAT, "version": VERSION})  # the first line of every journal
 
 _OPEN: weakref.WeakSet[JournalStorage] = weakref.WeakSet()
 
@@ -106,7 +107,7 @@ class JournalStorage(Storage):
                 with self._file.locked(exclusive=True):
                     self._catch_up()
                     if not self._seen_header:
-                        self._file.append(encode_record({"op": FORMAT, "version": VERSION}))
+                        self._file.append(HEADER)
                         self._seen_header = True
 
     def __repr__(self) -> str:
@@ -150,6 +151,12 @@ class JournalStorage(Storage):
             raise StorageError(f"{self!r} is closed.")
         for line in self._file.read_new():
             record = line.record
+            before_header = not self._seen_header and (record is None or record.get("op") != FORMAT)
+            if before_header and not HEADER.startswith(line.text):  # not a header cut short
+                raise StorageError(
+                    f"{str(self.path)!r} is not a honed journal (its first line is not a "
+                    "journal header); pass the path of a journal honed wrote, or of a new file."
+                )
             if record is None:
                 logger.warning(
                     "journal %s: skipped a damaged record at byte %d (a write cut short by a "
@@ -172,12 +179,6 @@ class JournalStorage(Storage):
                 ) from e
 
     def _check_header(self, record: dict[str, Any], offset: int) -> None:
-        if record.get("op") != FORMAT:
-            raise StorageError(
-                f"{str(self.path)!r} is not a honed journal (its first record, at byte "
-                f"{offset}, is not a header); pass the path of a journal honed wrote, or a "
-                "new file."
-            )
         if record.get("version") != VERSION:
             raise StorageError(
                 f"journal {str(self.path)!r} has format version {record.get('version')!r}; "
