@@ -19,6 +19,7 @@ import pytest
 import honed
 from honed.errors import StorageError
 from honed.storage import JournalStorage, Storage, get_storage
+from honed.storage.journal._file import decode_line
 from honed.storage.journal._storage import HEADER
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
@@ -245,3 +246,82 @@ def test_journal_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         get_storage("notes.txt")
     absolute.close()
     relative.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from honed.storage import JournalStorage
+    from honed.trial import TrialState
+    storage = JournalStorage(sys.argv[1])
+    sid = storage.get_study_id("storm")
+    blob = "x" * int(sys.argv[2])  # a long record: its write takes a while
+    print("ready", flush=True)
+    while True:
+        t = storage.create_trial(sid)
+        if blob:
+            storage.set_trial_user_attr(t.trial_id, "blob", blob)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [float(t.number)])
+        print(t.number, flush=True)  # acknowledged: finish_trial returned
+    """
+)
+BLOB = 16 << 20
+
+
+def _writer(path: Path, blob: int) -> subprocess.Popen[str]:
+    p = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(blob)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None and p.stdout.readline() == "ready\n"
+    return p
+
+
+def _kill(p: subprocess.Popen[str]) -> list[int]:
+    """SIGKILL ``p``; the trial numbers it acknowledged."""
+    p.send_signal(signal.SIGKILL)
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    return [int(n) for n in out.split()]
+
+
+@pytest.mark.slow
+def test_sigkills_in_the_middle_of_long_writes_lose_no_acknowledged_trial(tmp_path: Path) -> None:
+    """Writers killed from outside while the kernel copies their record into the file (the
+    file has grown, its last byte is not a newline), beside a writer that keeps going."""
+    import time
+
+    path = tmp_path / "storm.log"
+    storage = JournalStorage(path)
+    sid = storage.create_study("storm", MIN)
+    steady = _writer(path, 0)  # small records all along, each acknowledged
+    for _ in range(5):
+        big = _writer(path, BLOB)
+        deadline = time.monotonic() + 60
+        with path.open("rb") as f:
+            while time.monotonic() < deadline:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(size - 1)
+                if size > 1 << 20 and f.read(1) != b"\n":  # mid-way through a long record
+                    break
+        _kill(big)
+    acknowledged = _kill(steady)
+    trials = JournalStorage(path, read_only=True).get_trials(sid)
+    by_number = {t.number: t for t in trials}
+    assert [t.number for t in trials] == list(range(len(trials)))  # dense, unique
+    assert len(acknowledged) >= 10, "the steady writer made too little progress"
+    for n in acknowledged:  # every acknowledged trial is there, whole
+        t = by_number[n]
+        assert t.state is TrialState.COMPLETE and t.value == float(n)
+    for t in trials:
+        assert "blob" not in t.user_attrs or len(t.user_attrs["blob"]) == BLOB
+    *lines, tail = path.read_bytes().split(b"\n")
+    cut = sum(1 for line in lines if decode_line(line) is None) + bool(tail)
+    assert cut >= 1, "no kill landed in the middle of a write"
+    storage.create_trial(sid)  # and the journal takes writes after it all
+    assert storage.count_trials(sid) == len(trials) + 1
+    print(f"\n{len(acknowledged)} acknowledged, {len(trials)} trials, {cut} writes cut")
+    storage.close()
