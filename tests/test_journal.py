@@ -19,7 +19,7 @@ import pytest
 import honed
 from honed.errors import StorageError
 from honed.storage import JournalStorage, Storage, get_storage
-from honed.storage.journal._file import decode_line
+from honed.storage.journal._file import decode_line, encode_record
 from honed.storage.journal._storage import HEADER
 from honed.testing.storage import StorageTests
 from honed.trial import Direction, TrialState
@@ -325,3 +325,24 @@ def test_sigkills_in_the_middle_of_long_writes_lose_no_acknowledged_trial(tmp_pa
     assert storage.count_trials(sid) == len(trials) + 1
     print(f"\n{len(acknowledged)} acknowledged, {len(trials)} trials, {cut} writes cut")
     storage.close()
+
+
+def test_a_record_that_cannot_be_replayed_is_skipped_alike_everywhere(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a lost record leaves (after a machine crash before the disk had it): records
+    that depend on it. Every handle skips them the same way, so all agree."""
+    path = tmp_path / "gap.log"
+    storage = JournalStorage(path)
+    sid = storage.create_study("s", MIN)
+    finish = {"op": "finish", "t": 1.0, "trial": 7, "state": 2, "values": [1.0]}
+    finish.update(system_attrs={}, params={}, dists={})
+    with path.open("ab") as f:  # the finish of a trial whose creation was lost
+        f.write(encode_record(finish))
+    with caplog.at_level(logging.WARNING, logger="honed.storage.journal._storage"):
+        t = storage.create_trial(sid)
+        other = JournalStorage(path)
+        assert [x.trial_id for x in other.get_trials(sid)] == [t.trial_id]
+    assert caplog.text.count("cannot be replayed (KeyError") == 2  # once per handle
+    storage.close()
+    other.close()

@@ -181,15 +181,17 @@ class JournalFile:
             pending = pending[start:]
         self.torn_tail = bool(pending)
 
-    def append(self, line: bytes) -> None:
-        """Append one encoded record and flush it to disk. Call it holding the exclusive
-        lock, after :meth:`read_new` has read to the end: a torn tail is closed first."""
+    def append(self, line: bytes, *, sync: bool) -> None:
+        """Append one encoded record, and flush the file to disk if ``sync``. Call it holding
+        the exclusive lock, after :meth:`read_new` has read to the end: a torn tail is
+        closed first."""
         data = (b"\n" + line) if self.torn_tail else line
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
-        os.fsync(self._fd)
+        if sync:
+            os.fsync(self._fd)
         # Past the torn bytes (if any) and this record: under the exclusive lock nobody
         # else has written, so the end of the file is the end of this record.
         self.offset = os.fstat(self._fd).st_size

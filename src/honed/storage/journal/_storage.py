@@ -43,6 +43,15 @@ FORMAT = "honed-journal"
 VERSION = 1
 HEADER = encode_record({"op": FORMAT, "version": VERSION})  # the first line of every journal
 
+# What is flushed to disk (fsync) as it is written: studies, and every trial's end. A flush
+# writes out everything before it, so a finished trial is on disk with all it recorded. The
+# writes during a trial (parameters, reports, attributes, heartbeats) reach the file at once
+# (a killed process loses none of them) but the disk at the next flush: a crash of the
+# machine itself may lose the last of them, never a result.
+_SYNCED = frozenset(
+    {"create_study", "delete_study", "study_attr", "finish", "fail_stale", "add_trial"}
+)
+
 _OPEN: weakref.WeakSet[JournalStorage] = weakref.WeakSet()
 
 
@@ -64,8 +73,11 @@ class JournalStorage(Storage):
     lock (``<path>.lock``, taken with ``flock``), and every handle replays the lines it has
     not read yet. Trial numbers are dense and unique across all processes; a worker killed
     in the middle of a write loses only that write (the next writer closes the torn line,
-    every reader skips it). Each append is flushed to disk (``fsync``) before the lock is
-    released.
+    every reader skips it). Creating and deleting studies and finishing trials are flushed
+    to disk (``fsync``) before the lock is released, with everything written before them;
+    the writes during a trial reach the file at once but the disk at the next flush, so a
+    crash of the machine itself (not of a process) may lose the last of them, never a
+    result: the durability of honed's SQLite and PostgreSQL storages.
 
     On NFS the lock is what keeps the file whole: Linux clients take ``flock`` locks on the
     server (NFSv4, or NFSv3 with its lock service) and re-read the file once a lock is
@@ -107,7 +119,7 @@ class JournalStorage(Storage):
                 with self._file.locked(exclusive=True):
                     self._catch_up()
                     if not self._seen_header:
-                        self._file.append(HEADER)
+                        self._file.append(HEADER, sync=True)
                         self._seen_header = True
 
     def __repr__(self) -> str:
@@ -170,13 +182,16 @@ class JournalStorage(Storage):
                 continue
             try:
                 self._apply(record)
-            except Exception as e:
-                self._reset()
-                raise StorageError(
-                    f"journal {str(self.path)!r}: the record at byte {line.offset} cannot be "
-                    f"replayed ({type(e).__name__}: {e}); the file was changed by something "
-                    "other than honed."
-                ) from e
+            except Exception as e:  # every handle skips it alike: replays stay the same
+                logger.warning(
+                    "journal %s: skipped the record at byte %d, which cannot be replayed "
+                    "(%s: %s): a record it depends on was lost (a machine crash before the "
+                    "disk had it), or the file was changed by something other than honed.",
+                    self.path,
+                    line.offset,
+                    type(e).__name__,
+                    e,
+                )
 
     def _check_header(self, record: dict[str, Any], offset: int) -> None:
         if record.get("version") != VERSION:
@@ -243,7 +258,8 @@ class JournalStorage(Storage):
 
     def _write(self, op: str, skip_if: Callable[[Any], bool] | None = None, **args: Any) -> Any:
         """Apply one operation to the up-to-date replay and, unless it was refused (or
-        ``skip_if`` says it changed nothing), append it: all under the exclusive lock."""
+        ``skip_if`` says it changed nothing), append it: all under the exclusive lock. The
+        operations in :data:`_SYNCED` are flushed to disk before the lock is released."""
         if self.read_only:
             raise StorageError(f"{self!r} was opened read-only; open it without read_only.")
         line = encode_record({"op": op, "t": self._clock(), **args})
@@ -254,7 +270,7 @@ class JournalStorage(Storage):
             if skip_if is not None and skip_if(result):
                 return result
             try:
-                self._file.append(line)
+                self._file.append(line, sync=op in _SYNCED)
             except OSError as e:
                 self._reset()  # the replay holds a record the file may not: read it again
                 raise StorageError(f"cannot write to journal {str(self.path)!r}: {e}.") from e
