@@ -32,6 +32,7 @@ import math
 import multiprocessing as mp
 import os
 import random
+import resource
 import signal
 import statistics
 import tempfile
@@ -132,18 +133,24 @@ def run_one(system: str, url: str, workers: int, seconds: float) -> dict:
         ctx.Process(target=_worker, args=(system, url, seconds, 1000 + i, start_at, out))
         for i in range(workers)
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for p in procs:
         p.start()
     errors = sum(out.get(timeout=seconds + 600) for _ in procs)
     for p in procs:
         p.join()
     elapsed = time.time() - start_at
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     complete, failed = _count_complete(system, url)
     return {
         "system": system,
         "workers": workers,
         "complete": complete,
         "trials_per_s": complete / elapsed,
+        # The workers' CPU time (start-up and the wait for the clock included) per trial:
+        # steadier than trials/s on a shared machine, blind to time spent waiting on disk.
+        "cpu_ms_per_trial": 1000 * cpu / max(complete, 1),
         "errors": errors + failed,
     }
 
@@ -274,6 +281,13 @@ def main() -> None:
             mine = [r for r in rows if r["system"] == system and r["workers"] == workers]
             errors = sum(r["errors"] for r in mine)
             cells.append(f"{_interval([r['trials_per_s'] for r in mine])} ({errors})")
+        print(f"{workers:>7}  " + "  ".join(f"{c:>20}" for c in cells))
+    print("\nworkers' CPU ms per trial, mean ± 95% t-interval")
+    for workers in args.workers:
+        cells = []
+        for system in args.systems:
+            mine = [r for r in rows if r["system"] == system and r["workers"] == workers]
+            cells.append(_interval([r["cpu_ms_per_trial"] for r in mine]))
         print(f"{workers:>7}  " + "  ".join(f"{c:>20}" for c in cells))
     if "honed-journal" in args.systems:
         print("\nhoned-journal / peer, paired by repeat: mean ± 95% t-interval")
