@@ -6,6 +6,9 @@ no sleep), so the figure is the framework's own cost per trial under contention.
 in one run, interleaved repeat by repeat so drifts of a shared machine hit all alike:
 
 * ``honed-journal``: honed's JournalStorage (``journal:///`` file),
+* ``honed-journal-fsync-all``: the same with every write flushed to disk (``fsync``), as
+  Optuna's file backend does; honed flushes only studies and trial ends (an experiment
+  patched in here, not an option of honed),
 * ``honed-sqlite``: honed on a SQLite file (WAL),
 * ``optuna-journal``: Optuna's ``JournalStorage(JournalFileBackend(path))``.
 
@@ -40,7 +43,21 @@ import time
 import traceback
 from pathlib import Path
 
-SYSTEMS = ("honed-journal", "honed-sqlite", "optuna-journal")
+SYSTEMS = ("honed-journal", "honed-journal-fsync-all", "honed-sqlite", "optuna-journal")
+
+
+class _Everything:
+    def __contains__(self, op: object) -> bool:
+        return True
+
+
+def _fsync_every_write() -> None:
+    """The experiment behind ``honed-journal-fsync-all``: honed's journal flushing every
+    write to disk, as Optuna's JournalFileBackend does (honed flushes studies and trial
+    ends only), to tell the cost of that policy from the rest of the design."""
+    from honed.storage.journal import _storage
+
+    _storage._SYNCED = _Everything()  # type: ignore[assignment]
 
 
 def _objective(trial) -> float:
@@ -58,7 +75,7 @@ def _optuna_objective(trial) -> float:
 
 
 def _url(system: str, tmp: Path, n: int) -> str:
-    if system == "honed-journal":
+    if system.startswith("honed-journal"):
         return f"journal:///{tmp / f'j{n}.log'}"
     if system == "honed-sqlite":
         return f"sqlite:///{tmp / f'db{n}.sqlite'}"
@@ -81,6 +98,8 @@ def _optuna_study(path: str, create: bool, seed: int = 0):
 def _worker(system: str, url: str, seconds: float, seed: int, start_at: float, out) -> None:
     errors = 0
     logging.getLogger("honed").setLevel(logging.WARNING)
+    if system == "honed-journal-fsync-all":
+        _fsync_every_write()
     try:
         if system.startswith("honed"):
             import honed

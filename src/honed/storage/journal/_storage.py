@@ -111,16 +111,20 @@ class JournalStorage(Storage):
         self._file = JournalFile(self.path, read_only=read_only)
         self._seen_header = False
         self._reset()
-        _OPEN.add(self)
-        with self._lock:
-            if read_only:
-                self._catch_up()
-            else:
-                with self._file.locked(exclusive=True):
+        try:
+            with self._lock:
+                if read_only:
                     self._catch_up()
-                    if not self._seen_header:
-                        self._file.append(HEADER, sync=True)
-                        self._seen_header = True
+                else:
+                    with self._file.locked(exclusive=True):
+                        self._catch_up()
+                        if not self._seen_header:
+                            self._file.append(HEADER, sync=True)
+                            self._seen_header = True
+        except BaseException:
+            self._file.close()  # a journal that failed to open holds no file
+            raise
+        _OPEN.add(self)
 
     def __repr__(self) -> str:
         return f"JournalStorage({str(self.path)!r})"
