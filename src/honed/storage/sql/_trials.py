@@ -376,14 +376,15 @@ class TrialOps(SQLBase):
         cols = studies_table.c
         where = cols.study_id == study_id
         bump = {"next_number": cols.next_number + n, "finish_seq": cols.finish_seq + n}
+        row: tuple[Any, Any] | None = None
         if self._engine.dialect.update_returning:
             stmt = studies_table.update().where(where).values(bump)
-            row = conn.execute(stmt.returning(cols.next_number, cols.finish_seq)).first()
+            found = conn.execute(stmt.returning(cols.next_number, cols.finish_seq)).first()
+            row = None if found is None else (found[0], found[1])
         else:
             current = conn.execute(
                 sa.select(cols.next_number, cols.finish_seq).where(where).with_for_update()
             ).first()
-            row = None
             if current is not None:
                 conn.execute(studies_table.update().where(where).values(bump))
                 row = (current[0] + n, current[1] + n)
