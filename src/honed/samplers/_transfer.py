@@ -270,12 +270,14 @@ def warm_proposal(
         return {}
     cand_x: list[np.ndarray] = []
     cand_trials: list[FrozenTrial] = []
-    for w, s in zip(tr.weights, tr.sources, strict=True):
+    own: list[tuple[int, np.ndarray]] = []  # (source index, rank quantiles) of the candidates
+    for k, (w, s) in enumerate(zip(tr.weights, tr.sources, strict=True)):
         if w <= 0:
             continue
         top = np.argsort(s.q, kind="stable")[:_TOP_K]
         cand_x.append(s.x[top])
         cand_trials.extend(s.trials[i] for i in top)
+        own.append((k, s.q[top]))
     x = np.vstack(cand_x)
     tried = _tried(history, tr)
     if len(tried):
@@ -287,8 +289,19 @@ def warm_proposal(
         fresh = np.ones(len(x), dtype=bool)
     if not fresh.any():
         return {}
-    score = tr.predict(x)
-    assert score is not None
+    # The weighted sources' rank prediction, each candidate's own source giving its measured
+    # rank rather than a smoothed one (so one source proposes its best trials in order).
+    total = tr.weights.sum()
+    score = np.zeros(len(x))
+    start = 0
+    for k, q_own in own:
+        for j, (w, s) in enumerate(zip(tr.weights, tr.sources, strict=True)):
+            if w <= 0:
+                continue
+            rows = slice(start, start + len(q_own))
+            score[rows] += w * (q_own if j == k else _kernel_predict(x[rows], s.x, s.q))
+        start += len(q_own)
+    score /= total
     score[~fresh] = np.inf
     pick = int(np.argmin(score))
     chosen = cand_trials[pick]
