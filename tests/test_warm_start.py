@@ -103,7 +103,7 @@ def test_params_outside_the_given_space_are_refused() -> None:
         study.add_trials([trial], space=SPACE)
     with pytest.raises(ValueError, match=r"x=9.0, outside Float"):
         study.add_trials([replace(trial, params={"x": 9.0})], space=SPACE)
-    with pytest.raises(TypeError, match="list of honed.FrozenTrial"):
+    with pytest.raises(TypeError, match=r"list of honed\.FrozenTrial"):
         study.add_trials(trial)  # type: ignore[arg-type]
 
 
@@ -163,7 +163,9 @@ def test_nan_in_imported_trials_names_the_trial_and_creates_nothing(tmp_path: Pa
         FrozenTrial(0, TrialState.COMPLETE, {"x": 1.0}, {"x": Float(0, 2)}, (1.0,)),
         FrozenTrial(7, TrialState.COMPLETE, {"x": 1.5}, {"x": Float(0, 2)}, (math.nan,)),
     ]
-    with pytest.raises(ValueError, match=r"(?s)warm_start trials: 1 of 2 .*number 7\) is COMPLETE with value nan"):
+    with pytest.raises(
+        ValueError, match=r"(?s)warm_start trials: 1 of 2 .*number 7\) is COMPLETE with value nan"
+    ):
         honed.create_study("w", tmp_path / "w.db", warm_start=trials)
     assert honed.storage.get_storage(tmp_path / "w.db").list_studies() == []
 
@@ -226,18 +228,27 @@ def test_a_source_with_another_space() -> None:
 
 def test_values_outside_the_target_range_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     source = honed.create_study(sampler="random", seed=0)
-    source.optimize(_bowl(0, 0), n_trials=10, space={"x": Float(-50, 50), "y": Float(-5, 5)}, show_progress=False)
+    source.optimize(
+        _bowl(0, 0),
+        n_trials=10,
+        space={"x": Float(-50, 50), "y": Float(-5, 5)},
+        show_progress=False,
+    )
     source.set_user_attr("k", 1)
     with caplog.at_level(logging.INFO, logger="honed.warm_start"):
         study = honed.create_study(name="logged-range", sampler="tpe", seed=0, warm_start=source)
         study.optimize(_bowl(0, 0), n_trials=2, space=SPACE, show_progress=False)
-    assert "outside the target's Float(-5.0, 5.0" in caplog.text or "outside the target's" in caplog.text
+    assert (
+        "outside the target's Float(-5.0, 5.0" in caplog.text
+        or "outside the target's" in caplog.text
+    )
 
 
 @pytest.mark.parametrize("kind", ["empty", "failed"])
 def test_a_source_that_teaches_nothing(kind: str, caplog: pytest.LogCaptureFixture) -> None:
     source = honed.create_study()
     if kind == "failed":
+
         def boom(trial: honed.Trial) -> float:
             trial.float("x", -5, 5)
             raise RuntimeError("no")
