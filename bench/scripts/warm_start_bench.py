@@ -231,6 +231,33 @@ def score(rows: list[dict[str, Any]], n: int) -> str:
     return "\n".join(out)
 
 
+def time_add_trials(n: int, folder: Path) -> str:
+    """Seconds to import ``n`` finished trials into a SQLite study: ``add_trials`` (one
+    transaction) against telling them one by one (ask + tell, two transactions each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = honed.create_study(sampler="random", seed=0)
+    source.optimize(
+        lambda t: t.params["x0"] ** 2, n_trials=n, space=SYNTH_SPACE, show_progress=False
+    )
+    trials = source.trials
+    lines = []
+    for how in ("add_trials", "ask/tell"):
+        db = folder / f"import-{how.replace('/', '-')}-{n}.db"
+        db.unlink(missing_ok=True)
+        study = honed.create_study("import", db)
+        t0 = time.perf_counter()
+        if how == "add_trials":
+            study.add_trials(trials)
+        else:
+            for t in trials:
+                live = study.ask()
+                for name, dist in t.distributions.items():
+                    live.suggest(name, dist)
+                study.tell(live, t.values)
+        lines.append(f"{how}: {n} trials in {time.perf_counter() - t0:.2f} s")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -239,7 +266,13 @@ def main() -> None:
     parser.add_argument("--sampler", default="auto", help="auto (the default sampler), tpe, gp")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", type=Path, default=Path("warm-start-runs.jsonl"))
+    parser.add_argument(
+        "--time-add-trials", type=int, default=0, help="only time importing this many trials"
+    )
     args = parser.parse_args()
+    if args.time_add_trials:
+        print(time_add_trials(args.time_add_trials, args.out.parent / "warm-start-import"))
+        return
     tasks = args.tasks.split(",")
     done: list[dict[str, Any]] = []
     if args.out.exists():
