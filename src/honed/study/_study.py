@@ -4,6 +4,7 @@ storage and samplers."""
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import reprlib
 import threading
@@ -29,7 +30,7 @@ from honed.artifacts import (
     get_artifact_store,
 )
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError, StudyNotFoundError
-from honed.history import History
+from honed.history import History, Source
 from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
@@ -41,6 +42,8 @@ from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
 from honed.study._trial import LocalTrial
+from honed.study._warm import PART_OF_ATTR, load_sources, parse_sources, store_sources
+from honed.study._warm import add_trials as _add_trials
 from honed.trial import Direction, FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -83,6 +86,7 @@ class Study:
         self.faults = faults or FaultPolicy(heartbeat_interval=None)
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
+        self._sources: tuple[Source, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -159,7 +163,7 @@ class Study:
             # Every unfinished trial comes back on each read, so this is exact.
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
             trials = ordered if self._gaps == 0 else [t for t in ordered if t is not None]
-            return History(trials, self.directions)  # type: ignore[arg-type]
+            return History(trials, self.directions, self.sources)  # type: ignore[arg-type]
 
     def _decision_history(self) -> History:
         """What the sampler decides from at ``ask``. A sampler that declares it needs no
@@ -172,7 +176,29 @@ class Study:
             changed, self._lean_seq = self._storage.get_trials_since(self._study_id, self._lean_seq)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
-        return History(unfinished, self.directions)
+        return History(unfinished, self.directions, self.sources)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The warm-start sources (``create_study(warm_start=...)``) samplers learn from, as
+        copied into this study's storage; empty when the study was started cold."""
+        if self._sources is None:
+            self._sources = load_sources(self._storage, self._study_id)
+        return self._sources
+
+    def add_trials(
+        self, trials: Sequence[FrozenTrial], *, space: Mapping[str, Distribution] | None = None
+    ) -> list[FrozenTrial]:
+        """Add finished trials made elsewhere (another study's, any storage, or built by
+        hand as ``honed.FrozenTrial``) to this study, as if run here: samplers learn from
+        them and ``best_trial`` counts them. One transaction: all are added or, if one is
+        bad, none (the ValueError names each bad trial and the fix).
+
+        Each needs a finished state; a COMPLETE one a finite value per direction; every
+        parameter a distribution holding its value, its own or, with ``space`` (a dict of
+        ``honed.Float/Int/Choice``), the space's (parameters outside it are refused).
+        Numbers and ids are new; everything else is kept. Returns the added records."""
+        return _add_trials(self, trials, space)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -568,6 +594,7 @@ def create_study(
     load_if_exists: bool = False,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
+    warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -589,6 +616,15 @@ def create_study(
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
         seed: Seed for a sampler given by name or left to the default.
+        warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
+            of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
+            as ``add_trials`` checks them). The default sampler, TPE and GP use them
+            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
+            each ranks this study's own trials, so an unrelated source is dropped. Their
+            finished trials are copied into this study's storage (studies named
+            ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
+            Parameters the source lacks are sampled as usual; ones this study lacks, and
+            values outside its ranges, are ignored.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
@@ -609,6 +645,7 @@ def create_study(
         name = f"study-{uuid.uuid4().hex[:10]}"
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
+    sources = None if warm_start is None else parse_sources(warm_start, dirs)
     try:
         study_id = store.create_study(name, dirs)
         if faults is not None:
@@ -623,12 +660,27 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
+    if sources is not None:
+        _attach_sources(store, name, study_id, sources)
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
+
+
+def _attach_sources(store: Storage, name: str, study_id: int, sources: list[Any]) -> None:
+    """Record ``sources`` with the study, unless a loaded study has sources already."""
+    from honed.study._warm import WARM_START_ATTR
+
+    if store.get_study_system_attrs(study_id).get(WARM_START_ATTR):
+        logging.getLogger("honed.warm_start").info(
+            "warm start: study %r has its sources already; the warm_start given is ignored.",
+            name,
+        )
+        return
+    store_sources(store, name, study_id, sources)
 
 
 def _sampler_for(
@@ -697,11 +749,6 @@ def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> Faul
     if isinstance(store, InMemoryStorage):
         return FaultPolicy(heartbeat_interval=None)
     return FaultPolicy()
-
-
-#: System attribute of a study kept on behalf of another (confirmation runs): the other's
-#: name. Deleting that study deletes this one too.
-PART_OF_ATTR = "part_of"
 
 
 def delete_study(
