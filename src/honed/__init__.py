@@ -30,7 +30,7 @@ from honed.errors import (
     TrialStateError,
 )
 from honed.history import History
-from honed.objective import Trial
+from honed.objective import FixedTrial, Trial
 from honed.space import Choice, Distribution, Float, Int, SearchSpace, load_space
 from honed.study import FaultPolicy, Study, create_study, delete_study, load_study
 from honed.trial import Direction, FrozenTrial, TrialState
@@ -45,6 +45,7 @@ __all__ = [
     "Distribution",
     "DuplicatedStudyError",
     "FaultPolicy",
+    "FixedTrial",
     "Float",
     "FrozenTrial",
     "History",
