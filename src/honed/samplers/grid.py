@@ -146,6 +146,11 @@ class GridSampler(Sampler):
     def grid_size(self) -> int:
         return self._size
 
+    @property
+    def grid_names(self) -> tuple[str, ...]:
+        """The parameters the grid enumerates."""
+        return self._names
+
     def _order(self, k: int) -> int:
         """The grid point visited ``k``-th."""
         if self._perm is not None:

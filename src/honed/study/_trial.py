@@ -69,6 +69,7 @@ class LocalTrial(ParameterAPI):
         study: TrialHost,
         frozen: FrozenTrial,
         relative_params: Mapping[str, ParamValue] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         self.study = study
         self._frozen = frozen
@@ -82,6 +83,14 @@ class LocalTrial(ParameterAPI):
         }
         for k in self._fixed:
             self._params.pop(k)
+        # ``fixed_params`` of ask/optimize: given for every trial, so they win over enqueued
+        # values; a retry's recorded parameters (with distributions) stay as they ran.
+        given = fixed_params or {}
+        self._fixed_given = frozenset(k for k in given if k not in self._params)
+        self._fixed.update({k: v for k, v in given.items() if k in self._fixed_given})
+        # A fixed value outside the range the objective asks for: set so that optimize stops
+        # (every trial would fail the same way) once this trial is recorded.
+        self._bad_fixed: SpaceError | None = None
         self._relative = dict(relative_params or {})
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
@@ -147,6 +156,13 @@ class LocalTrial(ParameterAPI):
         if name in self._fixed:
             value = self._fixed.pop(name)
             if not distribution.contains(value):
+                if name in self._fixed_given:
+                    self._bad_fixed = SpaceError(
+                        f"fixed value {value!r} of parameter {name!r} is outside {distribution}, "
+                        "the range the objective asks for; fix it to a value inside that range, "
+                        "or leave it out of fixed_params."
+                    )
+                    raise self._bad_fixed
                 raise SpaceError(
                     f"enqueued value {value!r} of parameter {name!r} is outside {distribution}; "
                     "enqueue a value inside the range."
@@ -261,6 +277,10 @@ class LocalTrial(ParameterAPI):
             self._buffered.update(weights)
         else:
             self._write_params(weights)
+
+    def _unused_fixed(self) -> list[str]:
+        """Names of ``fixed_params`` the objective has not asked for (yet)."""
+        return sorted(k for k in self._fixed_given if k in self._fixed)
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
         self.study._storage.set_trial_params(
