@@ -53,6 +53,8 @@ class GridSampler(Sampler):
         seed: Seed of the visiting order.
     """
 
+    guards_repeats = True  # it takes free grid points itself
+
     def __init__(
         self, grid: Mapping[str, Sequence[ParamValue] | Distribution], seed: int | None = None
     ):

@@ -8,6 +8,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from honed.artifacts import Checkpoints
 from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.history import History
@@ -16,6 +18,7 @@ from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.storage.base import Storage
+from honed.study._repeats import SeenConfigs, fresh_value, guard_rng
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
 
 __all__ = ["LocalTrial"]
@@ -28,6 +31,8 @@ class TrialHost(Protocol):
     directions: tuple[Direction, ...]
     sampler: Sampler
     scheduler: Scheduler | None
+    noisy: bool
+    _seen: SeenConfigs
 
     @property
     def user_attrs(self) -> dict[str, Any]: ...
@@ -39,6 +44,8 @@ class TrialHost(Protocol):
     def _storage(self) -> Storage: ...
 
     def _history(self) -> History: ...
+
+    def _note_repeat(self, number: int, name: str) -> None: ...
 
 
 logger = logging.getLogger("honed")
@@ -87,6 +94,11 @@ class LocalTrial(ParameterAPI):
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
         self._history: History | None = None
+        # Set to the parameter's name when a sampled value had to repeat a configuration
+        # (no free value left); and, while a declared space is sampled afresh, the random
+        # state that replaces the sampler.
+        self._repeated: str | None = None
+        self._uniform: np.random.Generator | None = None
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
@@ -140,8 +152,10 @@ class LocalTrial(ParameterAPI):
             value = _canonical(distribution, value)
         elif distribution.is_single:
             value = distribution.from_unit(0.5)
+        elif self._uniform is not None:
+            value = self._fresh(name, distribution, distribution.from_unit(self._uniform.random()))
         elif name in self._relative and distribution.contains(self._relative[name]):
-            value = _canonical(distribution, self._relative[name])
+            value = self._fresh(name, distribution, _canonical(distribution, self._relative[name]))
         else:
             history = self._history if self._history is not None else self.study._history()
             value = self.study.sampler.sample_independent(
@@ -152,12 +166,37 @@ class LocalTrial(ParameterAPI):
                     f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
                     f"{distribution}; this is a bug in the sampler."
                 )
+            value = self._fresh(name, distribution, value)
         self._params[name] = value
         self._distributions[name] = distribution
+        self.study._seen.set(self.number, self._params, self._distributions)
         if self._buffered is not None:
             self._buffered[name] = value
         else:
             self._write_params({name: value})
+        return value
+
+    def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
+        """``value``, or a nearby one when it would make this trial repeat the configuration
+        of another (the guard against repeats, :mod:`honed.study._repeats`)."""
+        study = self.study
+        if study.noisy or getattr(study.sampler, "guards_repeats", False):
+            return value
+        rng = guard_rng(getattr(study.sampler, "seed", None), self.number, name)
+        value, fresh = fresh_value(
+            study._seen,
+            self.number,
+            self._params,
+            self._distributions,
+            name,
+            distribution,
+            value,
+            rng,
+        )
+        if not fresh:
+            self._repeated = name
+            if self._buffered is None:  # define-by-run: nothing else can change now
+                study._note_repeat(self.number, name)
         return value
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
