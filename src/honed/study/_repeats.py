@@ -113,7 +113,12 @@ class SeenConfigs:
         # Partial configurations every continuation of which turned out taken (a
         # define-by-run trial reached one and had to repeat).
         self._dead: set[ConfigKey] = set()
-        self._lock = threading.Lock()
+        # Trials sampled in this process and not seen finished yet.
+        self._live: set[int] = set()
+        #: Held by a live trial while it checks a value and records it, so trials sampled
+        #: at once in threads never take the same configuration.
+        self.lock = threading.RLock()
+        self._lock = self.lock
 
     def __len__(self) -> int:
         return len(self._of)
@@ -121,6 +126,9 @@ class SeenConfigs:
     def update(self, trials: Iterable[FrozenTrial], lean: bool = False) -> None:
         with self._lock:
             for t in trials:
+                if not t.state.is_finished and t.number in self._live:
+                    continue  # this process samples it: its own entry is the newer one
+                self._live.discard(t.number)
                 if (
                     lean
                     and t.state.is_finished
@@ -139,6 +147,7 @@ class SeenConfigs:
         """Record a live trial's parameters as they are sampled (so trials asked together in
         this process see each other at once)."""
         with self._lock:
+            self._live.add(number)
             self._set(number, _items(params, distributions))
 
     def _set(self, number: int, items: list[tuple[str, Any, Distribution | None]]) -> None:

@@ -152,21 +152,26 @@ class LocalTrial(ParameterAPI):
             value = _canonical(distribution, value)
         elif distribution.is_single:
             value = distribution.from_unit(0.5)
-        elif self._uniform is not None:
-            value = self._fresh(name, distribution, distribution.from_unit(self._uniform.random()))
-        elif name in self._relative and distribution.contains(self._relative[name]):
-            value = self._fresh(name, distribution, _canonical(distribution, self._relative[name]))
         else:
-            history = self._history if self._history is not None else self.study._history()
-            value = self.study.sampler.sample_independent(
-                history, self._snapshot(), name, distribution
-            )
-            if not distribution.contains(value):
-                raise SpaceError(
-                    f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
-                    f"{distribution}; this is a bug in the sampler."
+            if self._uniform is not None:
+                value = distribution.from_unit(self._uniform.random())
+            elif name in self._relative and distribution.contains(self._relative[name]):
+                value = _canonical(distribution, self._relative[name])
+            else:
+                history = self._history if self._history is not None else self.study._history()
+                value = self.study.sampler.sample_independent(
+                    history, self._snapshot(), name, distribution
                 )
-            value = self._fresh(name, distribution, value)
+                if not distribution.contains(value):
+                    raise SpaceError(
+                        f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
+                        f"{distribution}; this is a bug in the sampler."
+                    )
+            with self.study._seen.lock:  # check and claim at once: threads ask together
+                value = self._fresh(name, distribution, value)
+                self._params[name] = value
+                self._distributions[name] = distribution
+                self.study._seen.set(self.number, self._params, self._distributions)
         self._params[name] = value
         self._distributions[name] = distribution
         self.study._seen.set(self.number, self._params, self._distributions)
