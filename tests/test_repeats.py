@@ -16,7 +16,7 @@ from honed.history import History
 from honed.samplers import GPSampler, RandomSampler, TPESampler
 from honed.samplers.gp._sampler import _Encoder, _impute, _stopped
 from honed.space import SearchSpace
-from honed.study._repeats import SeenConfigs, config_key
+from honed.study._repeats import SeenConfigs, config_key, item
 from honed.trial import Direction, FrozenTrial
 
 SMALL = {"n": Int(0, 2), "c": Choice(["a", "b"])}  # six configurations
@@ -37,13 +37,34 @@ def test_configurations_compare_after_rounding_and_by_type() -> None:
 
 def test_a_trial_is_never_compared_with_itself() -> None:
     seen = SeenConfigs()
-    dists = {"n": Int(0, 2)}
-    seen.set(0, {"n": 1}, dists)
-    key = config_key({"n": 1}, dists)
+    dist = Int(0, 2)
+    seen.set(0, [item("n", dist, 1)])
+    key = config_key({"n": 1}, {"n": dist})
     assert not seen.taken(key, 0)
     assert seen.taken(key, 1)
-    seen.set(0, {"n": 2}, dists)  # a live trial's entry moves with its parameters
+    seen.set(0, [item("n", dist, 2)])  # a live trial's entry moves with its parameters
     assert not seen.taken(key, 1)
+
+
+def test_a_part_every_extension_of_which_is_taken_counts_as_taken() -> None:
+    seen = SeenConfigs()
+    n, c = Int(0, 2), Choice(["a", "b"])
+    finished = [
+        FrozenTrial(
+            number=i,
+            state=TrialState.COMPLETE,
+            params={"n": 1, "c": v},
+            distributions={"n": n, "c": c},
+            values=(0.0,),
+            trial_id=i,
+        )
+        for i, v in enumerate(["a", "b"])
+    ]
+    seen.update(finished[:1])
+    assert not seen.taken(config_key({"n": 1}, {"n": n}), 5)  # n=1, c="b" is still free
+    seen.update(finished[1:])
+    assert seen.taken(config_key({"n": 1}, {"n": n}), 5)
+    assert not seen.taken(config_key({"n": 0}, {"n": n}), 5)
 
 
 @pytest.mark.parametrize("declared", [False, True])

@@ -20,7 +20,7 @@ import math
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,10 +28,12 @@ import numpy as np
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.trial import FrozenTrial
 
-__all__ = ["SeenConfigs", "config_key", "fresh_value", "guard_rng"]
+__all__ = ["Items", "SeenConfigs", "config_key", "fresh_value", "guard_rng", "item"]
 
 #: A configuration as a hashable set of (name, canonical value) pairs.
 ConfigKey = frozenset[tuple[str, Any]]
+#: ``(name, canonical value, distribution)`` of a trial's parameters in sampling order.
+Items = list[tuple[str, Any, Distribution | None]]
 
 # Discrete parameters with at most this many values are enumerated to find a free one.
 _ENUMERATE = 4096
@@ -44,13 +46,19 @@ _SCALE = 0.1
 def _canonical(dist: Distribution | None, value: Any) -> Any:
     """``value`` as compared: a grid index for stepped floats, the typed option for choices
     (``True`` is not ``1``), the number itself otherwise."""
-    if isinstance(dist, Float) and dist.step is not None:
-        return round((float(value) - dist.low) / dist.step)
-    if isinstance(value, bool) or isinstance(dist, Choice):
-        return (type(value).__name__, value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    kind = type(value)
+    if type(dist) is Float:
+        if dist.step is not None:
+            return round((float(value) - dist.low) / dist.step)
+        if kind is float:
+            return value
+    elif type(dist) is Int and kind is int:
         return float(value)
-    return (type(value).__name__, repr(value))
+    if kind is bool or isinstance(dist, Choice):
+        return (kind.__name__, value)
+    if isinstance(value, int | float):
+        return float(value)
+    return (kind.__name__, repr(value))
 
 
 def _items(
@@ -93,10 +101,11 @@ class SeenConfigs:
     """The configuration of every trial of a study, by trial number, with a count per
     configuration. Kept up to date from each read of the study's trials.
 
-    It also counts, for each leading part of a configuration in sampling order, the distinct
-    configurations that extend it and what parameters follow: a define-by-run trial that
-    reaches a part every extension of which is taken has no free value left for its last
-    parameter, so a value leading there counts as taken (:meth:`taken`).
+    It also counts, for each leading part of a configuration in sampling order, the
+    distinct configurations that extend it and what parameters follow (only where few
+    configurations can follow): a define-by-run trial that reaches a part every extension of
+    which is taken has no free value left for its last parameter, so a value leading there
+    counts as taken (:meth:`taken`).
 
     With ``lean=True`` (a sampler that needs no finished trials) finished trials with a
     continuous parameter are forgotten: such a configuration is never drawn again by chance,
@@ -126,31 +135,23 @@ class SeenConfigs:
     def update(self, trials: Iterable[FrozenTrial], lean: bool = False) -> None:
         with self._lock:
             for t in trials:
-                if not t.state.is_finished and t.number in self._live:
+                finished = t.state.is_finished
+                if not finished and t.number in self._live:
                     continue  # this process samples it: its own entry is the newer one
                 self._live.discard(t.number)
-                if (
-                    lean
-                    and t.state.is_finished
-                    and any(_is_continuous(d) for d in t.distributions.values())
-                ):
+                if lean and finished and any(_is_continuous(d) for d in t.distributions.values()):
                     self._drop(t.number)
                     continue
-                self._set(t.number, _items(t.params, t.distributions))
+                self._set(t.number, _items(t.params, t.distributions), finished)
 
-    def set(
-        self,
-        number: int,
-        params: Mapping[str, ParamValue],
-        distributions: Mapping[str, Distribution],
-    ) -> None:
+    def set(self, number: int, items: Items) -> None:
         """Record a live trial's parameters as they are sampled (so trials asked together in
         this process see each other at once)."""
         with self._lock:
             self._live.add(number)
-            self._set(number, _items(params, distributions))
+            self._set(number, [i for i in items if i[2] is None or not i[2].is_single], False)
 
-    def _set(self, number: int, items: list[tuple[str, Any, Distribution | None]]) -> None:
+    def _set(self, number: int, items: Items, finished: bool) -> None:
         key = frozenset((n, v) for n, v, _ in items)
         old = self._of.get(number)
         if old == key:
@@ -164,8 +165,13 @@ class SeenConfigs:
             self._walk(items, +1)
 
     def _walk(self, items: list[tuple[str, Any, Distribution | None]], sign: int) -> None:
-        """Add (``+1``) or remove (``-1``) a distinct configuration's leading parts."""
-        for j in range(len(items)):
+        """Add (``+1``) or remove (``-1``) a distinct configuration's leading parts, those
+        after which at most ``_ENUMERATE`` configurations can follow."""
+        capacity = 1.0
+        for j in range(len(items) - 1, -1, -1):
+            capacity *= _size(items[j][2])
+            if capacity > _ENUMERATE:
+                break
             part = frozenset((n, v) for n, v, _ in items[:j])
             shape = tuple((n, d) for n, _, d in items[j:])
             self._below[part] += sign
@@ -201,10 +207,7 @@ class SeenConfigs:
             if not rest or len(rest) != 1:
                 return False  # nothing follows, or different parameters on different paths
             (shape,) = rest
-            capacity = math.prod(_size(d) for _, d in shape)
-            # (The live trial's own partial entry never extends ``key``: it is ``key``'s
-            # leading part, one parameter shorter.)
-            return self._below[key] >= capacity
+            return self._below[key] >= math.prod(_size(d) for _, d in shape)
 
     def mark_dead(self, key: ConfigKey) -> None:
         """Every continuation of the partial configuration ``key`` is taken."""
@@ -238,43 +241,49 @@ def guard_rng(seed: int | None, number: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed % 2**32, number, zlib.crc32(name.encode())])
 
 
+def item(name: str, dist: Distribution, value: ParamValue) -> tuple[str, Any, Distribution]:
+    """One entry of :data:`Items`."""
+    return (name, _canonical(dist, value), dist)
+
+
 def fresh_value(
     seen: SeenConfigs,
     number: int,
-    params: Mapping[str, ParamValue],
-    distributions: Mapping[str, Distribution],
+    items: Items,
     name: str,
     dist: Distribution,
     value: ParamValue,
-    rng: np.random.Generator,
+    rng: Callable[[], np.random.Generator],
 ) -> tuple[ParamValue, bool]:
-    """``value``, or a nearby value of ``dist`` that makes ``params + {name: value}`` a
-    configuration no other trial has. Returns the value and whether it is fresh (False:
-    every value tried repeats a configuration; ``value`` comes back unchanged)."""
-    dists = {**distributions, name: dist}
+    """``value``, or a nearby value of ``dist`` that makes the configuration ``items + {name:
+    value}`` one no other trial has. Returns the value and whether it is fresh (False: every
+    value tried repeats a configuration; ``value`` comes back unchanged). ``rng`` makes the
+    random state, only when a value must move."""
+    base = [(n, v) for n, v, d in items if d is None or not d.is_single]
 
     def repeats(v: ParamValue) -> bool:
-        return seen.taken(config_key({**params, name: v}, dists), number)
+        return seen.taken(frozenset([*base, (name, _canonical(dist, v))]), number)
 
     if dist.is_single or not repeats(value):
         return value, True
+    gen = rng()
     u0 = dist.to_unit(value)
     values = _values(dist)
     if values is not None:
         free = [v for v in values if not repeats(v)]
         if not free:
-            seen.mark_dead(config_key(params, distributions))
+            seen.mark_dead(frozenset(base))
             return value, False
         if isinstance(dist, Choice):
-            return free[int(rng.integers(len(free)))], True
+            return free[int(gen.integers(len(free)))], True
         # The free value nearest a perturbed point: a local move, ties broken at random.
-        target = _reflect(u0 + rng.normal(0.0, _SCALE))
+        target = _reflect(u0 + gen.normal(0.0, _SCALE))
         units = np.array([dist.to_unit(v) for v in free])
-        gap = np.abs(units - target) + 1e-12 * rng.random(len(free))
+        gap = np.abs(units - target) + 1e-12 * gen.random(len(free))
         return free[int(np.argmin(gap))], True
     for attempt in range(_TRIES):
         scale = _SCALE if attempt < _TRIES // 2 else 1.0
-        v = dist.from_unit(_reflect(u0 + rng.normal(0.0, scale)))
+        v = dist.from_unit(_reflect(u0 + gen.normal(0.0, scale)))
         if not repeats(v) and (not isinstance(v, float) or math.isfinite(v)):
             return v, True
     return value, False

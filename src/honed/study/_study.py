@@ -309,6 +309,7 @@ class Study:
         for attempt in range(_REWALKS):
             trial._params.clear()
             trial._distributions.clear()
+            trial._items.clear()
             trial._buffered = {}
             trial._repeated = None
             trial._uniform = guard_rng(seed, trial.number, f"walk {attempt}")

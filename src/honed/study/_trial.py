@@ -18,7 +18,7 @@ from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
 from honed.space import Choice, Distribution, Float, Int, ParamValue
 from honed.storage.base import Storage
-from honed.study._repeats import SeenConfigs, fresh_value, guard_rng
+from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
 
 __all__ = ["LocalTrial"]
@@ -99,6 +99,10 @@ class LocalTrial(ParameterAPI):
         # state that replaces the sampler.
         self._repeated: str | None = None
         self._uniform: np.random.Generator | None = None
+        # The parameters in the guard's terms, in sampling order (honed.study._repeats).
+        self._items: Items = [
+            item(k, d, self._params[k]) for k, d in self._distributions.items() if k in self._params
+        ]
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
@@ -169,17 +173,20 @@ class LocalTrial(ParameterAPI):
                     )
             with self.study._seen.lock:  # check and claim at once: threads ask together
                 value = self._fresh(name, distribution, value)
-                self._params[name] = value
-                self._distributions[name] = distribution
-                self.study._seen.set(self.number, self._params, self._distributions)
-        self._params[name] = value
-        self._distributions[name] = distribution
-        self.study._seen.set(self.number, self._params, self._distributions)
+                self._claim(name, distribution, value)
+        if name not in self._params:
+            self._claim(name, distribution, value)
         if self._buffered is not None:
             self._buffered[name] = value
         else:
             self._write_params({name: value})
         return value
+
+    def _claim(self, name: str, distribution: Distribution, value: ParamValue) -> None:
+        self._params[name] = value
+        self._distributions[name] = distribution
+        self._items.append(item(name, distribution, value))
+        self.study._seen.set(self.number, self._items)
 
     def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
         """``value``, or a nearby one when it would make this trial repeat the configuration
@@ -187,16 +194,15 @@ class LocalTrial(ParameterAPI):
         study = self.study
         if study.noisy or getattr(study.sampler, "guards_repeats", False):
             return value
-        rng = guard_rng(getattr(study.sampler, "seed", None), self.number, name)
+        seed = getattr(study.sampler, "seed", None)
         value, fresh = fresh_value(
             study._seen,
             self.number,
-            self._params,
-            self._distributions,
+            self._items,
             name,
             distribution,
             value,
-            rng,
+            lambda: guard_rng(seed, self.number, name),
         )
         if not fresh:
             self._repeated = name
