@@ -95,6 +95,8 @@ class GridSampler(Sampler):
         simplex_divisions: Lattice divisions of each Simplex in the grid.
     """
 
+    guards_repeats = True  # it takes free grid points itself
+
     def __init__(
         self,
         grid: Mapping[str, Sequence[ParamValue] | Distribution | Simplex],

@@ -48,6 +48,7 @@ from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
+from honed.study._repeats import SeenConfigs, guard_rng
 from honed.study._trial import LocalTrial
 from honed.study._warm import PART_OF_ATTR, load_sources, parse_sources, store_sources
 from honed.study._warm import add_trials as _add_trials
@@ -57,6 +58,12 @@ if TYPE_CHECKING:
     from honed.execution import Executor
 
 __all__ = ["PART_OF_ATTR", "Study", "create_study", "delete_study", "load_study"]
+
+
+logger = logging.getLogger("honed")
+
+# Random walks of a declared space tried when a proposal repeats a configuration.
+_REWALKS = 20
 
 
 class Study:
@@ -72,6 +79,7 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler | None = None,
         faults: FaultPolicy | None = None,
+        noisy: bool = False,
     ) -> None:
         self.name = name
         self._storage = storage
@@ -94,6 +102,12 @@ class Study:
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
         self._sources: tuple[Source, ...] | None = None
+        #: Whether the objective is noisy: then a sampled configuration may repeat one the
+        #: study has (a new measurement of it); otherwise the study never samples one twice.
+        self.noisy = bool(noisy)
+        # Every trial's configuration, for the guard against repeats (honed.study._repeats).
+        self._seen = SeenConfigs()
+        self._repeat_logged = False
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -166,6 +180,7 @@ class Study:
                 elif ordered[t.number] is None:
                     self._gaps -= 1
                 ordered[t.number] = t
+            self._seen.update(changed)
             self._cache_seq = seq
             # Every unfinished trial comes back on each read, so this is exact.
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
@@ -181,6 +196,7 @@ class Study:
             return self._history()
         with self._cache_lock:
             changed, self._lean_seq = self._storage.get_trials_since(self._study_id, self._lean_seq)
+            self._seen.update(changed, lean=True)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
         return History(unfinished, self.directions, self.sources)
@@ -315,6 +331,10 @@ class Study:
             trial._buffered = {}
             try:
                 _walk(trial, tree)
+                if trial._repeated and not frozen.params:
+                    self._walk_afresh(trial, tree)
+                if trial._repeated:
+                    self._note_repeat(trial.number, trial._repeated)
             except BaseException:
                 self._storage.finish_trial(
                     frozen.trial_id,
@@ -329,6 +349,38 @@ class Study:
                 trial._write_params(buffered)  # one write for the whole declared space
         self._live[frozen.trial_id] = trial
         return trial
+
+    def _walk_afresh(self, trial: LocalTrial, tree: Mapping[str, Any]) -> None:
+        """Sample a declared space again, uniformly at random, until the configuration is
+        one no trial has: the sampler's proposal repeated one and no single parameter could
+        be changed to avoid it (every value of the last one was taken)."""
+        seed = getattr(self.sampler, "seed", None)
+        for attempt in range(_REWALKS):
+            trial._params.clear()
+            trial._distributions.clear()
+            trial._items.clear()
+            trial._buffered = {}
+            trial._repeated = None
+            trial._uniform = guard_rng(seed, trial.number, f"walk {attempt}")
+            _walk(trial, tree)
+            if not trial._repeated:
+                break
+        trial._uniform = None
+
+    def _note_repeat(self, number: int, name: str) -> None:
+        """Log (once per study) that a trial repeats a configuration for want of another."""
+        if self._repeat_logged:
+            return
+        self._repeat_logged = True
+        logger.warning(
+            "trial %d repeats the configuration of an earlier trial: every value of %r that "
+            "goes with its other parameters was already tried, so the search space looks "
+            "exhausted (logged once per study). Stop the study or widen the space; if the "
+            "objective is noisy and a repeat is a new measurement, create the study with "
+            "noisy=True.",
+            number,
+            name,
+        )
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending
@@ -669,6 +721,7 @@ def create_study(
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
     warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -699,6 +752,12 @@ def create_study(
             ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
             Parameters the source lacks are sampled as usual; ones this study lacks, and
             values outside its ranges, are ignored.
+        noisy: Whether the objective's value changes from run to run of one configuration
+            (a random split, an unseeded model). By default (``False``) the study never
+            samples a configuration it already has, whatever the sampler: a repeat of a
+            deterministic objective only wastes a trial. ``True`` lets a sampler propose one
+            again, as a new measurement. Stored with a new study; ``None``: the stored
+            setting of an existing study, else ``False``.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
@@ -724,6 +783,8 @@ def create_study(
         study_id = store.create_study(name, dirs)
         if faults is not None:
             store.set_study_system_attr(study_id, _FAULTS_ATTR, faults.to_dict())
+        if noisy is not None:
+            store.set_study_system_attr(study_id, _NOISY_ATTR, _check_noisy(noisy))
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
@@ -738,7 +799,14 @@ def create_study(
         _attach_sources(store, name, study_id, sources)
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
-    study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, len(dirs)),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
@@ -784,10 +852,11 @@ def load_study(
     seed: int | None = None,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The
-    arguments are those of :func:`create_study`; without ``faults``, the study's stored
-    policy."""
+    arguments are those of :func:`create_study`; without ``faults`` or ``noisy``, the
+    study's stored settings."""
     store = get_storage(storage)
     try:
         study_id = store.get_study_id(name)
@@ -803,13 +872,37 @@ def load_study(
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     n_objectives = len(store.get_study_directions(study_id))
-    study = Study(name, store, _sampler_for(sampler, sched, seed, n_objectives), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, n_objectives),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
 
 
 _FAULTS_ATTR = "fault_policy"
+_NOISY_ATTR = "noisy"
+
+
+def _check_noisy(noisy: Any) -> bool:
+    if not isinstance(noisy, bool):
+        raise TypeError(
+            f"noisy must be True or False, got {noisy!r}; True when a configuration's value "
+            "changes from run to run."
+        )
+    return noisy
+
+
+def _noisy_of(store: Storage, study_id: int, given: bool | None) -> bool:
+    """The caller's setting if it gave one, else the study's stored one, else False."""
+    if given is not None:
+        return _check_noisy(given)
+    return bool(store.get_study_system_attrs(study_id).get(_NOISY_ATTR, False))
 
 
 def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> FaultPolicy:
