@@ -342,3 +342,9 @@ class AutoSampler(Sampler):
     ) -> ParamValue:
         chosen = self._chosen.get(trial.number, self._delegates["tpe"])
         return chosen.sample_independent(history, trial, name, distribution)
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        chosen = self._chosen.get(trial.number, self._delegates["tpe"])
+        return chosen.sample_simplex(history, trial, group)

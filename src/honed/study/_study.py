@@ -35,7 +35,14 @@ from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
 from honed.schedulers.base import Scheduler
-from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
+from honed.space import (
+    Choice,
+    Distribution,
+    ParamValue,
+    SearchSpace,
+    flatten_space,
+    normalize_space,
+)
 from honed.storage import Storage, get_storage
 from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.storage.memory import InMemoryStorage
@@ -262,10 +269,23 @@ class Study:
                     return
         self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=clean)
 
-    def ask(self, space: Mapping[str, Any] | None = None) -> LocalTrial:
+    def ask(
+        self,
+        space: Mapping[str, Any] | None = None,
+        *,
+        fixed_params: Mapping[str, ParamValue] | None = None,
+    ) -> LocalTrial:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
-        branches allowed) its parameters are sampled now and are in ``trial.params``."""
+        branches allowed) its parameters are sampled now and are in ``trial.params``.
+
+        ``fixed_params`` (``name -> value``): these parameters take the given values, checked
+        against the range they are asked from, and are recorded in ``trial.params`` like
+        sampled ones; the sampler, whichever it is, searches the others (its joint model
+        leaves the fixed ones out).
+        """
         tree = normalize_space(space) if space is not None else None
+        declared = flatten_space(tree) if tree is not None else None
+        fixed = check_fixed_params(fixed_params, declared, self.sampler)
         self._check_stale()
         history = self._decision_history()
         frozen = None
@@ -278,11 +298,15 @@ class Study:
             interval = self.faults.heartbeat_interval
             self._storage.set_trial_system_attr(frozen.trial_id, HEARTBEAT_ATTR, interval)
             frozen = replace(frozen, system_attrs={**frozen.system_attrs, HEARTBEAT_ATTR: interval})
-        trial = LocalTrial(self, frozen)
+        trial = LocalTrial(self, frozen, fixed_params=fixed)
         trial._history = history
-        declared = flatten_space(tree) if tree is not None else None
         snapshot = trial._snapshot()
         relative_space = self.sampler.infer_relative_space(history, snapshot, declared)
+        if fixed and any(k in fixed for k in relative_space):
+            # The sampler's joint model searches the parameters left free.
+            relative_space = SearchSpace(
+                {k: d for k, d in relative_space.items() if k not in fixed}
+            )
         relative: dict[str, ParamValue] = {}
         if len(relative_space):
             relative = self.sampler.sample_relative(history, snapshot, relative_space)
@@ -455,6 +479,7 @@ class Study:
         show_progress: bool = True,
         executor: str | Executor = "auto",
         space: Mapping[str, Any] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` more have run or ``timeout``
         seconds have passed (or ``study.stop()`` is called, or a grid is exhausted).
@@ -479,6 +504,10 @@ class Study:
                 come back here.
             space: A declarative space (a dict of ``honed.Float/Int/Choice``): each trial's
                 parameters are sampled from it when the trial starts, as ``ask(space)``.
+            fixed_params: ``name -> value`` given to every trial (as ``ask(fixed_params=)``):
+                the objective gets these values when it asks for these names, checked
+                against the range it asks with, and the sampler searches the rest. A value
+                outside that range stops the call after the first trial (recorded as failed).
         """
         run_optimize(
             self,
@@ -491,6 +520,7 @@ class Study:
             show_progress=show_progress,
             executor=executor,
             space=space,
+            fixed_params=fixed_params,
         )
 
     def stop(self) -> None:
@@ -532,18 +562,62 @@ def _as_number(v: Any) -> tuple[float, str | None]:
     return f, None
 
 
-def _param_value(name: str, value: Any) -> ParamValue:
-    """An enqueued value as storage keeps it (numpy scalars become Python ones)."""
+def _param_value(name: str, value: Any, what: str = "enqueued") -> ParamValue:
+    """An enqueued (or fixed) value as storage keeps it (numpy scalars become Python ones)."""
     if isinstance(value, np.generic):
         value = value.item()
     if not isinstance(value, str | int | float | bool | None) or (
         isinstance(value, float) and not math.isfinite(value)
     ):
         raise SpaceError(
-            f"enqueued value {value!r} of parameter {name!r} must be a finite number, a "
+            f"{what} value {value!r} of parameter {name!r} must be a finite number, a "
             "string, a bool or None."
         )
     return value
+
+
+def check_fixed_params(
+    fixed_params: Mapping[str, Any] | None,
+    declared: Mapping[str, Distribution] | None,
+    sampler: Sampler,
+) -> dict[str, ParamValue]:
+    """``fixed_params`` as trials take them, checked where they enter: each value against
+    its declared distribution when a space is declared (a define-by-run objective's ranges
+    are known only when it asks, and are checked then)."""
+    if fixed_params is None:
+        return {}
+    if not isinstance(fixed_params, Mapping):
+        raise TypeError(
+            f"fixed_params must be a dict of parameter values such as {{'lr': 1e-3}}, got "
+            f"{type(fixed_params).__name__}."
+        )
+    fixed: dict[str, ParamValue] = {}
+    for name, value in fixed_params.items():
+        if not isinstance(name, str) or not name:
+            raise SpaceError(f"fixed_params names must be non-empty strings, got {name!r}.")
+        fixed[name] = _param_value(name, value, "fixed")
+    if declared is not None:
+        unknown = [k for k in fixed if k not in declared]
+        if unknown:
+            raise SpaceError(
+                f"fixed_params names {unknown} that the space does not declare; the space has "
+                f"{list(declared)}."
+            )
+        for name, value in fixed.items():
+            dist = declared[name]
+            if not dist.contains(value):
+                raise SpaceError(
+                    f"fixed value {value!r} of parameter {name!r} is outside {dist}, its "
+                    "declared range; fix it to a value inside, or widen the space."
+                )
+    gridded = getattr(sampler, "grid_names", ())
+    clash = [k for k in fixed if k in gridded]
+    if clash:
+        raise SpaceError(
+            f"fixed_params fixes {clash}, which {type(sampler).__name__} enumerates; build "
+            "the grid without them (it then runs each grid point with the fixed values)."
+        )
+    return fixed
 
 
 def _same_value(a: Any, b: Any) -> bool:

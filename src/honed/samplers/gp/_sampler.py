@@ -703,6 +703,9 @@ class _Encoder:
         return act
 
     def fix(self, x: np.ndarray) -> np.ndarray:
+        # A simplex's columns go to the encodings of the weights they decode to, so the
+        # acquisition scores the point that would run.
+        x = self.space.project(x)
         if not self.conditional:
             return x
         act = self.active(x)
@@ -726,4 +729,4 @@ class _Encoder:
                 out[j] = dd.to_unit(dd.from_unit(float(u[j])))
             elif isinstance(dd, Choice) and u[j] < 0:
                 out[j] = 0.5 / len(dd.choices)
-        return np.clip(out, 0.0, 1.0)
+        return self.space.project(np.clip(out, 0.0, 1.0))

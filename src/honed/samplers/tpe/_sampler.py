@@ -411,6 +411,7 @@ class TPESampler(Sampler):
                 if len(bad_x):
                     xa = np.vstack([xa, bad_x])
                     wa = np.append(wa, np.full(len(bad_x), ratio * max(wa.sum(), 1.0) / len(bad_x)))
+        sub = SearchSpace({n: space[n] for n in names})
         dists = [space[n] for n in names]
         dims = dims_of(dists)
         kw: dict[str, Any] = dict(self._parzen_kw)
@@ -421,7 +422,8 @@ class TPESampler(Sampler):
             kw["bandwidth"] = "scott" if mo else "neighbour"
         good = Parzen(xb, wb, dims, **kw)
         bad = Parzen(xa, wa, dims, **kw)
-        cand = good.sample(rng, self._n_ei)
+        # a simplex's candidates are scored where they decode to (see SearchSpace.project)
+        cand = sub.project(good.sample(rng, self._n_ei))
         score = good.log_pdf(cand) - bad.log_pdf(cand)
         pick = int(np.argmax(score))
         if all(dm.kind != CONT for dm in dims):
@@ -432,8 +434,32 @@ class TPESampler(Sampler):
                 if tuple(np.round(cand[i], 9).tolist()) not in seen:
                     pick = int(i)
                     break
-        best = cand[pick]
-        return {n: d.from_unit(float(u)) for n, d, u in zip(names, dists, best, strict=True)}
+        return sub.decode(cand[pick][None, :])[0]
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        """The simplex's weights from a Parzen estimator of the whole group (one point), or
+        during startup from the next Sobol coordinates."""
+        names = list(group.names)
+        with self._lock:
+            self._obs.update(history)
+            if self._obs.n_complete < self._n_startup:
+                pos = len(trial.params)
+                if pos + len(names) <= _SOBOL_DIMS:
+                    self._startup_value(trial, group[names[0]])  # fills the Sobol table
+                    assert self._sobol is not None
+                    u = self._sobol[trial.number, pos : pos + len(names)]
+                else:
+                    u = self._rng_for(trial.number, 2 + pos).random(len(names))
+                return group.decode(u[None, :])[0]
+            rng = self._rng_for(trial.number, 1 + zlib.crc32(names[0].encode()))
+            cols = {n: self._obs.column(n, group[n]) for n in names}
+            present = ~np.isnan(np.column_stack([cols[n] for n in names])).any(axis=1)
+            if not present.any():
+                return group.decode(rng.random((1, len(names))))[0]
+            cols = {n: np.where(present, c, np.nan) for n, c in cols.items()}
+            return self._sample_group(history, trial, names, group, cols, rng)
 
 
 def auto_gamma(n_dims: int) -> float:
