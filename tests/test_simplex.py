@@ -288,3 +288,20 @@ def test_grid_tries_the_simplex_lattice_once_each() -> None:
         assert all(abs(v * 3 - round(v * 3)) < 1e-9 for v in w.values())
     with pytest.raises(SpaceError, match="integer >= 1"):
         GridSampler({"mix": Simplex(COMPS)}, simplex_divisions=0)
+
+
+# ---- population-based training ------------------------------------------------------------------
+def test_pbt_explore_keeps_a_simplex_on_the_simplex() -> None:
+    from honed.schedulers import PopulationBasedTraining
+
+    dists = dict(Simplex(COMPS, min_weight=0.1).distributions("mix"))
+    params = {"mix.web": 0.6, "mix.code": 0.3, "mix.books": 0.1}
+    pbt = PopulationBasedTraining(resample_probability=0.3)
+    rng = np.random.default_rng(0)
+    moved = 0
+    for _ in range(50):
+        out = pbt.explore(params, dists, rng)
+        w = simplex_weights(out, "mix")
+        assert sum(w.values()) == 1.0 and min(w.values()) >= 0.1
+        moved += out != params
+    assert moved > 40
