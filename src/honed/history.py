@@ -18,7 +18,8 @@ class History(Sequence[FrozenTrial]):
     """Trials of one study ordered by number, plus the study's directions.
 
     Values are turned into *losses* (lower is better, one column per objective) by
-    :meth:`losses`, so decision code never branches on the direction.
+    :meth:`losses`, so decision code never branches on the direction. ``History(trials,
+    directions)`` builds one by hand (to test a sampler on a fixed history).
     """
 
     __slots__ = ("__dict__", "_trials", "directions")

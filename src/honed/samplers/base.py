@@ -35,7 +35,10 @@ __all__ = ["Sampler", "intersection_space", "joint_space"]
 
 
 class Sampler(ABC):
-    """Base class of all samplers. Subclasses implement at least :meth:`sample_independent`."""
+    """Base class of all samplers. Subclasses implement at least :meth:`sample_independent`.
+
+    ``seed`` seeds the sampler's random generator: the same seed and history give the same
+    decisions (``None`` draws a fresh seed)."""
 
     #: Whether decisions read finished trials. A sampler that sets this to False is given only
     #: the running and waiting trials, so a long study costs its workers no memory.

@@ -246,6 +246,37 @@ class Storage(ABC):
         :meth:`set_trial_params` would: the last parameters a trial sampled are written
         with its result rather than in a transaction of their own."""
 
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """Add a copy of ``trial`` (read from this storage or another) as the study's next
+        trial: its state, parameters and distributions, values, reports, constraints and
+        attributes; its number is the next one of this study, its id this storage's.
+        :func:`honed.storage.copy_study` is made of it. Backends keep the trial's start and
+        finish times (every built-in one does); this default, made of the other methods,
+        stamps them with the time of the copy."""
+        waiting = trial.state is TrialState.WAITING
+        new = self.create_trial(
+            study_id,
+            TrialState.WAITING if waiting else TrialState.RUNNING,
+            trial.params,
+            trial.distributions,
+            trial.system_attrs,
+        )
+        tid = new.trial_id
+        for key, value in trial.user_attrs.items():
+            self.set_trial_user_attr(tid, key, value)
+        if trial.constraints is not None:
+            self.set_trial_constraints(tid, trial.constraints)
+        seconds = trial.report_seconds
+        reports: list[tuple[int, float | Sequence[float], float | None]] = [
+            (step, value, seconds.get(step)) for step, value in trial.intermediate_values.items()
+        ]
+        reports += [(s, v, seconds.get(s)) for s, v in trial.intermediate_vectors.items()]
+        if reports:
+            self.set_trial_intermediate_values(tid, reports)
+        if trial.state.is_finished:
+            return self.finish_trial(tid, trial.state, trial.values)
+        return self.get_trial(tid)
+
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...
 

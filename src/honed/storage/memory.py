@@ -297,6 +297,28 @@ class InMemoryStorage(Storage):
             s.trials[t.number] = new
             return new
 
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        with self._lock:
+            s = self._study(study_id)
+            if trial.state is TrialState.COMPLETE:
+                check_values(trial.values, len(s.directions))
+            new = replace(
+                trial,
+                number=len(s.trials),
+                trial_id=self._next_trial_id,
+                user_attrs=_json_copy(trial.user_attrs),
+                system_attrs=_json_copy(trial.system_attrs),
+            )
+            self._next_trial_id += 1
+            s.trials.append(new)
+            self._trial_index[new.trial_id] = (study_id, new.number)
+            if new.state.is_finished:
+                s.finished.append(new.number)
+                s.max_seq = len(s.finished)
+            else:
+                s.unfinished[new.number] = None
+            return new
+
     def record_heartbeat(self, trial_id: int) -> None:
         with self._lock:
             self._heartbeats[trial_id] = self._clock()

@@ -329,6 +329,25 @@ class TrialOps(SQLBase):
 
         return self._write(run)
 
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """The trial made of the other writes, then its own start and finish times."""
+        new = super().add_trial(study_id, trial)
+        start, complete = trial.datetime_start, trial.datetime_complete
+        times = {
+            "started_at": None if start is None else start.timestamp(),
+            "completed_at": None if complete is None else complete.timestamp(),
+        }
+
+        def run(conn: Connection) -> None:
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.trial_id == new.trial_id)
+                .values(heartbeat_at=times["started_at"], **times)
+            )
+
+        self._write(run)
+        return replace(new, datetime_start=start, datetime_complete=complete)
+
     # ---- reading ---------------------------------------------------------------------------
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def run(conn: Connection) -> list[FrozenTrial]:
