@@ -260,6 +260,10 @@ def test_sqlite_round_trip(tmp_path: Path) -> None:
     _round_trip(f"sqlite:///{tmp_path / 'mix.db'}")
 
 
+def test_journal_round_trip(tmp_path: Path) -> None:
+    _round_trip(f"journal:///{tmp_path / 'mix.log'}")
+
+
 def test_postgresql_round_trip(pg_url: str) -> None:
     _round_trip(pg_url)
 
