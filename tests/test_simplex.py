@@ -309,3 +309,19 @@ def test_pbt_explore_keeps_a_simplex_on_the_simplex() -> None:
         assert sum(w.values()) == 1.0 and min(w.values()) >= 0.1
         moved += out != params
     assert moved > 40
+
+
+# ---- objectives in worker processes -----------------------------------------------------------
+def _mix_objective(trial: honed.Trial) -> float:
+    w = trial.simplex("mix", COMPS, min_weight=0.1)
+    assert sum(w.values()) == 1.0
+    assert simplex_weights(trial.params, "mix") == w  # the worker sees every weight
+    return w["web"]
+
+
+def test_a_worker_process_gets_the_whole_simplex() -> None:
+    study = honed.create_study(sampler=TPESampler(seed=0, n_startup_trials=2))
+    study.optimize(_mix_objective, n_trials=4, n_jobs=2, executor="process", show_progress=False)
+    assert [t.state for t in study.trials] == [honed.TrialState.COMPLETE] * 4
+    for t in study.trials:
+        assert sum(simplex_weights(t.params, "mix").values()) == 1.0
