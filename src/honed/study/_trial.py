@@ -8,6 +8,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from honed.artifacts import Checkpoints
 from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.history import History
