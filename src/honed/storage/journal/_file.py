@@ -120,7 +120,7 @@ class JournalFile:
     def reopen(self) -> None:
         """Open the files again (in a forked child: a lock taken through the parent's open
         file would be the parent's lock too), reading again from the start."""
-        self.close()  # the child's copies only: the parent's lock (if held) stays held
+        self.close()
         self.offset = 0
         self.torn_tail = False
         self._open()
