@@ -83,7 +83,7 @@ def rung_view(
                 pending.append(t)
         if len(seen) >= min_points:
             trials = sorted(seen + pending, key=lambda t: t.number)
-            return History(trials, history.directions), level
+            return History(trials, history.directions, history.sources), level
     return history, None
 
 
@@ -130,7 +130,7 @@ def _ranked_view(
             shown[t.number] = v
         seen.append(v)
     trials = sorted(seen + pending, key=lambda t: t.number)
-    return History(trials, history.directions), min(levels)
+    return History(trials, history.directions, history.sources), min(levels)
 
 
 def _scheduler_levels(sched: SuccessiveHalving, low: float | None) -> list[float]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from honed.errors import StorageError
 from honed.space import Distribution, ParamValue
-from honed.storage.base import Clock, Storage, StudySummary, check_study_name
+from honed.storage.base import Clock, Storage, StudySummary, check_added_trial, check_study_name
 from honed.storage.journal._file import JournalFile, encode_record
 from honed.storage.journal._records import (
     dists_from_json,
@@ -49,7 +49,15 @@ HEADER = encode_record({"op": FORMAT, "version": VERSION})  # the first line of 
 # (a killed process loses none of them) but the disk at the next flush: a crash of the
 # machine itself may lose the last of them, never a result.
 _SYNCED = frozenset(
-    {"create_study", "delete_study", "study_attr", "finish", "fail_stale", "add_trial"}
+    {
+        "create_study",
+        "delete_study",
+        "study_attr",
+        "finish",
+        "fail_stale",
+        "add_trial",
+        "add_trials",
+    }
 )
 
 _OPEN: weakref.WeakSet[JournalStorage] = weakref.WeakSet()
@@ -260,6 +268,8 @@ class JournalStorage(Storage):
             return m.fail_stale_trials(r["study"], r["grace"], r["retries"])
         if op == "add_trial":
             return m.add_trial(r["study"], trial_from_json(r["trial"], -1, -1))
+        if op == "add_trials":
+            return m.add_trials(r["study"], [trial_from_json(t, -1, -1) for t in r["trials"]])
         raise ValueError(f"unknown operation {op!r}")
 
     # ---- reading and writing ---------------------------------------------------------------
@@ -415,6 +425,13 @@ class JournalStorage(Storage):
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         return self._write("add_trial", study=study_id, trial=trial_to_json(trial))
+
+    def add_trials(self, study_id: int, trials: Sequence[FrozenTrial]) -> list[int]:
+        # One record: all the trials are added, or (a torn record) none.
+        n_objectives = len(self.get_study_directions(study_id))
+        for i, trial in enumerate(trials):
+            check_added_trial(i, trial, n_objectives)
+        return self._write("add_trials", study=study_id, trials=[trial_to_json(t) for t in trials])
 
     def record_heartbeat(self, trial_id: int) -> None:
         self._write("heartbeat", trial=trial_id)
