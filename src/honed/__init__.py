@@ -30,7 +30,7 @@ from honed.errors import (
     TrialStateError,
 )
 from honed.history import History
-from honed.objective import Trial
+from honed.objective import FixedTrial, Trial
 from honed.space import (
     Choice,
     Distribution,
@@ -55,6 +55,7 @@ __all__ = [
     "Distribution",
     "DuplicatedStudyError",
     "FaultPolicy",
+    "FixedTrial",
     "Float",
     "FrozenTrial",
     "History",

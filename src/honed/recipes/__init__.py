@@ -9,6 +9,8 @@ Built on honed's public study API only (an import contract checks it):
   noise-free posterior without re-runs;
 * :func:`fit_scaling_law` fits how the best learning rate (batch size, ...) moves with model
   and data size on studies run at small scales, and narrows the search space at a large one;
+* :func:`mixture_search` fits a regression from small proxy runs' data-mixture weights to
+  their result and proposes the mixtures a larger run should try (RegMix);
 * :func:`report` writes what a study found as one self-contained HTML or Markdown file
   (``honed report STUDY``).
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
         load_confirmation,
     )
     from honed.recipes._likely import LikelyBest, likely_best
+    from honed.recipes._mixture import MixtureCandidate, MixtureSearch, mixture_search
     from honed.recipes._report import report
     from honed.recipes._scaling import ScaleGroup, ScalingLaw, fit_scaling_law
     from honed.recipes._soup import Soup, SoupStep, load_soup, soup
@@ -37,6 +40,8 @@ __all__ = [
     "Confirmation",
     "ConfirmedConfig",
     "LikelyBest",
+    "MixtureCandidate",
+    "MixtureSearch",
     "ScaleGroup",
     "ScalingLaw",
     "Soup",
@@ -47,6 +52,7 @@ __all__ = [
     "likely_best",
     "load_confirmation",
     "load_soup",
+    "mixture_search",
     "report",
     "soup",
 ]
@@ -58,6 +64,9 @@ _HOMES = {
     "load_confirmation": "_confirm",
     "LikelyBest": "_likely",
     "likely_best": "_likely",
+    "MixtureCandidate": "_mixture",
+    "MixtureSearch": "_mixture",
+    "mixture_search": "_mixture",
     "report": "_report",
     "ScaleGroup": "_scaling",
     "ScalingLaw": "_scaling",

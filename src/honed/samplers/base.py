@@ -44,6 +44,12 @@ class Sampler(ABC):
     #: the running and waiting trials, so a long study costs its workers no memory.
     needs_history: bool = True
 
+    #: Whether the sampler itself never proposes a configuration the study already has (a
+    #: grid walks its free points and repeats one only once every point is taken). The
+    #: study's guard against repeats, which replaces a value that would repeat a trial's
+    #: configuration by a nearby free one, leaves the proposals of such a sampler alone.
+    guards_repeats: bool = False
+
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
         self._rng = np.random.default_rng(seed)

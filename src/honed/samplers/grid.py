@@ -95,6 +95,8 @@ class GridSampler(Sampler):
         simplex_divisions: Lattice divisions of each Simplex in the grid.
     """
 
+    guards_repeats = True  # it takes free grid points itself
+
     def __init__(
         self,
         grid: Mapping[str, Sequence[ParamValue] | Distribution | Simplex],
@@ -145,6 +147,11 @@ class GridSampler(Sampler):
     @property
     def grid_size(self) -> int:
         return self._size
+
+    @property
+    def grid_names(self) -> tuple[str, ...]:
+        """The parameters the grid enumerates."""
+        return self._names
 
     def _order(self, k: int) -> int:
         """The grid point visited ``k``-th."""

@@ -35,12 +35,20 @@ from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
 from honed.schedulers.base import Scheduler
-from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
+from honed.space import (
+    Choice,
+    Distribution,
+    ParamValue,
+    SearchSpace,
+    flatten_space,
+    normalize_space,
+)
 from honed.storage import Storage, get_storage
 from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
+from honed.study._repeats import SeenConfigs, guard_rng
 from honed.study._trial import LocalTrial
 from honed.study._warm import PART_OF_ATTR, load_sources, parse_sources, store_sources
 from honed.study._warm import add_trials as _add_trials
@@ -50,6 +58,12 @@ if TYPE_CHECKING:
     from honed.execution import Executor
 
 __all__ = ["PART_OF_ATTR", "Study", "create_study", "delete_study", "load_study"]
+
+
+logger = logging.getLogger("honed")
+
+# Random walks of a declared space tried when a proposal repeats a configuration.
+_REWALKS = 20
 
 
 class Study:
@@ -65,6 +79,7 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler | None = None,
         faults: FaultPolicy | None = None,
+        noisy: bool = False,
     ) -> None:
         self.name = name
         self._storage = storage
@@ -87,6 +102,12 @@ class Study:
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
         self._sources: tuple[Source, ...] | None = None
+        #: Whether the objective is noisy: then a sampled configuration may repeat one the
+        #: study has (a new measurement of it); otherwise the study never samples one twice.
+        self.noisy = bool(noisy)
+        # Every trial's configuration, for the guard against repeats (honed.study._repeats).
+        self._seen = SeenConfigs()
+        self._repeat_logged = False
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -159,6 +180,7 @@ class Study:
                 elif ordered[t.number] is None:
                     self._gaps -= 1
                 ordered[t.number] = t
+            self._seen.update(changed)
             self._cache_seq = seq
             # Every unfinished trial comes back on each read, so this is exact.
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
@@ -174,6 +196,7 @@ class Study:
             return self._history()
         with self._cache_lock:
             changed, self._lean_seq = self._storage.get_trials_since(self._study_id, self._lean_seq)
+            self._seen.update(changed, lean=True)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
         return History(unfinished, self.directions, self.sources)
@@ -262,10 +285,23 @@ class Study:
                     return
         self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=clean)
 
-    def ask(self, space: Mapping[str, Any] | None = None) -> LocalTrial:
+    def ask(
+        self,
+        space: Mapping[str, Any] | None = None,
+        *,
+        fixed_params: Mapping[str, ParamValue] | None = None,
+    ) -> LocalTrial:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
-        branches allowed) its parameters are sampled now and are in ``trial.params``."""
+        branches allowed) its parameters are sampled now and are in ``trial.params``.
+
+        ``fixed_params`` (``name -> value``): these parameters take the given values, checked
+        against the range they are asked from, and are recorded in ``trial.params`` like
+        sampled ones; the sampler, whichever it is, searches the others (its joint model
+        leaves the fixed ones out).
+        """
         tree = normalize_space(space) if space is not None else None
+        declared = flatten_space(tree) if tree is not None else None
+        fixed = check_fixed_params(fixed_params, declared, self.sampler)
         self._check_stale()
         history = self._decision_history()
         frozen = None
@@ -278,11 +314,15 @@ class Study:
             interval = self.faults.heartbeat_interval
             self._storage.set_trial_system_attr(frozen.trial_id, HEARTBEAT_ATTR, interval)
             frozen = replace(frozen, system_attrs={**frozen.system_attrs, HEARTBEAT_ATTR: interval})
-        trial = LocalTrial(self, frozen)
+        trial = LocalTrial(self, frozen, fixed_params=fixed)
         trial._history = history
-        declared = flatten_space(tree) if tree is not None else None
         snapshot = trial._snapshot()
         relative_space = self.sampler.infer_relative_space(history, snapshot, declared)
+        if fixed and any(k in fixed for k in relative_space):
+            # The sampler's joint model searches the parameters left free.
+            relative_space = SearchSpace(
+                {k: d for k, d in relative_space.items() if k not in fixed}
+            )
         relative: dict[str, ParamValue] = {}
         if len(relative_space):
             relative = self.sampler.sample_relative(history, snapshot, relative_space)
@@ -291,6 +331,10 @@ class Study:
             trial._buffered = {}
             try:
                 _walk(trial, tree)
+                if trial._repeated and not frozen.params:
+                    self._walk_afresh(trial, tree)
+                if trial._repeated:
+                    self._note_repeat(trial.number, trial._repeated)
             except BaseException:
                 self._storage.finish_trial(
                     frozen.trial_id,
@@ -305,6 +349,38 @@ class Study:
                 trial._write_params(buffered)  # one write for the whole declared space
         self._live[frozen.trial_id] = trial
         return trial
+
+    def _walk_afresh(self, trial: LocalTrial, tree: Mapping[str, Any]) -> None:
+        """Sample a declared space again, uniformly at random, until the configuration is
+        one no trial has: the sampler's proposal repeated one and no single parameter could
+        be changed to avoid it (every value of the last one was taken)."""
+        seed = getattr(self.sampler, "seed", None)
+        for attempt in range(_REWALKS):
+            trial._params.clear()
+            trial._distributions.clear()
+            trial._items.clear()
+            trial._buffered = {}
+            trial._repeated = None
+            trial._uniform = guard_rng(seed, trial.number, f"walk {attempt}")
+            _walk(trial, tree)
+            if not trial._repeated:
+                break
+        trial._uniform = None
+
+    def _note_repeat(self, number: int, name: str) -> None:
+        """Log (once per study) that a trial repeats a configuration for want of another."""
+        if self._repeat_logged:
+            return
+        self._repeat_logged = True
+        logger.warning(
+            "trial %d repeats the configuration of an earlier trial: every value of %r that "
+            "goes with its other parameters was already tried, so the search space looks "
+            "exhausted (logged once per study). Stop the study or widen the space; if the "
+            "objective is noisy and a repeat is a new measurement, create the study with "
+            "noisy=True.",
+            number,
+            name,
+        )
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending
@@ -455,6 +531,7 @@ class Study:
         show_progress: bool = True,
         executor: str | Executor = "auto",
         space: Mapping[str, Any] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` more have run or ``timeout``
         seconds have passed (or ``study.stop()`` is called, or a grid is exhausted).
@@ -479,6 +556,10 @@ class Study:
                 come back here.
             space: A declarative space (a dict of ``honed.Float/Int/Choice``): each trial's
                 parameters are sampled from it when the trial starts, as ``ask(space)``.
+            fixed_params: ``name -> value`` given to every trial (as ``ask(fixed_params=)``):
+                the objective gets these values when it asks for these names, checked
+                against the range it asks with, and the sampler searches the rest. A value
+                outside that range stops the call after the first trial (recorded as failed).
         """
         run_optimize(
             self,
@@ -491,6 +572,7 @@ class Study:
             show_progress=show_progress,
             executor=executor,
             space=space,
+            fixed_params=fixed_params,
         )
 
     def stop(self) -> None:
@@ -532,18 +614,62 @@ def _as_number(v: Any) -> tuple[float, str | None]:
     return f, None
 
 
-def _param_value(name: str, value: Any) -> ParamValue:
-    """An enqueued value as storage keeps it (numpy scalars become Python ones)."""
+def _param_value(name: str, value: Any, what: str = "enqueued") -> ParamValue:
+    """An enqueued (or fixed) value as storage keeps it (numpy scalars become Python ones)."""
     if isinstance(value, np.generic):
         value = value.item()
     if not isinstance(value, str | int | float | bool | None) or (
         isinstance(value, float) and not math.isfinite(value)
     ):
         raise SpaceError(
-            f"enqueued value {value!r} of parameter {name!r} must be a finite number, a "
+            f"{what} value {value!r} of parameter {name!r} must be a finite number, a "
             "string, a bool or None."
         )
     return value
+
+
+def check_fixed_params(
+    fixed_params: Mapping[str, Any] | None,
+    declared: Mapping[str, Distribution] | None,
+    sampler: Sampler,
+) -> dict[str, ParamValue]:
+    """``fixed_params`` as trials take them, checked where they enter: each value against
+    its declared distribution when a space is declared (a define-by-run objective's ranges
+    are known only when it asks, and are checked then)."""
+    if fixed_params is None:
+        return {}
+    if not isinstance(fixed_params, Mapping):
+        raise TypeError(
+            f"fixed_params must be a dict of parameter values such as {{'lr': 1e-3}}, got "
+            f"{type(fixed_params).__name__}."
+        )
+    fixed: dict[str, ParamValue] = {}
+    for name, value in fixed_params.items():
+        if not isinstance(name, str) or not name:
+            raise SpaceError(f"fixed_params names must be non-empty strings, got {name!r}.")
+        fixed[name] = _param_value(name, value, "fixed")
+    if declared is not None:
+        unknown = [k for k in fixed if k not in declared]
+        if unknown:
+            raise SpaceError(
+                f"fixed_params names {unknown} that the space does not declare; the space has "
+                f"{list(declared)}."
+            )
+        for name, value in fixed.items():
+            dist = declared[name]
+            if not dist.contains(value):
+                raise SpaceError(
+                    f"fixed value {value!r} of parameter {name!r} is outside {dist}, its "
+                    "declared range; fix it to a value inside, or widen the space."
+                )
+    gridded = getattr(sampler, "grid_names", ())
+    clash = [k for k in fixed if k in gridded]
+    if clash:
+        raise SpaceError(
+            f"fixed_params fixes {clash}, which {type(sampler).__name__} enumerates; build "
+            "the grid without them (it then runs each grid point with the fixed values)."
+        )
+    return fixed
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -595,6 +721,7 @@ def create_study(
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
     warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -619,12 +746,18 @@ def create_study(
         warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
             of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
             as ``add_trials`` checks them). The default sampler, TPE and GP use them
-            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
-            each ranks this study's own trials, so an unrelated source is dropped. Their
+            (``docs/warm-start.md``), weighted by how well each ranks this study's own
+            trials, so an unrelated source is dropped. Their
             finished trials are copied into this study's storage (studies named
             ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
             Parameters the source lacks are sampled as usual; ones this study lacks, and
             values outside its ranges, are ignored.
+        noisy: Whether the objective's value changes from run to run of one configuration
+            (a random split, an unseeded model). By default (``False``) the study never
+            samples a configuration it already has, whatever the sampler: a repeat of a
+            deterministic objective only wastes a trial. ``True`` lets a sampler propose one
+            again, as a new measurement. Stored with a new study; ``None``: the stored
+            setting of an existing study, else ``False``.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
@@ -650,6 +783,8 @@ def create_study(
         study_id = store.create_study(name, dirs)
         if faults is not None:
             store.set_study_system_attr(study_id, _FAULTS_ATTR, faults.to_dict())
+        if noisy is not None:
+            store.set_study_system_attr(study_id, _NOISY_ATTR, _check_noisy(noisy))
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
@@ -664,7 +799,14 @@ def create_study(
         _attach_sources(store, name, study_id, sources)
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
-    study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, len(dirs)),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
@@ -710,10 +852,11 @@ def load_study(
     seed: int | None = None,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The
-    arguments are those of :func:`create_study`; without ``faults``, the study's stored
-    policy."""
+    arguments are those of :func:`create_study`; without ``faults`` or ``noisy``, the
+    study's stored settings."""
     store = get_storage(storage)
     try:
         study_id = store.get_study_id(name)
@@ -729,13 +872,37 @@ def load_study(
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     n_objectives = len(store.get_study_directions(study_id))
-    study = Study(name, store, _sampler_for(sampler, sched, seed, n_objectives), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, n_objectives),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
 
 
 _FAULTS_ATTR = "fault_policy"
+_NOISY_ATTR = "noisy"
+
+
+def _check_noisy(noisy: Any) -> bool:
+    if not isinstance(noisy, bool):
+        raise TypeError(
+            f"noisy must be True or False, got {noisy!r}; True when a configuration's value "
+            "changes from run to run."
+        )
+    return noisy
+
+
+def _noisy_of(store: Storage, study_id: int, given: bool | None) -> bool:
+    """The caller's setting if it gave one, else the study's stored one, else False."""
+    if given is not None:
+        return _check_noisy(given)
+    return bool(store.get_study_system_attrs(study_id).get(_NOISY_ATTR, False))
 
 
 def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> FaultPolicy:

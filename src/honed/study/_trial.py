@@ -25,8 +25,10 @@ from honed.space import (
     SearchSpace,
     SimplexWeight,
     exact_weights,
+    project_simplexes,
 )
 from honed.storage.base import Storage
+from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
 
 __all__ = ["LocalTrial"]
@@ -39,6 +41,8 @@ class TrialHost(Protocol):
     directions: tuple[Direction, ...]
     sampler: Sampler
     scheduler: Scheduler | None
+    noisy: bool
+    _seen: SeenConfigs
 
     @property
     def user_attrs(self) -> dict[str, Any]: ...
@@ -50,6 +54,8 @@ class TrialHost(Protocol):
     def _storage(self) -> Storage: ...
 
     def _history(self) -> History: ...
+
+    def _note_repeat(self, number: int, name: str) -> None: ...
 
 
 logger = logging.getLogger("honed")
@@ -69,6 +75,7 @@ class LocalTrial(ParameterAPI):
         study: TrialHost,
         frozen: FrozenTrial,
         relative_params: Mapping[str, ParamValue] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         self.study = study
         self._frozen = frozen
@@ -82,6 +89,14 @@ class LocalTrial(ParameterAPI):
         }
         for k in self._fixed:
             self._params.pop(k)
+        # ``fixed_params`` of ask/optimize: given for every trial, so they win over enqueued
+        # values; a retry's recorded parameters (with distributions) stay as they ran.
+        given = fixed_params or {}
+        self._fixed_given = frozenset(k for k in given if k not in self._params)
+        self._fixed.update({k: v for k, v in given.items() if k in self._fixed_given})
+        # A fixed value outside the range the objective asks for: set so that optimize stops
+        # (every trial would fail the same way) once this trial is recorded.
+        self._bad_fixed: SpaceError | None = None
         self._relative = dict(relative_params or {})
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
@@ -98,6 +113,15 @@ class LocalTrial(ParameterAPI):
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
         self._history: History | None = None
+        # Set to the parameter's name when a sampled value had to repeat a configuration
+        # (no free value left); and, while a declared space is sampled afresh, the random
+        # state that replaces the sampler.
+        self._repeated: str | None = None
+        self._uniform: np.random.Generator | None = None
+        # The parameters in the guard's terms, in sampling order (honed.study._repeats).
+        self._items: Items = [
+            item(k, d, self._params[k]) for k, d in self._distributions.items() if k in self._params
+        ]
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
@@ -147,6 +171,13 @@ class LocalTrial(ParameterAPI):
         if name in self._fixed:
             value = self._fixed.pop(name)
             if not distribution.contains(value):
+                if name in self._fixed_given:
+                    self._bad_fixed = SpaceError(
+                        f"fixed value {value!r} of parameter {name!r} is outside {distribution}, "
+                        "the range the objective asks for; fix it to a value inside that range, "
+                        "or leave it out of fixed_params."
+                    )
+                    raise self._bad_fixed
                 raise SpaceError(
                     f"enqueued value {value!r} of parameter {name!r} is outside {distribution}; "
                     "enqueue a value inside the range."
@@ -154,20 +185,26 @@ class LocalTrial(ParameterAPI):
             value = _canonical(distribution, value)
         elif distribution.is_single:
             value = distribution.from_unit(0.5)
-        elif name in self._relative and distribution.contains(self._relative[name]):
-            value = _canonical(distribution, self._relative[name])
         else:
-            history = self._history if self._history is not None else self.study._history()
-            value = self.study.sampler.sample_independent(
-                history, self._snapshot(), name, distribution
-            )
-            if not distribution.contains(value):
-                raise SpaceError(
-                    f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
-                    f"{distribution}; this is a bug in the sampler."
+            if self._uniform is not None:
+                value = distribution.from_unit(self._uniform.random())
+            elif name in self._relative and distribution.contains(self._relative[name]):
+                value = _canonical(distribution, self._relative[name])
+            else:
+                history = self._history if self._history is not None else self.study._history()
+                value = self.study.sampler.sample_independent(
+                    history, self._snapshot(), name, distribution
                 )
-        self._params[name] = value
-        self._distributions[name] = distribution
+                if not distribution.contains(value):
+                    raise SpaceError(
+                        f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
+                        f"{distribution}; this is a bug in the sampler."
+                    )
+            with self.study._seen.lock:  # check and claim at once: threads ask together
+                value = self._fresh(name, distribution, value)
+                self._claim(name, distribution, value)
+        if name not in self._params:
+            self._claim(name, distribution, value)
         if self._buffered is not None:
             self._buffered[name] = value
         else:
@@ -255,12 +292,44 @@ class LocalTrial(ParameterAPI):
                     f"not its weights {list(names)}; this is a bug in the sampler."
                 )
             weights = _to_simplex(group, proposal)
-        self._params.update(weights)
-        self._distributions.update(dict(group))
+        for n, w in weights.items():
+            self._claim(n, group[n], w)  # continuous weights: the repeat guard only records them
         if self._buffered is not None:
             self._buffered.update(weights)
         else:
             self._write_params(weights)
+
+    def _unused_fixed(self) -> list[str]:
+        """Names of ``fixed_params`` the objective has not asked for (yet)."""
+        return sorted(k for k in self._fixed_given if k in self._fixed)
+
+    def _claim(self, name: str, distribution: Distribution, value: ParamValue) -> None:
+        self._params[name] = value
+        self._distributions[name] = distribution
+        self._items.append(item(name, distribution, value))
+        self.study._seen.set(self.number, self._items)
+
+    def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
+        """``value``, or a nearby one when it would make this trial repeat the configuration
+        of another (the guard against repeats, :mod:`honed.study._repeats`)."""
+        study = self.study
+        if study.noisy or getattr(study.sampler, "guards_repeats", False):
+            return value
+        seed = getattr(study.sampler, "seed", None)
+        value, fresh = fresh_value(
+            study._seen,
+            self.number,
+            self._items,
+            name,
+            distribution,
+            value,
+            lambda: guard_rng(seed, self.number, name),
+        )
+        if not fresh:
+            self._repeated = name
+            if self._buffered is None:  # define-by-run: nothing else can change now
+                study._note_repeat(self.number, name)
+        return value
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
         self.study._storage.set_trial_params(
@@ -445,11 +514,8 @@ def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, Para
     """A sampler's proposal for a simplex as weights summing to exactly 1: kept when it is
     on the simplex, else (values proposed one component at a time) its encodings decoded
     as one point."""
-    on = _on_simplex(group, values)
-    if on is not None:
-        return on
-    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
-    return group.decode(np.array([unit]))[0]
+    projected = project_simplexes({n: values[n] for n in group}, group)
+    return {n: projected[n] for n in group}
 
 
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:

@@ -15,7 +15,9 @@ overrides :meth:`SamplerTests.search_space` and :meth:`SamplerTests.conditional_
 The checks: every proposed value is valid for every parameter kind (define-by-run and
 declared spaces, conditional ones too, single-objective and multi-objective, with failed and
 pruned trials in the history); simplex weights (:meth:`SamplerTests.simplex_space`) sum to
-exactly 1 and respect ``min_weight``, declared, define-by-run and inside a branch; the same
+exactly 1 and respect ``min_weight``, declared, define-by-run and inside a branch; no
+configuration is proposed twice, even when most trials are pruned or fail where the optimum
+seems to be (:meth:`SamplerTests.repeat_space`); the same
 seed gives the same sequence, on in-memory and SQLite storage alike; and the sampler decides
 from a plain history, with no study or storage.
 """
@@ -122,6 +124,45 @@ def _score(params: Mapping[str, Any]) -> float:
     return total
 
 
+def _bowl(params: Mapping[str, Any]) -> float:
+    """Lowest at the low end of every numeric parameter and at the first option: the corner
+    where a model that ignores stopped trials keeps proposing the same point."""
+    total = 0.0
+    for k in sorted(params):
+        v = params[k]
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            total += float(v)
+        else:
+            total += 0.5 * (len(str(v)) + ord(str(v)[-1:] or "a") - ord("a"))
+    return total
+
+
+def _configuration(trial: FrozenTrial) -> tuple[tuple[str, str, Any], ...]:
+    """A trial's parameters as compared for repeats: typed (``True`` is not ``1``), stepped
+    floats on their grid."""
+    out = []
+    for name, value in trial.params.items():
+        dist = trial.distributions.get(name)
+        if isinstance(dist, Float) and dist.step is not None:
+            value = round((float(value) - dist.low) / dist.step)  # type: ignore[arg-type]
+        out.append((name, type(value).__name__, value))
+    return tuple(sorted(out, key=repr))
+
+
+def _discrete(space: Mapping[str, Distribution]) -> dict[str, Distribution]:
+    return {k: d for k, d in space.items() if not (isinstance(d, Float) and d.step is None)}
+
+
+def _assert_no_repeats(trials: list[FrozenTrial]) -> None:
+    seen: dict[tuple[tuple[str, str, Any], ...], int] = {}
+    for t in trials:
+        key = _configuration(t)
+        assert key not in seen, (
+            f"trial {t.number} repeats the configuration of trial {seen[key]}: {t.params}"
+        )
+        seen[key] = t.number
+
+
 def _check_conditional(params: Mapping[str, Any]) -> None:
     model = params["model"]
     assert ("C" in params) == ("kernel" in params) == (model == "svm"), params
@@ -151,18 +192,31 @@ class SamplerTests:
         """The space of the simplex checks: :data:`SIMPLEXES` by default."""
         return dict(SIMPLEXES)
 
+    def repeat_space(self) -> dict[str, Distribution]:
+        """The small space of the repeat checks (36 configurations, a continuous parameter
+        aside): few enough values that a sampler which learns nothing from pruned or failed
+        trials proposes one of them again."""
+        return {
+            "n": Int(0, 5),
+            "c": Choice(["a", "b", "c"]),
+            "s": Float(0.0, 0.5, step=0.5),
+            "x": Float(0.0, 1.0),
+        }
+
     def _study(
         self,
         space: Mapping[str, Any],
         seed: int | None = 0,
         storage: Any = None,
         directions: list[str] | None = None,
+        scheduler: str | None = None,
     ) -> honed.Study:
         flat = dict(flatten_space(normalize_space(space)))
         return honed.create_study(
             storage=storage,
             sampler=self.make_sampler(seed, flat),
             directions=directions or ["minimize"],
+            scheduler=scheduler,
         )
 
     # ---- valid values ------------------------------------------------------------------------
@@ -317,6 +371,56 @@ class SamplerTests:
         first = run(5, None)
         assert first == run(5, f"sqlite:///{tmp_path / 'simplex.db'}")
         assert first != run(6, None)
+
+    # ---- no repeats --------------------------------------------------------------------------
+    def test_no_repeats_when_most_trials_are_pruned(self) -> None:
+        """Pruned trials are evaluated configurations: none is proposed again (define-by-run,
+        on the discrete parameters of :meth:`repeat_space`)."""
+        space = _discrete(self.repeat_space())
+        study = self._study(space, scheduler="median")
+
+        def objective(trial: honed.Trial) -> float:
+            walk_space(trial, space)
+            loss = _bowl(trial.params)
+            for step in range(4):
+                trial.report(loss + 1.0 / (step + 1), step)
+            if trial.number % 4:
+                raise TrialPruned()  # three trials in four, on top of the median rule
+            return loss
+
+        study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
+        trials = study.trials
+        assert sum(t.state is TrialState.PRUNED for t in trials) >= len(trials) // 2
+        _assert_no_repeats(trials)
+
+    def test_no_repeats_when_the_best_region_fails(self) -> None:
+        """Failed trials are evaluated configurations too, define-by-run and declared: a
+        sampler drawn to the region where the objective raises proposes no point twice."""
+        space = self.repeat_space()
+        discrete = _discrete(space)
+        for declared in (False, True):
+            study = self._study(space if declared else discrete)
+
+            def objective(trial: honed.Trial, declared: bool = declared) -> float:
+                if not declared:
+                    walk_space(trial, discrete)
+                loss = _bowl(trial.params)
+                if loss < 3.0:
+                    raise RuntimeError("the corner of the best values crashes")
+                return loss
+
+            if declared:
+                for _ in range(self.n_trials + 6):
+                    trial = study.ask(space)
+                    try:
+                        study.tell(trial, objective(trial))
+                    except RuntimeError as e:
+                        study.tell(trial, state=TrialState.FAILED, fail_reason=str(e))
+            else:
+                study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
+            trials = study.trials
+            assert sum(t.state is TrialState.FAILED for t in trials) >= 2
+            _assert_no_repeats(trials)
 
     # ---- reproducibility ---------------------------------------------------------------------
     def _sequence(self, seed: int, storage: Any) -> list[dict[str, Any]]:
