@@ -458,7 +458,7 @@ def test_plot_html_exports_render_offline(studies, page, tmp_path):
         path = fig.save(tmp_path / f"fig{i}.html")
         page.goto(path.as_uri())
         _wait_count(page, selector, n)
-    page.goto(hp.report(main, tmp_path / "report.html") and (tmp_path / "report.html").as_uri())
+    page.goto(hp.plot_all(main, tmp_path / "report.html") and (tmp_path / "report.html").as_uri())
     for kind in ("history", "intermediate", "parallel", "slice", "contour", "importance"):
         page.wait_for_selector(f"svg[data-plot={kind}]")
     _shot(page, "09-html-report")

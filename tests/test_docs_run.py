@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -50,21 +51,35 @@ def _id(page: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("page", [p for p in PAGES if "exec(compile(" in program(p)], ids=_id)
 def test_every_python_block_runs(page: Path, tmp_path: Path) -> None:
     script = tmp_path / "page.py"
     script.write_text(program(page))
     env = {**os.environ, "HONED_LOG_LEVEL": "WARNING", "MPLBACKEND": "Agg"}
     env.pop("HONED_STORAGE", None)
-    run = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, f"{_id(page)}:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
+    # Output goes to files, not pipes: a daemon the page starts (Ray's, say) may keep a pipe
+    # open after the page ends. A page that hangs is killed with its process group and its
+    # output shown, so the failure says which block it was in.
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", str(script)],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=540)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGABRT)  # faulthandler prints where each thread was
+            proc.wait()
+            returncode = None
+    log = f"{out.read_text()[-3000:]}\n{err.read_text()[-6000:]}"
+    assert returncode is not None, f"{_id(page)} ran past 540 s:\n{log}"
+    assert returncode == 0, f"{_id(page)}:\n{log}"
 
 
 def test_the_readme_has_no_placeholders() -> None:

@@ -131,3 +131,20 @@ def test_clear_errors_for_a_missing_metric_and_a_wrong_direction():
             verbose=0,
             callbacks=[KerasCallback(trial, monitor="val_accuracy")],
         )
+
+
+def test_a_missing_backend_says_how_to_pick_one():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_BACKEND"] = "tensorflow"  # not installed here
+    run = subprocess.run(
+        [sys.executable, "-c", "from honed.integrations import KerasCallback"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert "KERAS_BACKEND=torch" in run.stderr

@@ -175,8 +175,8 @@ def test_multi_objective_curves_are_drawn_per_objective():
         hp.plot_intermediate(s, objective=2)
 
 
-def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
-    text = hp.report(study, tmp_path / "report.html")
+def test_plot_all_puts_every_view_on_one_page(study, multi, tmp_path):
+    text = hp.plot_all(study, tmp_path / "report.html")
     assert (tmp_path / "report.html").read_text() == text
     kinds = [
         json.loads(m)["kind"]
@@ -187,7 +187,7 @@ def test_report_puts_every_view_on_one_page(study, multi, tmp_path):
     assert "pareto" in [
         json.loads(m)["kind"]
         for m in re.findall(
-            r'<script type="application/json" id="[^"]+">(.*?)</script>', hp.report(multi)
+            r'<script type="application/json" id="[^"]+">(.*?)</script>', hp.plot_all(multi)
         )
     ]
 

@@ -257,3 +257,31 @@ def test_remote_reports_carry_seconds_to_time_schedulers(cluster):
         from honed.objective import StudyInfo
 
         RemoteTrial(0, StudyInfo("s", study.directions), channel=None).report(1.0, 0, elapsed=-1.0)
+
+
+def test_a_dead_cluster_left_on_this_machine_is_not_joined(tmp_path):
+    """With no address, ray.init would join the last cluster started here (its address file
+    under Ray's temp dir); a stale one hangs it. honed starts its own local Ray instead."""
+    import subprocess
+    import sys
+    import tempfile
+
+    ray_tmp = tempfile.mkdtemp(prefix="r", dir="/tmp")  # short: Ray's sockets live under it
+    os.makedirs(os.path.join(ray_tmp, "ray"))
+    with open(os.path.join(ray_tmp, "ray", "ray_current_cluster"), "w") as f:
+        f.write("127.0.0.1:6399\n")  # nothing listens there
+    script = (
+        "import honed\n"
+        "from honed.execution import RayExecutor\n"
+        "s = honed.create_study()\n"
+        "s.optimize(lambda t: t.float('x', 0, 1), n_trials=2, executor=RayExecutor())\n"
+        "print(len(s.trials))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_TMPDIR=ray_tmp, HONED_LOG_LEVEL="WARNING")
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240
+    )
+    __import__("shutil").rmtree(ray_tmp, ignore_errors=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith("2")

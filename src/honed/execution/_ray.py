@@ -93,7 +93,8 @@ class RayExecutor(Executor):
 
     Args:
         address: The cluster to join: ``None`` uses ``RAY_ADDRESS`` if set and otherwise starts
-            Ray in this process; ``"auto"`` joins the cluster running on this machine;
+            a new local Ray (never one left running on this machine); ``"auto"`` joins the
+            cluster running on this machine;
             ``"ray://host:10001"`` joins a remote cluster through Ray Client; ``"host:6379"``
             joins as a driver on a cluster node. Ignored when Ray is already initialized.
         num_cpus_per_trial: CPUs Ray reserves for each trial.
@@ -151,10 +152,14 @@ class RayExecutor(Executor):
             raise ImportError("executor='ray' needs Ray: pip install 'honed[ray]'.") from None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {}
-            if self.address is None and not os.environ.get("RAY_ADDRESS"):
-                kwargs["include_dashboard"] = False  # a local Ray just for this study
+            address = self.address
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                # A local Ray just for this study. "local" keeps ray.init from joining the
+                # last cluster started on this machine (/tmp/ray), which may be long dead.
+                address = "local"
+                kwargs["include_dashboard"] = False
             kwargs.update(self.init_kwargs)
-            ray.init(address=self.address, **kwargs)
+            ray.init(address=address, **kwargs)
         self._remote = ray.remote(
             num_cpus=self.num_cpus_per_trial, num_gpus=self.num_gpus_per_trial, max_retries=0
         )(_ray_task)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
+try:
+    import keras
+except ModuleNotFoundError as exc:
+    if exc.name == "keras":
+        raise
+    # Keras 3 imports its backend at once: TensorFlow unless KERAS_BACKEND says otherwise.
+    raise ModuleNotFoundError(
+        f"Keras could not load its backend ({exc}). Install it, or pick one you have before "
+        "importing keras: KERAS_BACKEND=torch (or jax, tensorflow) in the environment.",
+        name=exc.name,
+    ) from exc
 
 from honed.errors import TrialPruned
 from honed.integrations._common import check_direction, higher_is_better

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Figure",
+    "plot_all",
     "plot_contour",
     "plot_history",
     "plot_importance",
@@ -36,7 +37,6 @@ __all__ = [
     "plot_parallel",
     "plot_pareto",
     "plot_slice",
-    "report",
 ]
 
 
@@ -122,8 +122,11 @@ def plot_pareto(study: Study | History, *, objectives: tuple[int, int] = (0, 1))
     return Figure(_data.pareto_data(trials, dirs, objectives=objectives))
 
 
-def report(study: Study, path: str | Path | None = None, *, width: int = 900) -> str:
-    """Every view of ``study`` on one self-contained HTML page; written to ``path`` if given.
+def plot_all(study: Study, path: str | Path | None = None, *, width: int = 900) -> str:
+    """Every figure of ``study`` on one self-contained HTML page; written to ``path`` if given.
+
+    For the report to share (best configurations, confirmation, soups, environment, with
+    these figures) use :func:`honed.recipes.report` or ``honed report STUDY``.
 
     Views that do not apply (a Pareto front of one objective, importance with too few
     trials) are left out.
@@ -150,7 +153,7 @@ def report(study: Study, path: str | Path | None = None, *, width: int = 900) ->
     for fig in figs:
         parts.append(f"<h3>{html.escape(fig.title)}</h3>")
         parts.append(fig._fragment(width, with_renderer=False))
-    text = page(f"{name} - honed report", "\n".join(parts))
+    text = page(f"{name} - honed figures", "\n".join(parts))
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
     return text

@@ -392,13 +392,36 @@ class NSGAIIISampler(NSGAIISampler):
     """NSGA-III (Deb and Jain, 2014): NSGA-II with reference-point niching on the last front,
     which keeps many-objective populations spread along the front.
 
-    Takes the same arguments as :class:`NSGAIISampler`; ``selection`` is always
-    ``"reference"``.
+    Takes the arguments of :class:`NSGAIISampler` but ``selection``, which is always
+    ``"reference"``; ``reference_points`` (an ``(n, n_objectives)`` array of points on the unit
+    simplex) defaults to Das-Dennis points.
     """
 
-    def __init__(self, seed: int | None = None, **kwargs: object) -> None:
-        kwargs.pop("selection", None)
-        super().__init__(seed, selection="reference", **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        population_size: int = 20,
+        crossover_prob: float = 0.9,
+        eta_crossover: float = 15.0,
+        eta_mutation: float = 20.0,
+        mutation_prob: float | None = None,
+        reference_points: np.ndarray | None = None,
+        crossover: str = "sbx",
+        mutation: str = "mixed",
+    ) -> None:
+        super().__init__(
+            seed,
+            population_size=population_size,
+            crossover_prob=crossover_prob,
+            eta_crossover=eta_crossover,
+            eta_mutation=eta_mutation,
+            mutation_prob=mutation_prob,
+            selection="reference",
+            reference_points=reference_points,
+            crossover=crossover,
+            mutation=mutation,
+        )
 
 
 def _hv_truncate(losses: np.ndarray, n_keep: int) -> np.ndarray:

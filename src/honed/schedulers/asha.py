@@ -327,6 +327,10 @@ class Hyperband(SuccessiveHalving):
     a fixed cycle in which bracket ``b`` appears in proportion to Hyperband's
     ``(B / (B - b)) * eta**(B - b - 1)`` configurations (``B`` brackets), so each bracket gets
     about the same budget. Trials compete only with trials of their own bracket.
+
+    ``n_brackets`` keeps only the most aggressive brackets (default: all that fit between
+    ``min_resource`` and ``max_resource``); the other arguments are those of
+    :class:`SuccessiveHalving`.
     """
 
     def __init__(

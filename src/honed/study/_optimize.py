@@ -33,6 +33,7 @@ from honed.history import History
 from honed.objective import Objective, StudyInfo
 from honed.samplers.base import Sampler
 from honed.schedulers.base import Scheduler
+from honed.space import ParamValue
 from honed.storage.base import Storage
 from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy, Heartbeats
@@ -65,7 +66,12 @@ class Study(Protocol):
     @property
     def is_multi_objective(self) -> bool: ...
 
-    def ask(self, space: Mapping[str, Any] | None = None) -> LocalTrial: ...
+    def ask(
+        self,
+        space: Mapping[str, Any] | None = None,
+        *,
+        fixed_params: Mapping[str, ParamValue] | None = None,
+    ) -> LocalTrial: ...
 
     def _history(self) -> History: ...
 
@@ -99,6 +105,7 @@ def run_optimize(
     show_progress: bool,
     executor: str | Executor,
     space: Mapping[str, Any] | None = None,
+    fixed_params: Mapping[str, ParamValue] | None = None,
 ) -> None:
     """Check the arguments, pick the executor, and drive it (see :meth:`Study.optimize`)."""
     if not callable(objective):
@@ -121,7 +128,16 @@ def run_optimize(
     progress = _Progress(study, n_trials, timeout, show_progress)
     try:
         _drive(
-            study, objective, runner, n_trials, deadline, n_jobs, catch, space, callbacks, progress
+            study,
+            objective,
+            runner,
+            n_trials,
+            deadline,
+            n_jobs,
+            catch,
+            (space, fixed_params),
+            callbacks,
+            progress,
         )
     finally:
         progress.close()
@@ -169,11 +185,14 @@ def _drive(
     deadline: float | None,
     n_jobs: int,
     catch: tuple[type[BaseException], ...],
-    space: Mapping[str, Any] | None,
+    asked: tuple[Mapping[str, Any] | None, Mapping[str, ParamValue] | None],
     callbacks: Sequence[Callback],
     progress: _Progress,
 ) -> None:
-    """Keep the executor's slots full until the budget is spent; record every outcome."""
+    """Keep the executor's slots full until the budget is spent; record every outcome.
+    ``asked``: the declared space and the fixed parameters every trial is asked with."""
+    space, fixed_params = asked
+    warned_unused = False
     capacity = executor.start(objective, catch, n_jobs)
     info = StudyInfo(study.name, study.directions, study.user_attrs)
     uses_seconds = bool(getattr(study.scheduler, "uses_report_seconds", False))
@@ -192,7 +211,7 @@ def _drive(
                 and not (exhausted is not None and exhausted(study._history()))
             ):
                 executor.check()
-                trial = study.ask(space)
+                trial = study.ask(space, fixed_params=fixed_params)
                 job = Job(trial, info, uses_seconds)
                 beats.add(trial._trial_id)
                 inflight[trial.number] = job
@@ -218,6 +237,17 @@ def _drive(
                 progress.advance(frozen)
                 for callback in callbacks:
                     callback(study, frozen)
+                if done._bad_fixed is not None:
+                    raise done._bad_fixed  # every trial would fail the same way
+                unused = done._unused_fixed()
+                if unused and not warned_unused and frozen.state is TrialState.COMPLETE:
+                    warned_unused = True
+                    warnings.warn(
+                        f"fixed_params {unused} were never asked for by the objective of trial "
+                        f"{frozen.number} (it asked for {sorted(frozen.params)}); check their "
+                        "spelling.",
+                        stacklevel=4,
+                    )
                 if outcome.kind == "failed" and not outcome.caught:
                     if outcome.exception is not None:
                         raise outcome.exception

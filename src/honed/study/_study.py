@@ -30,12 +30,19 @@ from honed.artifacts import (
     get_artifact_store,
 )
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError, StudyNotFoundError
-from honed.history import History
+from honed.history import History, Source
 from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
 from honed.schedulers.base import Scheduler
-from honed.space import Choice, Distribution, ParamValue, flatten_space, normalize_space
+from honed.space import (
+    Choice,
+    Distribution,
+    ParamValue,
+    SearchSpace,
+    flatten_space,
+    normalize_space,
+)
 from honed.storage import Storage, get_storage
 from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.storage.memory import InMemoryStorage
@@ -43,6 +50,8 @@ from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
 from honed.study._repeats import SeenConfigs, guard_rng
 from honed.study._trial import LocalTrial
+from honed.study._warm import PART_OF_ATTR, load_sources, parse_sources, store_sources
+from honed.study._warm import add_trials as _add_trials
 from honed.trial import Direction, FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -98,6 +107,7 @@ class Study:
         # Every trial's configuration, for the guard against repeats (honed.study._repeats).
         self._seen = SeenConfigs()
         self._repeat_logged = False
+        self._sources: tuple[Source, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -175,7 +185,7 @@ class Study:
             # Every unfinished trial comes back on each read, so this is exact.
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
             trials = ordered if self._gaps == 0 else [t for t in ordered if t is not None]
-            return History(trials, self.directions)  # type: ignore[arg-type]
+            return History(trials, self.directions, self.sources)  # type: ignore[arg-type]
 
     def _decision_history(self) -> History:
         """What the sampler decides from at ``ask``. A sampler that declares it needs no
@@ -189,7 +199,29 @@ class Study:
             self._seen.update(changed, lean=True)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
-        return History(unfinished, self.directions)
+        return History(unfinished, self.directions, self.sources)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The warm-start sources (``create_study(warm_start=...)``) samplers learn from, as
+        copied into this study's storage; empty when the study was started cold."""
+        if self._sources is None:
+            self._sources = load_sources(self._storage, self._study_id)
+        return self._sources
+
+    def add_trials(
+        self, trials: Sequence[FrozenTrial], *, space: Mapping[str, Distribution] | None = None
+    ) -> list[FrozenTrial]:
+        """Add finished trials made elsewhere (another study's, any storage, or built by
+        hand as ``honed.FrozenTrial``) to this study, as if run here: samplers learn from
+        them and ``best_trial`` counts them. One transaction: all are added or, if one is
+        bad, none (the ValueError names each bad trial and the fix).
+
+        Each needs a finished state; a COMPLETE one a finite value per direction; every
+        parameter a distribution holding its value, its own or, with ``space`` (a dict of
+        ``honed.Float/Int/Choice``), the space's (parameters outside it are refused).
+        Numbers and ids are new; everything else is kept. Returns the added records."""
+        return _add_trials(self, trials, space)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -253,10 +285,23 @@ class Study:
                     return
         self._storage.create_trial(self._study_id, state=TrialState.WAITING, params=clean)
 
-    def ask(self, space: Mapping[str, Any] | None = None) -> LocalTrial:
+    def ask(
+        self,
+        space: Mapping[str, Any] | None = None,
+        *,
+        fixed_params: Mapping[str, ParamValue] | None = None,
+    ) -> LocalTrial:
         """Start a trial. With a declarative ``space`` (a dict of ``honed.Float/Int/Choice``,
-        branches allowed) its parameters are sampled now and are in ``trial.params``."""
+        branches allowed) its parameters are sampled now and are in ``trial.params``.
+
+        ``fixed_params`` (``name -> value``): these parameters take the given values, checked
+        against the range they are asked from, and are recorded in ``trial.params`` like
+        sampled ones; the sampler, whichever it is, searches the others (its joint model
+        leaves the fixed ones out).
+        """
         tree = normalize_space(space) if space is not None else None
+        declared = flatten_space(tree) if tree is not None else None
+        fixed = check_fixed_params(fixed_params, declared, self.sampler)
         self._check_stale()
         history = self._decision_history()
         frozen = None
@@ -269,11 +314,15 @@ class Study:
             interval = self.faults.heartbeat_interval
             self._storage.set_trial_system_attr(frozen.trial_id, HEARTBEAT_ATTR, interval)
             frozen = replace(frozen, system_attrs={**frozen.system_attrs, HEARTBEAT_ATTR: interval})
-        trial = LocalTrial(self, frozen)
+        trial = LocalTrial(self, frozen, fixed_params=fixed)
         trial._history = history
-        declared = flatten_space(tree) if tree is not None else None
         snapshot = trial._snapshot()
         relative_space = self.sampler.infer_relative_space(history, snapshot, declared)
+        if fixed and any(k in fixed for k in relative_space):
+            # The sampler's joint model searches the parameters left free.
+            relative_space = SearchSpace(
+                {k: d for k, d in relative_space.items() if k not in fixed}
+            )
         relative: dict[str, ParamValue] = {}
         if len(relative_space):
             relative = self.sampler.sample_relative(history, snapshot, relative_space)
@@ -482,6 +531,7 @@ class Study:
         show_progress: bool = True,
         executor: str | Executor = "auto",
         space: Mapping[str, Any] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` more have run or ``timeout``
         seconds have passed (or ``study.stop()`` is called, or a grid is exhausted).
@@ -506,6 +556,10 @@ class Study:
                 come back here.
             space: A declarative space (a dict of ``honed.Float/Int/Choice``): each trial's
                 parameters are sampled from it when the trial starts, as ``ask(space)``.
+            fixed_params: ``name -> value`` given to every trial (as ``ask(fixed_params=)``):
+                the objective gets these values when it asks for these names, checked
+                against the range it asks with, and the sampler searches the rest. A value
+                outside that range stops the call after the first trial (recorded as failed).
         """
         run_optimize(
             self,
@@ -518,6 +572,7 @@ class Study:
             show_progress=show_progress,
             executor=executor,
             space=space,
+            fixed_params=fixed_params,
         )
 
     def stop(self) -> None:
@@ -559,18 +614,62 @@ def _as_number(v: Any) -> tuple[float, str | None]:
     return f, None
 
 
-def _param_value(name: str, value: Any) -> ParamValue:
-    """An enqueued value as storage keeps it (numpy scalars become Python ones)."""
+def _param_value(name: str, value: Any, what: str = "enqueued") -> ParamValue:
+    """An enqueued (or fixed) value as storage keeps it (numpy scalars become Python ones)."""
     if isinstance(value, np.generic):
         value = value.item()
     if not isinstance(value, str | int | float | bool | None) or (
         isinstance(value, float) and not math.isfinite(value)
     ):
         raise SpaceError(
-            f"enqueued value {value!r} of parameter {name!r} must be a finite number, a "
+            f"{what} value {value!r} of parameter {name!r} must be a finite number, a "
             "string, a bool or None."
         )
     return value
+
+
+def check_fixed_params(
+    fixed_params: Mapping[str, Any] | None,
+    declared: Mapping[str, Distribution] | None,
+    sampler: Sampler,
+) -> dict[str, ParamValue]:
+    """``fixed_params`` as trials take them, checked where they enter: each value against
+    its declared distribution when a space is declared (a define-by-run objective's ranges
+    are known only when it asks, and are checked then)."""
+    if fixed_params is None:
+        return {}
+    if not isinstance(fixed_params, Mapping):
+        raise TypeError(
+            f"fixed_params must be a dict of parameter values such as {{'lr': 1e-3}}, got "
+            f"{type(fixed_params).__name__}."
+        )
+    fixed: dict[str, ParamValue] = {}
+    for name, value in fixed_params.items():
+        if not isinstance(name, str) or not name:
+            raise SpaceError(f"fixed_params names must be non-empty strings, got {name!r}.")
+        fixed[name] = _param_value(name, value, "fixed")
+    if declared is not None:
+        unknown = [k for k in fixed if k not in declared]
+        if unknown:
+            raise SpaceError(
+                f"fixed_params names {unknown} that the space does not declare; the space has "
+                f"{list(declared)}."
+            )
+        for name, value in fixed.items():
+            dist = declared[name]
+            if not dist.contains(value):
+                raise SpaceError(
+                    f"fixed value {value!r} of parameter {name!r} is outside {dist}, its "
+                    "declared range; fix it to a value inside, or widen the space."
+                )
+    gridded = getattr(sampler, "grid_names", ())
+    clash = [k for k in fixed if k in gridded]
+    if clash:
+        raise SpaceError(
+            f"fixed_params fixes {clash}, which {type(sampler).__name__} enumerates; build "
+            "the grid without them (it then runs each grid point with the fixed values)."
+        )
+    return fixed
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -622,6 +721,7 @@ def create_study(
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
     noisy: bool | None = None,
+    warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -649,6 +749,15 @@ def create_study(
             deterministic objective only wastes a trial. ``True`` lets a sampler propose one
             again, as a new measurement. Stored with a new study; ``None``: the stored
             setting of an existing study, else ``False``.
+        warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
+            of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
+            as ``add_trials`` checks them). The default sampler, TPE and GP use them
+            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
+            each ranks this study's own trials, so an unrelated source is dropped. Their
+            finished trials are copied into this study's storage (studies named
+            ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
+            Parameters the source lacks are sampled as usual; ones this study lacks, and
+            values outside its ranges, are ignored.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
@@ -669,6 +778,7 @@ def create_study(
         name = f"study-{uuid.uuid4().hex[:10]}"
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
+    sources = None if warm_start is None else parse_sources(warm_start, dirs)
     try:
         study_id = store.create_study(name, dirs)
         if faults is not None:
@@ -685,6 +795,8 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
+    if sources is not None:
+        _attach_sources(store, name, study_id, sources)
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     study = Study(
@@ -698,6 +810,19 @@ def create_study(
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
+
+
+def _attach_sources(store: Storage, name: str, study_id: int, sources: list[Any]) -> None:
+    """Record ``sources`` with the study, unless a loaded study has sources already."""
+    from honed.study._warm import WARM_START_ATTR
+
+    if store.get_study_system_attrs(study_id).get(WARM_START_ATTR):
+        logging.getLogger("honed.warm_start").info(
+            "warm start: study %r has its sources already; the warm_start given is ignored.",
+            name,
+        )
+        return
+    store_sources(store, name, study_id, sources)
 
 
 def _sampler_for(
@@ -791,11 +916,6 @@ def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> Faul
     if isinstance(store, InMemoryStorage):
         return FaultPolicy(heartbeat_interval=None)
     return FaultPolicy()
-
-
-#: System attribute of a study kept on behalf of another (confirmation runs): the other's
-#: name. Deleting that study deletes this one too.
-PART_OF_ATTR = "part_of"
 
 
 def delete_study(

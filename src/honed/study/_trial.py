@@ -16,7 +16,16 @@ from honed.history import History
 from honed.objective import ParameterAPI
 from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
-from honed.space import Choice, Distribution, Float, Int, ParamValue
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    ParamValue,
+    SearchSpace,
+    SimplexWeight,
+    exact_weights,
+)
 from honed.storage.base import Storage
 from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
@@ -65,6 +74,7 @@ class LocalTrial(ParameterAPI):
         study: TrialHost,
         frozen: FrozenTrial,
         relative_params: Mapping[str, ParamValue] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         self.study = study
         self._frozen = frozen
@@ -78,6 +88,14 @@ class LocalTrial(ParameterAPI):
         }
         for k in self._fixed:
             self._params.pop(k)
+        # ``fixed_params`` of ask/optimize: given for every trial, so they win over enqueued
+        # values; a retry's recorded parameters (with distributions) stay as they ran.
+        given = fixed_params or {}
+        self._fixed_given = frozenset(k for k in given if k not in self._params)
+        self._fixed.update({k: v for k, v in given.items() if k in self._fixed_given})
+        # A fixed value outside the range the objective asks for: set so that optimize stops
+        # (every trial would fail the same way) once this trial is recorded.
+        self._bad_fixed: SpaceError | None = None
         self._relative = dict(relative_params or {})
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
@@ -137,6 +155,9 @@ class LocalTrial(ParameterAPI):
             )
         if not isinstance(name, str) or not name:
             raise SpaceError(f"parameter names must be non-empty strings, got {name!r}.")
+        self._check_simplex_names(name, distribution)
+        if isinstance(distribution, SimplexWeight) and name not in self._distributions:
+            self._suggest_simplex(distribution)
         known = self._distributions.get(name)
         if known is not None:
             if known != distribution:
@@ -149,6 +170,13 @@ class LocalTrial(ParameterAPI):
         if name in self._fixed:
             value = self._fixed.pop(name)
             if not distribution.contains(value):
+                if name in self._fixed_given:
+                    self._bad_fixed = SpaceError(
+                        f"fixed value {value!r} of parameter {name!r} is outside {distribution}, "
+                        "the range the objective asks for; fix it to a value inside that range, "
+                        "or leave it out of fixed_params."
+                    )
+                    raise self._bad_fixed
                 raise SpaceError(
                     f"enqueued value {value!r} of parameter {name!r} is outside {distribution}; "
                     "enqueue a value inside the range."
@@ -209,6 +237,102 @@ class LocalTrial(ParameterAPI):
             if self._buffered is None:  # define-by-run: nothing else can change now
                 study._note_repeat(self.number, name)
         return value
+
+    def _check_simplex_names(self, name: str, distribution: Distribution) -> None:
+        """A simplex ``g`` owns the names ``g.<component>``: no other parameter may take one."""
+        if isinstance(distribution, SimplexWeight):
+            if name != f"{distribution.group}.{distribution.component}":
+                raise SpaceError(
+                    f"parameter {name!r} holds the weight of {distribution.component!r} in "
+                    f"simplex {distribution.group!r}, so it must be named "
+                    f"'{distribution.group}.{distribution.component}'; ask for it with "
+                    "trial.simplex."
+                )
+            mine = set(distribution.param_names())
+            prefix = distribution.group + "."
+            me = (distribution.group, distribution.components, distribution.min_weight)
+            for k, d in self._distributions.items():
+                if (
+                    isinstance(d, SimplexWeight)
+                    and d.group == distribution.group
+                    and (d.group, d.components, d.min_weight) != me
+                ):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r} was already sampled in trial "
+                        f"{self.number} as {d} ('{k}'), and is now asked as {distribution}; a "
+                        "simplex name takes one set of components and min_weight: use the same "
+                        "ones, or another name."
+                    )
+                if k.startswith(prefix) and k not in mine and not isinstance(d, SimplexWeight):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r}: this trial already has the parameter "
+                        f"{k!r}, named like one of its weights; rename that parameter or the "
+                        "simplex."
+                    )
+            return
+        groups = {d for d in self._distributions.values() if isinstance(d, SimplexWeight)}
+        for g in groups:
+            if name.startswith(g.group + ".") and name not in g.param_names():
+                raise SpaceError(
+                    f"parameter {name!r} is named like a weight of simplex {g.group!r} "
+                    f"(its names are {list(g.param_names())}); rename it."
+                )
+
+    def _suggest_simplex(self, dist: SimplexWeight) -> None:
+        """Sample all weights of ``dist``'s simplex as one point and record them."""
+        names = dist.param_names()
+        group = SearchSpace(
+            {n: dist.with_component(c) for n, c in zip(names, dist.components, strict=True)}
+        )
+        for n in names:
+            known = self._distributions.get(n)
+            if known is not None and known != group[n]:
+                raise SpaceError(
+                    f"simplex {dist.group!r} was already sampled in trial {self.number} with "
+                    f"{known} ('{n}'), and is now asked as {group[n]}; a simplex name takes one "
+                    "set of components and min_weight: use the same ones, or another name."
+                )
+        fixed = [n for n in names if n in self._fixed]
+        if fixed:
+            if len(fixed) != len(names):
+                missing = [n for n in names if n not in self._fixed]
+                raise SpaceError(
+                    f"the enqueued trial sets {fixed} of simplex {dist.group!r} but not "
+                    f"{missing}; enqueue every weight of a simplex, or none."
+                )
+            values = {n: self._fixed.pop(n) for n in names}
+            weights = _on_simplex(group, values)
+            if weights is None:
+                raise SpaceError(
+                    f"enqueued weights {values} of simplex {dist.group!r} are not on its "
+                    f"simplex (each in [{dist.low:g}, {dist.high:g}], summing to 1); enqueue "
+                    "weights that sum to 1."
+                )
+        elif all(n in self._relative for n in names):
+            weights = _to_simplex(group, {n: self._relative[n] for n in names})
+        else:
+            history = self._history if self._history is not None else self.study._history()
+            proposal = self.study.sampler.sample_simplex(history, self._snapshot(), group)
+            if set(proposal) != set(names):
+                raise SpaceError(
+                    f"{self.study.sampler!r} proposed {proposal!r} for simplex {dist.group!r}, "
+                    f"not its weights {list(names)}; this is a bug in the sampler."
+                )
+            weights = _to_simplex(group, proposal)
+        self._params.update(weights)
+        self._distributions.update(dict(group))
+        # (The weights join the guard's view of the configuration; continuous, they repeat
+        # nothing themselves.)
+        self._items.extend(item(n, group[n], weights[n]) for n in names)
+        self.study._seen.set(self.number, self._items)
+        if self._buffered is not None:
+            self._buffered.update(weights)
+        else:
+            self._write_params(weights)
+
+    def _unused_fixed(self) -> list[str]:
+        """Names of ``fixed_params`` the objective has not asked for (yet)."""
+        return sorted(k for k in self._fixed_given if k in self._fixed)
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
         self.study._storage.set_trial_params(
@@ -377,10 +501,33 @@ class LocalTrial(ParameterAPI):
         self.study._storage.set_trial_constraints(self._trial_id, floats)
 
 
+def _on_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, ParamValue] | None:
+    """``values`` with the sum made exactly 1, if they are weights of ``group``'s simplex."""
+    if not all(group[n].contains(values[n]) for n in group):
+        return None
+    w = [float(values[n]) for n in group]
+    if abs(math.fsum(w) - 1.0) > 1e-9:
+        return None
+    first = group[group.names[0]]
+    assert isinstance(first, SimplexWeight)
+    return dict(zip(group.names, exact_weights(w, first.min_weight), strict=True))
+
+
+def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, ParamValue]:
+    """A sampler's proposal for a simplex as weights summing to exactly 1: kept when it is
+    on the simplex, else (values proposed one component at a time) its encodings decoded
+    as one point."""
+    on = _on_simplex(group, values)
+    if on is not None:
+        return on
+    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
+    return group.decode(np.array([unit]))[0]
+
+
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:
     if isinstance(distribution, Int):
         return int(value)
-    if isinstance(distribution, Float):
+    if isinstance(distribution, Float | SimplexWeight):
         return float(value)
     if isinstance(distribution, Choice):
         return distribution.choices[distribution.index(value)]

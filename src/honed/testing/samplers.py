@@ -14,8 +14,10 @@ overrides :meth:`SamplerTests.search_space` and :meth:`SamplerTests.conditional_
 
 The checks: every proposed value is valid for every parameter kind (define-by-run and
 declared spaces, conditional ones too, single-objective and multi-objective, with failed and
-pruned trials in the history); no configuration is proposed twice, even when most trials are
-pruned or fail where the optimum seems to be (:meth:`SamplerTests.repeat_space`); the same
+pruned trials in the history); simplex weights (:meth:`SamplerTests.simplex_space`) sum to
+exactly 1 and respect ``min_weight``, declared, define-by-run and inside a branch; no
+configuration is proposed twice, even when most trials are pruned or fail where the optimum
+seems to be (:meth:`SamplerTests.repeat_space`); the same
 seed gives the same sequence, on in-memory and SQLite storage alike; and the sampler decides
 from a plain history, with no study or storage.
 """
@@ -33,10 +35,20 @@ import honed
 from honed.errors import TrialPruned
 from honed.history import History
 from honed.samplers.base import Sampler
-from honed.space import Choice, Distribution, Float, Int, flatten_space, normalize_space
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    Simplex,
+    SimplexWeight,
+    flatten_space,
+    normalize_space,
+    simplex_weights,
+)
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["ALL_KINDS", "CONDITIONAL", "SamplerTests", "walk_space"]
+__all__ = ["ALL_KINDS", "CONDITIONAL", "SIMPLEXES", "SamplerTests", "walk_space"]
 
 #: One parameter of every kind, single-valued ones included.
 ALL_KINDS: dict[str, Distribution] = {
@@ -67,6 +79,26 @@ CONDITIONAL: dict[str, Any] = {
         }
     ),
 }
+
+
+#: Two simplexes (one with a floor on every weight) beside a choice: finite enough for a grid.
+SIMPLEXES: dict[str, Any] = {
+    "mix": Simplex(["web", "code", "books", "wiki"]),
+    "floor": Simplex(["a", "b", "c"], min_weight=0.1),
+    "opt": Choice(["adam", "sgd"]),
+}
+
+
+def _check_simplexes(params: Mapping[str, Any], space: Mapping[str, Any]) -> None:
+    """Every simplex of ``space`` in ``params``: its weights sum to exactly 1 and respect
+    ``min_weight``."""
+    for name, spec in space.items():
+        if not isinstance(spec, Simplex):
+            continue
+        w = simplex_weights(params, name)
+        assert list(w) == list(spec.components), (name, w)
+        assert sum(w.values()) == 1.0, (name, w, sum(w.values()))
+        assert all(spec.min_weight <= v <= 1.0 for v in w.values()), (name, w)
 
 
 def walk_space(trial: honed.Trial, tree: Mapping[str, Distribution]) -> None:
@@ -166,6 +198,10 @@ class SamplerTests:
             "s": Float(0.0, 0.5, step=0.5),
             "x": Float(0.0, 1.0),
         }
+
+    def simplex_space(self) -> dict[str, Any]:
+        """The space of the simplex checks: :data:`SIMPLEXES` by default."""
+        return dict(SIMPLEXES)
 
     def _study(
         self,
@@ -314,6 +350,77 @@ class SamplerTests:
             trials = study.trials
             assert sum(t.state is TrialState.FAILED for t in trials) >= 2
             _assert_no_repeats(trials)
+
+    # ---- simplex weights ---------------------------------------------------------------------
+    def _simplex_objective(self, space: Mapping[str, Any]) -> Any:
+        def objective(trial: honed.Trial) -> float:
+            for name, spec in space.items():
+                if isinstance(spec, Simplex):
+                    trial.simplex(name, spec.components, min_weight=spec.min_weight)
+                else:
+                    trial.suggest(name, spec)
+            return _score(trial.params)
+
+        return objective
+
+    def test_simplex_define_by_run(self) -> None:
+        space = self.simplex_space()
+        study = self._study(space)
+        study.optimize(self._simplex_objective(space), n_trials=self.n_trials, show_progress=False)
+        flat = flatten_space(normalize_space(space))
+        for t in study.trials:
+            assert t.state is TrialState.COMPLETE, t.fail_reason
+            _check_simplexes(t.params, space)
+            assert set(t.params) == set(flat)
+            for name, dist in flat.items():
+                assert t.distributions[name] == dist  # group, components and min_weight
+        # the model-based part of the run proposes more than one point
+        assert len({tuple(t.params.values()) for t in study.trials}) > self.n_trials // 2
+
+    def test_simplex_declared(self) -> None:
+        space = self.simplex_space()
+        study = self._study(space)
+        for _ in range(self.n_trials):
+            trial = study.ask(space)
+            _check_simplexes(trial.params, space)
+            for name, dist in trial.distributions.items():
+                if isinstance(dist, SimplexWeight):
+                    assert name == f"{dist.group}.{dist.component}"
+            study.tell(trial, _score(trial.params))
+
+    def test_simplex_in_a_branch(self) -> None:
+        inner = {k: v for k, v in self.simplex_space().items() if isinstance(v, Simplex)}
+        tree = {"use": Choice({"mixed": inner, "plain": {}})}
+        study = self._study(tree)
+        seen = set()
+        for i in range(self.n_trials):
+            if i % 2:
+                trial = study.ask(tree)
+            else:
+                trial = study.ask()
+                if trial.choice("use", ["mixed", "plain"]) == "mixed":
+                    for name, spec in inner.items():
+                        trial.simplex(name, spec.components, min_weight=spec.min_weight)
+            seen.add(trial.params["use"])
+            if trial.params["use"] == "mixed":
+                _check_simplexes(trial.params, inner)
+            else:
+                assert set(trial.params) == {"use"}, trial.params
+            study.tell(trial, _score(trial.params))
+        assert "mixed" in seen
+
+    def test_simplex_same_seed_same_weights(self, tmp_path: Path) -> None:
+        space = self.simplex_space()
+
+        def run(seed: int, storage: Any) -> list[dict[str, Any]]:
+            study = self._study(space, seed=seed, storage=storage)
+            objective = self._simplex_objective(space)
+            study.optimize(objective, n_trials=self.n_trials, show_progress=False)
+            return [dict(t.params) for t in study.trials]
+
+        first = run(5, None)
+        assert first == run(5, f"sqlite:///{tmp_path / 'simplex.db'}")
+        assert first != run(6, None)
 
     # ---- reproducibility ---------------------------------------------------------------------
     def _sequence(self, seed: int, storage: Any) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from scipy.stats import qmc
 
 from honed.history import History
 from honed.pareto import non_dominated_mask
+from honed.samplers._transfer import warm_proposal, warm_space
 from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import Acquisition, LogEI, optimize_acquisition
 from honed.samplers.gp._ehvi import LogEHVI
@@ -207,7 +208,11 @@ class GPSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        return joint_space(history, declared_space)
+        space = joint_space(history, declared_space)
+        if not len(space) and history.sources:
+            # Warm start before any trial of its own: the sources name the parameters.
+            return SearchSpace(warm_space(history, declared_space))
+        return space
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
@@ -225,7 +230,10 @@ class GPSampler(Sampler):
         stopped = _stopped(history, space)
         n_pruned = sum(t.state is TrialState.PRUNED and t.last_step is not None for t in stopped)
         if not complete or len(complete) + n_pruned < n_startup:
-            return self._startup(trial, space)
+            start = self._startup(trial, space)
+            if history.sources:  # warm start: every other start point from the sources
+                start.update(warm_proposal(history, trial, space))
+            return start
         with np.errstate(all="ignore"), warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore", RuntimeWarning)
             u = self._propose(history, trial, space, complete, n_startup, stopped)
@@ -756,6 +764,9 @@ class _Encoder:
         return act
 
     def fix(self, x: np.ndarray) -> np.ndarray:
+        # A simplex's columns go to the encodings of the weights they decode to, so the
+        # acquisition scores the point that would run.
+        x = self.space.project(x)
         if not self.conditional:
             return x
         act = self.active(x)
@@ -779,4 +790,4 @@ class _Encoder:
                 out[j] = dd.to_unit(dd.from_unit(float(u[j])))
             elif isinstance(dd, Choice) and u[j] < 0:
                 out[j] = 0.5 / len(dd.choices)
-        return np.clip(out, 0.0, 1.0)
+        return self.space.project(np.clip(out, 0.0, 1.0))
