@@ -178,7 +178,7 @@ def test_pruned_and_failed_trials_enter_the_gp_at_pessimistic_values() -> None:
     partial = FrozenTrial(number=9, state=TrialState.FAILED, trial_id=9)  # no parameters
     two = SearchSpace({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
     assert _impute(
-        History(complete + [partial], [Direction.MINIMIZE]),
+        History([*complete, partial], [Direction.MINIMIZE]),
         [_trial(9, 0.5, TrialState.FAILED)],  # crashed before asking y: no point to place
         np.array([1.0, 2.0, 3.0]),
         _Encoder(two),
