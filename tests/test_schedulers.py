@@ -425,13 +425,10 @@ def test_multifidelity_sampler_never_repeats_a_configuration_in_a_small_grid():
     plain = MultiFidelitySampler(
         TPESampler(seed=0, n_startup_trials=3), sched, min_points=3, avoid_repeats=False
     )
-    # The sampler's own rule, seen with the study's guard against repeats off (noisy=True).
+    # noisy: the study's own guard against repeats lets the sampler's proposals through
     study2 = honed.create_study(sampler=plain, scheduler=sched, noisy=True)
     study2.optimize(objective, n_trials=16, show_progress=False)
     assert len({(t.params["a"], t.params["b"]) for t in study2.trials}) < 16
-    study3 = honed.create_study(sampler=plain, scheduler=sched)  # the guard alone suffices
-    study3.optimize(objective, n_trials=16, show_progress=False)
-    assert len({(t.params["a"], t.params["b"]) for t in study3.trials}) == 16
 
 
 def test_multifidelity_random_fraction_draws_seeded_trials_at_random():

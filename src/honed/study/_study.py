@@ -101,13 +101,13 @@ class Study:
         self.faults = faults or FaultPolicy(heartbeat_interval=None)
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
+        self._sources: tuple[Source, ...] | None = None
         #: Whether the objective is noisy: then a sampled configuration may repeat one the
         #: study has (a new measurement of it); otherwise the study never samples one twice.
         self.noisy = bool(noisy)
         # Every trial's configuration, for the guard against repeats (honed.study._repeats).
         self._seen = SeenConfigs()
         self._repeat_logged = False
-        self._sources: tuple[Source, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -720,8 +720,8 @@ def create_study(
     load_if_exists: bool = False,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
-    noisy: bool | None = None,
     warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -743,21 +743,21 @@ def create_study(
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
         seed: Seed for a sampler given by name or left to the default.
+        warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
+            of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
+            as ``add_trials`` checks them). The default sampler, TPE and GP use them
+            (``docs/warm-start.md``), weighted by how well each ranks this study's own
+            trials, so an unrelated source is dropped. Their
+            finished trials are copied into this study's storage (studies named
+            ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
+            Parameters the source lacks are sampled as usual; ones this study lacks, and
+            values outside its ranges, are ignored.
         noisy: Whether the objective's value changes from run to run of one configuration
             (a random split, an unseeded model). By default (``False``) the study never
             samples a configuration it already has, whatever the sampler: a repeat of a
             deterministic objective only wastes a trial. ``True`` lets a sampler propose one
             again, as a new measurement. Stored with a new study; ``None``: the stored
             setting of an existing study, else ``False``.
-        warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
-            of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
-            as ``add_trials`` checks them). The default sampler, TPE and GP use them
-            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
-            each ranks this study's own trials, so an unrelated source is dropped. Their
-            finished trials are copied into this study's storage (studies named
-            ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
-            Parameters the source lacks are sampled as usual; ones this study lacks, and
-            values outside its ranges, are ignored.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.

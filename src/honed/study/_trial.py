@@ -25,6 +25,7 @@ from honed.space import (
     SearchSpace,
     SimplexWeight,
     exact_weights,
+    project_simplexes,
 )
 from honed.storage.base import Storage
 from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
@@ -210,34 +211,6 @@ class LocalTrial(ParameterAPI):
             self._write_params({name: value})
         return value
 
-    def _claim(self, name: str, distribution: Distribution, value: ParamValue) -> None:
-        self._params[name] = value
-        self._distributions[name] = distribution
-        self._items.append(item(name, distribution, value))
-        self.study._seen.set(self.number, self._items)
-
-    def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
-        """``value``, or a nearby one when it would make this trial repeat the configuration
-        of another (the guard against repeats, :mod:`honed.study._repeats`)."""
-        study = self.study
-        if study.noisy or getattr(study.sampler, "guards_repeats", False):
-            return value
-        seed = getattr(study.sampler, "seed", None)
-        value, fresh = fresh_value(
-            study._seen,
-            self.number,
-            self._items,
-            name,
-            distribution,
-            value,
-            lambda: guard_rng(seed, self.number, name),
-        )
-        if not fresh:
-            self._repeated = name
-            if self._buffered is None:  # define-by-run: nothing else can change now
-                study._note_repeat(self.number, name)
-        return value
-
     def _check_simplex_names(self, name: str, distribution: Distribution) -> None:
         """A simplex ``g`` owns the names ``g.<component>``: no other parameter may take one."""
         if isinstance(distribution, SimplexWeight):
@@ -319,12 +292,8 @@ class LocalTrial(ParameterAPI):
                     f"not its weights {list(names)}; this is a bug in the sampler."
                 )
             weights = _to_simplex(group, proposal)
-        self._params.update(weights)
-        self._distributions.update(dict(group))
-        # (The weights join the guard's view of the configuration; continuous, they repeat
-        # nothing themselves.)
-        self._items.extend(item(n, group[n], weights[n]) for n in names)
-        self.study._seen.set(self.number, self._items)
+        for n, w in weights.items():
+            self._claim(n, group[n], w)  # continuous weights: the repeat guard only records them
         if self._buffered is not None:
             self._buffered.update(weights)
         else:
@@ -333,6 +302,34 @@ class LocalTrial(ParameterAPI):
     def _unused_fixed(self) -> list[str]:
         """Names of ``fixed_params`` the objective has not asked for (yet)."""
         return sorted(k for k in self._fixed_given if k in self._fixed)
+
+    def _claim(self, name: str, distribution: Distribution, value: ParamValue) -> None:
+        self._params[name] = value
+        self._distributions[name] = distribution
+        self._items.append(item(name, distribution, value))
+        self.study._seen.set(self.number, self._items)
+
+    def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
+        """``value``, or a nearby one when it would make this trial repeat the configuration
+        of another (the guard against repeats, :mod:`honed.study._repeats`)."""
+        study = self.study
+        if study.noisy or getattr(study.sampler, "guards_repeats", False):
+            return value
+        seed = getattr(study.sampler, "seed", None)
+        value, fresh = fresh_value(
+            study._seen,
+            self.number,
+            self._items,
+            name,
+            distribution,
+            value,
+            lambda: guard_rng(seed, self.number, name),
+        )
+        if not fresh:
+            self._repeated = name
+            if self._buffered is None:  # define-by-run: nothing else can change now
+                study._note_repeat(self.number, name)
+        return value
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
         self.study._storage.set_trial_params(
@@ -517,11 +514,8 @@ def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, Para
     """A sampler's proposal for a simplex as weights summing to exactly 1: kept when it is
     on the simplex, else (values proposed one component at a time) its encodings decoded
     as one point."""
-    on = _on_simplex(group, values)
-    if on is not None:
-        return on
-    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
-    return group.decode(np.array([unit]))[0]
+    projected = project_simplexes({n: values[n] for n in group}, group)
+    return {n: projected[n] for n in group}
 
 
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:

@@ -188,6 +188,10 @@ class SamplerTests:
         """The tree-shaped space of the conditional checks."""
         return dict(CONDITIONAL)
 
+    def simplex_space(self) -> dict[str, Any]:
+        """The space of the simplex checks: :data:`SIMPLEXES` by default."""
+        return dict(SIMPLEXES)
+
     def repeat_space(self) -> dict[str, Distribution]:
         """The small space of the repeat checks (36 configurations, a continuous parameter
         aside): few enough values that a sampler which learns nothing from pruned or failed
@@ -198,10 +202,6 @@ class SamplerTests:
             "s": Float(0.0, 0.5, step=0.5),
             "x": Float(0.0, 1.0),
         }
-
-    def simplex_space(self) -> dict[str, Any]:
-        """The space of the simplex checks: :data:`SIMPLEXES` by default."""
-        return dict(SIMPLEXES)
 
     def _study(
         self,
@@ -301,56 +301,6 @@ class SamplerTests:
             for name, dist in space.items():
                 assert dist.contains(t.params[name]), (name, t.params[name])
 
-    # ---- no repeats --------------------------------------------------------------------------
-    def test_no_repeats_when_most_trials_are_pruned(self) -> None:
-        """Pruned trials are evaluated configurations: none is proposed again (define-by-run,
-        on the discrete parameters of :meth:`repeat_space`)."""
-        space = _discrete(self.repeat_space())
-        study = self._study(space, scheduler="median")
-
-        def objective(trial: honed.Trial) -> float:
-            walk_space(trial, space)
-            loss = _bowl(trial.params)
-            for step in range(4):
-                trial.report(loss + 1.0 / (step + 1), step)
-            if trial.number % 4:
-                raise TrialPruned()  # three trials in four, on top of the median rule
-            return loss
-
-        study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
-        trials = study.trials
-        assert sum(t.state is TrialState.PRUNED for t in trials) >= len(trials) // 2
-        _assert_no_repeats(trials)
-
-    def test_no_repeats_when_the_best_region_fails(self) -> None:
-        """Failed trials are evaluated configurations too, define-by-run and declared: a
-        sampler drawn to the region where the objective raises proposes no point twice."""
-        space = self.repeat_space()
-        discrete = _discrete(space)
-        for declared in (False, True):
-            study = self._study(space if declared else discrete)
-
-            def objective(trial: honed.Trial, declared: bool = declared) -> float:
-                if not declared:
-                    walk_space(trial, discrete)
-                loss = _bowl(trial.params)
-                if loss < 3.0:
-                    raise RuntimeError("the corner of the best values crashes")
-                return loss
-
-            if declared:
-                for _ in range(self.n_trials + 6):
-                    trial = study.ask(space)
-                    try:
-                        study.tell(trial, objective(trial))
-                    except RuntimeError as e:
-                        study.tell(trial, state=TrialState.FAILED, fail_reason=str(e))
-            else:
-                study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
-            trials = study.trials
-            assert sum(t.state is TrialState.FAILED for t in trials) >= 2
-            _assert_no_repeats(trials)
-
     # ---- simplex weights ---------------------------------------------------------------------
     def _simplex_objective(self, space: Mapping[str, Any]) -> Any:
         def objective(trial: honed.Trial) -> float:
@@ -421,6 +371,56 @@ class SamplerTests:
         first = run(5, None)
         assert first == run(5, f"sqlite:///{tmp_path / 'simplex.db'}")
         assert first != run(6, None)
+
+    # ---- no repeats --------------------------------------------------------------------------
+    def test_no_repeats_when_most_trials_are_pruned(self) -> None:
+        """Pruned trials are evaluated configurations: none is proposed again (define-by-run,
+        on the discrete parameters of :meth:`repeat_space`)."""
+        space = _discrete(self.repeat_space())
+        study = self._study(space, scheduler="median")
+
+        def objective(trial: honed.Trial) -> float:
+            walk_space(trial, space)
+            loss = _bowl(trial.params)
+            for step in range(4):
+                trial.report(loss + 1.0 / (step + 1), step)
+            if trial.number % 4:
+                raise TrialPruned()  # three trials in four, on top of the median rule
+            return loss
+
+        study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
+        trials = study.trials
+        assert sum(t.state is TrialState.PRUNED for t in trials) >= len(trials) // 2
+        _assert_no_repeats(trials)
+
+    def test_no_repeats_when_the_best_region_fails(self) -> None:
+        """Failed trials are evaluated configurations too, define-by-run and declared: a
+        sampler drawn to the region where the objective raises proposes no point twice."""
+        space = self.repeat_space()
+        discrete = _discrete(space)
+        for declared in (False, True):
+            study = self._study(space if declared else discrete)
+
+            def objective(trial: honed.Trial, declared: bool = declared) -> float:
+                if not declared:
+                    walk_space(trial, discrete)
+                loss = _bowl(trial.params)
+                if loss < 3.0:
+                    raise RuntimeError("the corner of the best values crashes")
+                return loss
+
+            if declared:
+                for _ in range(self.n_trials + 6):
+                    trial = study.ask(space)
+                    try:
+                        study.tell(trial, objective(trial))
+                    except RuntimeError as e:
+                        study.tell(trial, state=TrialState.FAILED, fail_reason=str(e))
+            else:
+                study.optimize(objective, n_trials=self.n_trials + 6, show_progress=False)
+            trials = study.trials
+            assert sum(t.state is TrialState.FAILED for t in trials) >= 2
+            _assert_no_repeats(trials)
 
     # ---- reproducibility ---------------------------------------------------------------------
     def _sequence(self, seed: int, storage: Any) -> list[dict[str, Any]]:
