@@ -346,3 +346,14 @@ def test_a_record_that_cannot_be_replayed_is_skipped_alike_everywhere(
     assert caplog.text.count("cannot be replayed (KeyError") == 2  # once per handle
     storage.close()
     other.close()
+
+
+def test_fsync_every_write_is_an_option_that_travels_with_the_storage(tmp_path):
+    with pytest.raises(ValueError, match="fsync must be 'ends' or 'every'"):
+        JournalStorage(tmp_path / "x.log", fsync="always")
+    store = JournalStorage(tmp_path / "j.log", fsync="every")
+    study = honed.create_study("every", storage=store)
+    study.optimize(lambda t: t.float("x", 0, 1), n_trials=3)
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.fsync == "every"
+    assert len(honed.load_study("every", storage=copy).trials) == 3

@@ -6,9 +6,9 @@ no sleep), so the figure is the framework's own cost per trial under contention.
 in one run, interleaved repeat by repeat so drifts of a shared machine hit all alike:
 
 * ``honed-journal``: honed's JournalStorage (``journal:///`` file),
-* ``honed-journal-fsync-all``: the same with every write flushed to disk (``fsync``), as
-  Optuna's file backend does; honed flushes only studies and trial ends (an experiment
-  patched in here, not an option of honed),
+* ``honed-journal-fsync-all``: the same with ``JournalStorage(path, fsync="every")``, every
+  write flushed to disk, as Optuna's file backend does (by default honed flushes only
+  studies and trial ends),
 * ``honed-sqlite``: honed on a SQLite file (WAL),
 * ``optuna-journal``: Optuna's ``JournalStorage(JournalFileBackend(path))``.
 
@@ -41,23 +41,18 @@ import statistics
 import tempfile
 import time
 import traceback
+import zlib
 from pathlib import Path
 
 SYSTEMS = ("honed-journal", "honed-journal-fsync-all", "honed-sqlite", "optuna-journal")
 
 
-class _Everything:
-    def __contains__(self, op: object) -> bool:
-        return True
-
-
-def _fsync_every_write() -> None:
-    """The experiment behind ``honed-journal-fsync-all``: honed's journal flushing every
-    write to disk, as Optuna's JournalFileBackend does (honed flushes studies and trial
-    ends only), to tell the cost of that policy from the rest of the design."""
-    from honed.storage.journal import _storage
-
-    _storage._SYNCED = _Everything()  # type: ignore[assignment]
+def _is_record(line: bytes) -> bool:
+    """Whether a journal line is whole: ``<crc32 of the rest, 8 hex digits> <JSON>``."""
+    try:
+        return len(line) > 9 and int(line[:8], 16) == zlib.crc32(line[9:])
+    except ValueError:
+        return False
 
 
 def _objective(trial) -> float:
@@ -98,13 +93,17 @@ def _optuna_study(path: str, create: bool, seed: int = 0):
 def _worker(system: str, url: str, seconds: float, seed: int, start_at: float, out) -> None:
     errors = 0
     logging.getLogger("honed").setLevel(logging.WARNING)
-    if system == "honed-journal-fsync-all":
-        _fsync_every_write()
     try:
         if system.startswith("honed"):
             import honed
+            from honed.storage import JournalStorage
 
-            study = honed.load_study("load", storage=url, sampler="random", seed=seed)
+            storage = (
+                JournalStorage(url[len("journal:///") :], fsync="every")
+                if system == "honed-journal-fsync-all"
+                else url
+            )
+            study = honed.load_study("load", storage=storage, sampler="random", seed=seed)
             while time.time() < start_at:
                 time.sleep(0.001)
             study.optimize(_objective, timeout=seconds, show_progress=False)
@@ -262,10 +261,8 @@ def storm(url: str, kills: int, seed: int, tmp: Path) -> dict:
         "left_running": sum(t.state is TrialState.RUNNING for t in trials.values()),
     }
     if url.startswith("journal:///"):
-        from honed.storage.journal._file import decode_line
-
         *lines, tail = Path(url[len("journal:///") :]).read_bytes().split(b"\n")
-        row["cut_lines"] = sum(decode_line(line) is None for line in lines) + bool(tail)
+        row["cut_lines"] = sum(not _is_record(line) for line in lines) + bool(tail)
     study.storage.close()
     return row
 

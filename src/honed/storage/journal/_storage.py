@@ -107,11 +107,23 @@ class JournalStorage(Storage):
             sharing a journal need synchronised clocks (NTP) for heartbeats to mean the same
             on all of them. Tests inject a :class:`honed.testing.ManualClock`. A copy sent
             to another process (it travels by path) uses ``time.time``.
+        fsync: ``"ends"`` (default): flush to disk when a study is created or deleted and when
+            a trial ends (the durability of the SQL storages: a killed process loses nothing,
+            a crash of the machine may lose the last reports, never a result). ``"every"``:
+            flush every write, so a machine crash loses nothing written; several times slower.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, read_only: bool = False, clock: Clock | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        clock: Clock | None = None,
+        fsync: str = "ends",
     ) -> None:
+        if fsync not in ("ends", "every"):
+            raise ValueError(f"fsync must be 'ends' or 'every', got {fsync!r}.")
+        self.fsync = fsync
         self.path = Path(path)
         self.read_only = read_only
         self._clock: Clock = time.time if clock is None else clock
@@ -146,10 +158,12 @@ class JournalStorage(Storage):
 
     # Storages travel to worker processes by path: files and locks never cross a fork.
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path.absolute()), "read_only": self.read_only}
+        return {"path": str(self.path.absolute()), "read_only": self.read_only, "fsync": self.fsync}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], read_only=state["read_only"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["path"], read_only=state["read_only"], fsync=state.get("fsync", "ends")
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -302,7 +316,7 @@ class JournalStorage(Storage):
         if skip_if is not None and skip_if(result):
             return result
         try:
-            self._file.append(line, sync=record["op"] in _SYNCED)
+            self._file.append(line, sync=self.fsync == "every" or record["op"] in _SYNCED)
         except OSError as e:
             self._reset()  # the replay holds a record the file may not: read it again
             raise StorageError(f"cannot write to journal {str(self.path)!r}: {e}.") from e
