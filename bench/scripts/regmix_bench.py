@@ -167,7 +167,8 @@ def target_error(data: dict[str, Any], w: np.ndarray, seed: int) -> float:
 def run_seed(seed: int, n_trials: int, dataset: str = "digits") -> dict[str, Any]:
     data = _sources(seed, dataset)
     rng = np.random.default_rng(seed)
-    study = honed.create_study(sampler="random", seed=seed)
+    # A fixed name: trial.seed (each proxy run's data draw) derives from it.
+    study = honed.create_study(f"regmix-{dataset}-{seed}", sampler="random", seed=seed)
     for w in rng.dirichlet(np.ones(len(SOURCES)), n_trials):
         study.enqueue({f"mix.{s}": float(v) for s, v in zip(SOURCES, w, strict=True)})
 
