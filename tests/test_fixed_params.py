@@ -100,8 +100,17 @@ def test_declared_space_gets_the_fixed_value_at_ask_and_checks_it_there() -> Non
     trial = study.ask(space, fixed_params={"model": "mlp"})
     assert trial.params["model"] == "mlp" and 8 <= trial.params["width"] <= 64
     study.tell(trial, 1.0)
-    study.optimize(lambda t: t.params["lr"], n_trials=5, space=space, fixed_params={"lr": 0.01})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "width" is in a branch some trials do not take
+        study.optimize(
+            lambda t: t.params["lr"],
+            n_trials=5,
+            space=space,
+            fixed_params={"lr": 0.01, "width": 16},
+            show_progress=False,
+        )
     assert [t.params["lr"] for t in study.trials[1:]] == [0.01] * 5
+    assert all(t.params.get("width", 16) == 16 for t in study.trials[1:])
     with pytest.raises(honed.SpaceError, match=r"names \['lrr'\] that the space does not declare"):
         study.ask(space, fixed_params={"lrr": 0.01})
     with pytest.raises(honed.SpaceError, match=r"fixed value 0\.5 of parameter 'lr' is outside"):
