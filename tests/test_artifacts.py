@@ -74,6 +74,16 @@ def test_checkpoints_objects_files_folders_and_steps(tmp_path):
         ck.save(5, lambda: 0)
 
 
+def test_trial_checkpoints_persist_beside_a_journal(tmp_path):
+    url = f"journal:///{tmp_path / 'runs.log'}"
+    study = honed.create_study("ck", storage=url)
+    trial = study.ask()
+    trial.save_checkpoint({"epoch": 3})
+    study.tell(trial, 1.0)
+    assert (tmp_path / "runs-artifacts").is_dir()
+    assert honed.load_study("ck", storage=url).checkpoints.load(0) == {"epoch": 3}
+
+
 def test_trial_checkpoints_persist_beside_sqlite(tmp_path):
     db = tmp_path / "runs.db"
     study = honed.create_study("ck", storage=db)

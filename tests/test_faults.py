@@ -66,13 +66,17 @@ def _worker(url: str, stop_file: str, seed: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def _url(kind: str, tmp_path: Path, name: str, request: pytest.FixtureRequest) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / name}.db"
+    if kind == "journal":
+        return f"journal:///{tmp_path / name}.log"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
 def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, request):
-    url = (
-        f"sqlite:///{tmp_path / 'chaos.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = _url(kind, tmp_path, "chaos", request)
     honed.create_study("chaos", storage=url).storage.close()
     stop_file = str(tmp_path / "stop")
     ctx = mp.get_context("fork")  # workers start in milliseconds: honed is already imported
@@ -301,18 +305,14 @@ GROUP = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
 def test_killed_process_groups_leave_nothing_running_and_lose_no_configuration(
     kind, tmp_path: Path, request
 ):
     import subprocess
     import sys
 
-    url = (
-        f"sqlite:///{tmp_path / 'storm.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = _url(kind, tmp_path, "storm", request)
     script, log = tmp_path / "group.py", tmp_path / "started.log"
     script.write_text(GROUP)
     rng = random.Random(7)

@@ -22,12 +22,14 @@ from honed.testing import ManualClock
 from honed.trial import Direction, FrozenTrial, TrialState
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "journal", "postgres"])
 def storage_url(request: pytest.FixtureRequest, tmp_path) -> str | None:
     if request.param == "memory":
         return None
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hb.db'}"
+    if request.param == "journal":
+        return f"journal:///{tmp_path / 'hb.log'}"
     return request.getfixturevalue("pg_url")
 
 
@@ -45,6 +47,8 @@ def _open(url: str | None, clock: ManualClock) -> honed.storage.Storage:
     """A storage on ``url`` (None: in memory) that reads time from ``clock``."""
     if url is None:
         storage: honed.storage.Storage = honed.storage.InMemoryStorage(clock=clock)
+    elif url.startswith("journal:///"):
+        storage = honed.storage.JournalStorage(url[len("journal:///") :], clock=clock)
     else:
         storage = SQLStorage(url.replace("postgresql://", "postgresql+psycopg://", 1), clock=clock)
     _OPENED.append(storage)
@@ -176,13 +180,13 @@ def _race(url: str, clock: ManualClock, barrier, out) -> None:
     study.storage.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
 def test_concurrent_detectors_fail_each_stale_trial_exactly_once(kind, tmp_path, request):
-    url = (
-        f"sqlite:///{tmp_path / 'race.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = {
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'race.db'}",
+        "journal": lambda: f"journal:///{tmp_path / 'race.log'}",
+        "postgres": lambda: request.getfixturevalue("pg_url"),
+    }[kind]()
     # Trials of a beating worker, but with a long grace here: only the racing detectors
     # (grace 0.2 s) fail them.
     clock = ManualClock()

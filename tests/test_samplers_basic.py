@@ -61,6 +61,9 @@ class TestGridSampler(SamplerTests):
     def conditional_space(self) -> dict[str, Any]:
         return dict(GRID_CONDITIONAL)
 
+    def repeat_space(self) -> dict[str, Distribution]:
+        return {"n": Int(0, 5), "c": Choice(["a", "b", "c"]), "s": Float(0.0, 0.5, step=0.5)}
+
 
 # ---- random ----------------------------------------------------------------------------------
 def test_random_is_uniform_in_each_encoding() -> None:

@@ -31,7 +31,17 @@ from honed.errors import (
 )
 from honed.history import History
 from honed.objective import FixedTrial, Trial
-from honed.space import Choice, Distribution, Float, Int, SearchSpace, load_space
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    Simplex,
+    SimplexWeight,
+    load_space,
+    simplex_weights,
+)
 from honed.study import FaultPolicy, Study, create_study, delete_study, load_study
 from honed.trial import Direction, FrozenTrial, TrialState
 
@@ -53,6 +63,8 @@ __all__ = [
     "Int",
     "SchemaVersionError",
     "SearchSpace",
+    "Simplex",
+    "SimplexWeight",
     "SpaceError",
     "StorageError",
     "Study",
@@ -68,6 +80,7 @@ __all__ = [
     "load_space",
     "load_study",
     "set_verbosity",
+    "simplex_weights",
 ]
 
 _LAZY_SUBPACKAGES = ("analysis", "plots", "dashboard", "recipes")

@@ -681,10 +681,14 @@ def delete_study_artifacts(store: ArtifactStore, study_name: str) -> int:
 
 
 def default_artifact_store(storage: object) -> ArtifactStore:
-    """The store a study uses when none is given: ``<name>-artifacts/`` beside a SQLite file,
+    """The store a study uses when none is given: ``<name>-artifacts/`` beside a SQLite or
+    journal file (on a shared file system, every machine finds the checkpoints there),
     ``./honed-artifacts`` for a database server, a temporary folder for in-memory studies."""
     url = getattr(storage, "url", None)
     if isinstance(url, str):
+        if url.startswith("journal:///"):
+            log = Path(url[len("journal:///") :])
+            return FileSystemArtifactStore(log.with_name(f"{log.stem}-artifacts"))
         if url.startswith("sqlite:///"):
             path = url[len("sqlite:///") :].split("?", 1)[0]
             if path and path != ":memory:":

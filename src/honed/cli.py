@@ -45,12 +45,14 @@ def _open_existing(url: str, *, read_only: bool = True) -> Storage:
     path = None
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :].split("?", 1)[0])
+    elif url.startswith("journal:///") and len(url) > len("journal:///"):
+        path = Path(url[len("journal:///") :])
     elif "://" not in url and Path(url).suffix in (".db", ".sqlite", ".sqlite3"):
         path = Path(url)  # a plain path: get_storage would create it
     if path is not None and not path.is_file():
         raise HonedError(
-            f"no database at {path} (from --storage {url}); run `honed demo` to create "
-            "one, or pass --storage with the URL of your studies."
+            f"no database at {path} (from {url}); run `honed demo` to create one, or pass "
+            "the URL of your studies (--storage)."
         )
     return get_storage(url, read_only=read_only)
 
@@ -286,6 +288,22 @@ def _cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_copy(args: argparse.Namespace) -> int:
+    from honed.storage import copy_study
+
+    src = _open_existing(args.src)
+    dst = get_storage(args.dst)
+    try:
+        new_id = copy_study(src, dst, args.study, args.new_name)
+        n = dst.count_trials(new_id)
+    finally:
+        src.close()
+        dst.close()
+    name = args.study if args.new_name is None else args.new_name
+    print(f"copied study {args.study!r} ({n} trials) to {printable(args.dst)} as {name!r}")
+    return 0
+
+
 def _cmd_storage_upgrade(args: argparse.Namespace) -> int:
     storage = _open_existing(args.storage, read_only=False)  # opening to write upgrades
     version = getattr(storage, "upgraded_from", None)
@@ -340,6 +358,19 @@ def _register_core(sub: Any) -> None:
     )
     _add_storage(p)
     p.set_defaults(func=_cmd_storage_upgrade)
+
+    p = sub.add_parser(
+        "copy",
+        help="copy a study, every trial and setting, from one storage to another",
+        description="Copy a study between any two storages (SQLite, PostgreSQL, journal "
+        "files): its trials with their parameters, values, reports, attributes and times, "
+        "and its settings. SRC is only read.",
+    )
+    p.add_argument("src", metavar="SRC_URL", help="where the study is (only read)")
+    p.add_argument("dst", metavar="DST_URL", help="where to copy it (created if missing)")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("--as", dest="new_name", metavar="NEW", default=None, help="name of the copy")
+    p.set_defaults(func=_cmd_copy)
 
     p = sub.add_parser("delete", help="delete a study and its trials")
     p.add_argument("study")

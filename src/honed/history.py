@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import overload
 
@@ -11,22 +12,52 @@ import numpy as np
 from honed.pareto import non_dominated_mask
 from honed.trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["History"]
+__all__ = ["History", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Trials of an earlier, related study that a warm-started study learns from
+    (``create_study(warm_start=...)``): read-only data, never run again.
+
+    Attributes:
+        name: Where they came from (the source study's name, or ``"trials"``).
+        directions: The source's directions (its values are losses by these, not by the
+            target study's).
+        trials: Its finished trials, as copied into the target's storage.
+    """
+
+    name: str
+    directions: tuple[Direction, ...]
+    trials: tuple[FrozenTrial, ...]
+
+    @cached_property
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state is TrialState.COMPLETE and t.values is not None]
 
 
 class History(Sequence[FrozenTrial]):
-    """Trials of one study ordered by number, plus the study's directions.
+    """Trials of one study ordered by number, plus the study's directions and its
+    warm-start :attr:`sources`.
 
     Values are turned into *losses* (lower is better, one column per objective) by
     :meth:`losses`, so decision code never branches on the direction. ``History(trials,
     directions)`` builds one by hand (to test a sampler on a fixed history).
     """
 
-    __slots__ = ("__dict__", "_trials", "directions")
+    __slots__ = ("__dict__", "_trials", "directions", "sources")
 
-    def __init__(self, trials: Sequence[FrozenTrial], directions: Sequence[Direction]) -> None:
+    def __init__(
+        self,
+        trials: Sequence[FrozenTrial],
+        directions: Sequence[Direction],
+        sources: Sequence[Source] = (),
+    ) -> None:
         self._trials = tuple(trials)
         self.directions = tuple(directions)
+        #: Warm-start sources (:class:`Source`): earlier studies' trials a sampler may learn
+        #: from, apart from this study's own (they are not in the sequence).
+        self.sources: tuple[Source, ...] = tuple(sources)
 
     @overload
     def __getitem__(self, i: int) -> FrozenTrial: ...

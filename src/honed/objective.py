@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from honed._migration import TRIAL_HINTS, attribute_error
 from honed.errors import SpaceError
-from honed.space import Choice, Distribution, Float, Int, ParamValue
+from honed.space import Choice, Distribution, Float, Int, ParamValue, Simplex
 from honed.trial import Direction, check_report, trial_seed
 
 __all__ = ["FixedTrial", "Objective", "ParameterAPI", "StudyInfo", "StudyView", "Trial"]
@@ -93,6 +93,12 @@ class Trial(Protocol):
 
     def choice(self, name: str, choices: Sequence[ParamValue]) -> Any:
         """One of ``choices``."""
+
+    def simplex(
+        self, name: str, components: Sequence[str], *, min_weight: builtins.float = 0.0
+    ) -> dict[str, builtins.float]:
+        """Mixture weights ``{component: weight}``, each ``>= min_weight``, summing to 1;
+        stored as the parameters ``f"{name}.{component}"`` (see :class:`honed.Simplex`)."""
 
     # (``float`` and ``int`` are methods from here on: annotations name the builtins.)
     def report(
@@ -169,6 +175,22 @@ class ParameterAPI(ABC):
         except SpaceError as e:
             raise SpaceError(f"parameter {name!r}: {e}") from None
         return self.suggest(name, dist)
+
+    def simplex(
+        self, name: str, components: Sequence[str], *, min_weight: builtins.float = 0.0
+    ) -> dict[str, builtins.float]:
+        """Mixture weights ``{component: weight}``: each at least ``min_weight``, and
+        ``sum(weights.values()) == 1.0`` exactly. They are sampled as one point (uniform on
+        the simplex for random search) and stored as the parameters ``f"{name}.{component}"``
+        (:func:`honed.simplex_weights` collects them again)."""
+        try:
+            dists = Simplex(components, min_weight).distributions(name)
+        except SpaceError as e:
+            raise SpaceError(f"parameter {name!r}: {e}") from None
+        return {
+            d.component: builtins.float(self.suggest(pname, d))  # type: ignore[arg-type]
+            for pname, d in dists.items()
+        }
 
 
 def _build(name: str, cls: type[Float] | type[Int], low: Any, high: Any, **kw: Any) -> Distribution:

@@ -8,6 +8,16 @@ these encodings instead of writing their own:
   so rounding a continuous proposal never favours the end points.
 * ``Choice``: index ``i`` of ``n`` owns ``[i / n, (i + 1) / n)``; samplers that need one-hot
   vectors or indices use :meth:`Choice.index` and ``len(choice.choices)``.
+* ``Simplex``: ``k`` mixture weights that sum to 1, stored as one ``SimplexWeight`` parameter
+  per component (``"mix.web"``). Weight ``w`` of a component encodes as ``1 - exp(-k s)``,
+  ``s = (w - min_weight) / (1 - k min_weight)`` its share of the free mass; a point of
+  ``[0, 1]^k`` decodes to the simplex by reading each column as an exponential variable
+  ``-log(1 - u)`` and normalising them. Uniform points of the cube so decode to uniform points
+  of the simplex (normalised exponentials are Dirichlet(1)), every stored weight has its own
+  per-parameter encoding (plots, importance and per-dimension models read it as a number), and
+  ``decode(encode(w)) == w``. A proposal off the encodings of the simplex is a scaled copy of
+  the point it decodes to; :meth:`SearchSpace.project` moves it there, so a model scores the
+  point that would run.
 
 A declarative space is a mapping from names to distributions. A ``Choice`` may carry
 ``branches``: one sub-space per choice, active only when that choice is taken. That is how
@@ -37,9 +47,12 @@ __all__ = [
     "Int",
     "ParamValue",
     "SearchSpace",
+    "Simplex",
+    "SimplexWeight",
     "distribution_from_json",
     "flatten_space",
     "load_space",
+    "simplex_weights",
 ]
 
 _CHOICE_TYPES = (str, int, float, bool, type(None))
@@ -471,7 +484,303 @@ class Choice(Distribution):
         return {"type": "choice", "choices": list(self.choices)}
 
 
-_KINDS: dict[str, type[Distribution]] = {"float": Float, "int": Int, "choice": Choice}
+#: How far a stored weight may sit outside its range, or a group's sum from 1 (rounding).
+_SIMPLEX_TOL = 1e-9
+
+
+def _check_simplex(components: Any, min_weight: Any) -> tuple[tuple[str, ...], float]:
+    """The checked components and min_weight of a simplex; a SpaceError names the fix."""
+    if isinstance(components, str | bytes) or not isinstance(components, Iterable):
+        raise SpaceError(
+            f"a simplex needs a list of component names, got {components!r}; write "
+            "Simplex(['web', 'code', 'books'])."
+        )
+    comps = tuple(components)
+    for c in comps:
+        if not isinstance(c, str) or not c:
+            raise SpaceError(
+                f"simplex component names must be non-empty strings, got {c!r}; name each "
+                "component, e.g. ['web', 'code']."
+            )
+        if "." in c or c != c.strip():
+            raise SpaceError(
+                f"simplex component name {c!r} contains "
+                + ("a '.'" if "." in c else "leading or trailing spaces")
+                + "; each weight is stored as '<name>.<component>', so a component name must "
+                "be a plain word (use '_' or '-' instead)."
+            )
+    if len(comps) < 2:
+        raise SpaceError(
+            f"a simplex needs at least 2 components, got {list(comps)!r}; a single weight is "
+            "always 1 (use a Float for one free number)."
+        )
+    if len(set(comps)) != len(comps):
+        dups = sorted({c for c in comps if comps.count(c) > 1})
+        raise SpaceError(f"simplex components must be distinct, repeated: {', '.join(dups)}.")
+    if not _is_number(min_weight) or not math.isfinite(min_weight) or min_weight < 0:
+        raise SpaceError(f"simplex min_weight must be a number >= 0, got {min_weight!r}.")
+    m = float(min_weight)
+    k = len(comps)
+    if m * k > 1 + 1e-12:
+        raise SpaceError(
+            f"simplex min_weight={m:g} times {k} components is {m * k:g} > 1, so no weights can "
+            f"sum to 1; use min_weight <= {1 / k:.6g} (1 / {k})."
+        )
+    m = min(m, 1.0 / k)
+    while sum([m] * k) > 1.0:  # a full floor (k * m == 1): the floats must fit under 1.0
+        m = float(np.nextafter(m, 0.0))
+    return comps, m
+
+
+@dataclass(frozen=True)
+class SimplexWeight(Distribution):
+    """The weight of one component of a simplex (a :class:`Simplex` or ``trial.simplex``),
+    stored as the parameter ``f"{group}.{component}"``. It records the whole group, so a
+    sampler can rebuild the simplex from a history's distributions alone.
+
+    Args:
+        group: The simplex's name (``"mix"``).
+        components: All its component names, in order.
+        component: Which of them this weight is.
+        min_weight: The least weight of every component.
+    """
+
+    group: str
+    components: tuple[str, ...]
+    component: str
+    min_weight: float = 0.0
+    kind: ClassVar[str] = "simplex"
+
+    def __post_init__(self) -> None:
+        _check_name(self.group)
+        comps, m = _check_simplex(self.components, self.min_weight)
+        if self.component not in comps:
+            raise SpaceError(
+                f"SimplexWeight component {self.component!r} is not one of {list(comps)!r}."
+            )
+        object.__setattr__(self, "components", comps)
+        object.__setattr__(self, "min_weight", m)
+
+    def __str__(self) -> str:
+        extra = f", min_weight={self.min_weight:g}" if self.min_weight else ""
+        return f"Simplex({list(self.components)!r}{extra}).{self.component}"
+
+    @property
+    def k(self) -> int:
+        return len(self.components)
+
+    @property
+    def index(self) -> int:
+        """Position of this component in :attr:`components`."""
+        return self.components.index(self.component)
+
+    @property
+    def low(self) -> float:
+        return self.min_weight
+
+    @property
+    def high(self) -> float:
+        """The largest weight: every other component at ``min_weight``."""
+        return 1.0 - (self.k - 1) * self.min_weight
+
+    @property
+    def _span(self) -> float:
+        return max(1.0 - self.k * self.min_weight, 0.0)
+
+    @property
+    def is_single(self) -> bool:
+        return self._span <= 1e-12
+
+    def param_names(self) -> tuple[str, ...]:
+        """The parameter names of the whole group, in component order."""
+        return tuple(f"{self.group}.{c}" for c in self.components)
+
+    def with_component(self, component: str) -> SimplexWeight:
+        return SimplexWeight(self.group, self.components, component, self.min_weight)
+
+    def contains(self, value: Any) -> bool:
+        if not _is_number(value) or not math.isfinite(value):
+            return False
+        return bool(self.low - _SIMPLEX_TOL <= value <= self.high + _SIMPLEX_TOL)
+
+    def to_unit(self, value: Any) -> float:
+        if self.is_single:
+            return 0.5
+        s = min(max((float(value) - self.min_weight) / self._span, 0.0), 1.0)
+        return -math.expm1(-self.k * s)
+
+    def to_unit_array(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        if self.is_single:
+            return np.full(v.shape, 0.5)
+        s = np.clip((v - self.min_weight) / self._span, 0.0, 1.0)
+        return -np.expm1(-self.k * s)
+
+    def from_unit(self, u: float) -> float:
+        """The weight whose encoding is ``u`` (the other components being unknown, a share
+        above the whole free mass is cut to it; whole points decode with
+        :meth:`SearchSpace.decode`)."""
+        if self.is_single:
+            return 1.0 / self.k
+        u = min(max(float(u), 0.0), 1.0)
+        s = min(-math.log1p(-u) / self.k, 1.0) if u < 1.0 else 1.0
+        return min(max(self.min_weight + self._span * s, self.low), self.high)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "type": "simplex",
+            "group": self.group,
+            "components": list(self.components),
+            "component": self.component,
+        }
+        if self.min_weight:
+            d["min_weight"] = self.min_weight
+        return d
+
+
+@dataclass(frozen=True)
+class Simplex:
+    """Mixture weights: one non-negative weight per component, summing to 1.
+
+    In a declarative space ``{"mix": Simplex(["web", "code", "books"])}`` (also inside a
+    ``Choice`` branch, or ``type: simplex`` with ``components:`` and ``min_weight:`` in YAML)
+    it becomes one :class:`SimplexWeight` parameter per component, named ``"mix.web"``,
+    ``"mix.code"``, ...; :func:`simplex_weights` collects them from ``trial.params`` or
+    ``study.best_params``. The objective-side twin is ``trial.simplex``.
+
+    Args:
+        components: Distinct names (no ``'.'``), at least two.
+        min_weight: The least weight of every component; ``min_weight * len(components)``
+            must be at most 1. The weights are uniform on the simplex shrunk by it.
+    """
+
+    components: Sequence[str]  # kept as a tuple
+    min_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        comps, m = _check_simplex(self.components, self.min_weight)
+        object.__setattr__(self, "components", comps)
+        object.__setattr__(self, "min_weight", m)
+
+    def distributions(self, name: str) -> dict[str, SimplexWeight]:
+        """``{f"{name}.{component}": SimplexWeight}`` for every component, in order."""
+        _check_name(name)
+        return {
+            f"{name}.{c}": SimplexWeight(name, tuple(self.components), c, self.min_weight)
+            for c in self.components
+        }
+
+    def lattice(self, divisions: int) -> list[tuple[float, ...]]:
+        """The simplex-lattice design: every point whose weights are ``min_weight`` plus a
+        multiple of ``(1 - k min_weight) / divisions`` (``C(divisions + k - 1, k - 1)``
+        points; each weight tuple sums to exactly 1). What ``GridSampler`` tries."""
+        if isinstance(divisions, bool) or not isinstance(divisions, int) or divisions < 1:
+            raise SpaceError(
+                f"simplex lattice divisions must be an integer >= 1, got {divisions!r}."
+            )
+        k = len(self.components)
+        span = max(1.0 - k * self.min_weight, 0.0)
+        out: list[tuple[float, ...]] = []
+
+        def walk(prefix: list[int], left: int) -> None:
+            if len(prefix) == k - 1:
+                counts = [*prefix, left]
+                w = [self.min_weight + span * c / divisions for c in counts]
+                out.append(exact_weights(w, self.min_weight))
+                return
+            for c in range(left, -1, -1):
+                walk([*prefix, c], left - c)
+
+        walk([], divisions)
+        return out
+
+
+def exact_weights(weights: Sequence[float], min_weight: float = 0.0) -> tuple[float, ...]:
+    """``weights`` (near a point of the simplex) with the last component fixed so that
+    ``sum()`` of them is exactly 1.0 and none is below ``min_weight``."""
+    w = [max(float(x), min_weight) for x in weights]
+    k = len(w)
+    last = 1.0
+    for _ in range(k + 2):
+        last = 1.0 - sum(w[:-1])
+        if last >= min_weight:
+            break
+        # rounding pushed the others too high: take the shortfall from the largest of them
+        i = max(range(k - 1), key=lambda j: w[j])
+        w[i] = max(w[i] - (min_weight - last), min_weight)
+    w[-1] = max(last, min_weight)
+    for _ in range(64):  # the last rounding steps of the sum itself
+        total = sum(w)
+        if total == 1.0:
+            break
+        if total < 1.0:
+            w[-1] = float(np.nextafter(w[-1], np.inf))
+            continue
+        down = float(np.nextafter(w[-1], -np.inf))
+        if down >= min_weight:
+            w[-1] = down
+        else:
+            i = max(range(k - 1), key=lambda j: w[j])
+            w[i] = float(np.nextafter(w[i], -np.inf))
+    return tuple(w)
+
+
+def decode_simplex(unit: np.ndarray, min_weight: float = 0.0) -> np.ndarray:
+    """Weights from a ``(n, k)`` matrix of one simplex's unit encodings (columns in component
+    order): each ``u`` read as the exponential variable ``-log(1 - u)``, then normalised.
+    Rows sum to exactly 1.0; uniform rows give uniform (Dirichlet(1)) weights."""
+    u = np.clip(np.atleast_2d(np.asarray(unit, dtype=float)), 0.0, 1.0 - 2.0**-53)
+    k = u.shape[1]
+    e = -np.log1p(-u)
+    total = e.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, e / np.where(total > 0, total, 1.0), 1.0 / k)
+    span = max(1.0 - k * min_weight, 0.0)
+    w = min_weight + span * share
+    return np.array([exact_weights(row, min_weight) for row in w.tolist()], dtype=float)
+
+
+def simplex_weights(params: Mapping[str, Any], name: str) -> dict[str, float]:
+    """The weights of simplex ``name`` in a parameter mapping (``trial.params``,
+    ``study.best_params``, a row of an export): ``{component: weight}`` from the parameters
+    ``f"{name}.{component}"``, in their order there.
+
+    Raises:
+        KeyError: ``params`` holds no weights of ``name``.
+        ValueError: what it holds does not sum to 1 (a component is missing, or another
+            parameter is named like one).
+    """
+    if isinstance(params, SearchSpace) or not isinstance(params, Mapping):
+        raise TypeError(
+            f"simplex_weights takes a mapping of parameter values (trial.params), got "
+            f"{type(params).__name__}."
+        )
+    prefix = f"{name}."
+    out = {
+        k[len(prefix) :]: float(v)
+        for k, v in params.items()
+        if isinstance(k, str) and k.startswith(prefix) and "." not in k[len(prefix) :]
+    }
+    if not out:
+        raise KeyError(
+            f"no weights of simplex {name!r} in these parameters (expected names such as "
+            f"'{name}.<component>'; have {sorted(map(str, params))[:10]})."
+        )
+    total = math.fsum(out.values())
+    if len(out) < 2 or abs(total - 1.0) > 1e-6:
+        raise ValueError(
+            f"the parameters {[prefix + c for c in out]} sum to {total:.12g}, not 1: not the "
+            f"weights of one simplex {name!r} (a component is missing, or another parameter "
+            f"is named '{name}.<something>')."
+        )
+    return out
+
+
+_KINDS: dict[str, type[Distribution]] = {
+    "float": Float,
+    "int": Int,
+    "choice": Choice,
+    "simplex": SimplexWeight,
+}
 
 
 def distribution_from_json(d: Mapping[str, Any]) -> Distribution:
@@ -482,6 +791,10 @@ def distribution_from_json(d: Mapping[str, Any]) -> Distribution:
         raise SpaceError(f"unknown parameter type {kind!r}; use one of {sorted(_KINDS)}.")
     if kind == "choice":
         return Choice(d["choices"])
+    if kind == "simplex":
+        return SimplexWeight(
+            d["group"], tuple(d["components"]), d["component"], d.get("min_weight", 0.0)
+        )
     return _KINDS[kind](**d)
 
 
@@ -492,18 +805,20 @@ class SearchSpace(Mapping[str, Distribution]):
     absent, as in conditional spaces) and decodes matrices back.
     """
 
-    __slots__ = ("_dists", "_names")
+    __slots__ = ("_dists", "_groups", "_names")
 
     def __init__(self, distributions: Mapping[str, Distribution]) -> None:
         for name, d in distributions.items():
             _check_name(name)
             if not isinstance(d, Distribution):
+                hint = " (expand it: Simplex.distributions(name))" if isinstance(d, Simplex) else ""
                 raise SpaceError(
-                    f"parameter {name!r} must be a honed.Float, honed.Int or honed.Choice, "
-                    f"got {d!r}."
+                    f"parameter {name!r} must be a honed.Float, honed.Int, honed.Choice or "
+                    f"honed.SimplexWeight, got {d!r}{hint}."
                 )
         self._dists = dict(distributions)
         self._names = tuple(self._dists)
+        self._groups = _simplex_groups(self._dists)
 
     def __getitem__(self, name: str) -> Distribution:
         return self._dists[name]
@@ -551,10 +866,51 @@ class SearchSpace(Mapping[str, Distribution]):
         if unit.shape[1] != len(self._names):
             raise ValueError(f"expected {len(self._names)} columns, got {unit.shape[1]}.")
         cols = [self._dists[n].from_unit_array(unit[:, j]) for j, n in enumerate(self._names)]
+        for idx, m in self._groups:
+            weights = decode_simplex(unit[:, idx], m)
+            for c, j in enumerate(idx):
+                cols[j] = weights[:, c].tolist()
         return [dict(zip(self._names, row, strict=True)) for row in zip(*cols, strict=True)]
+
+    def project(self, unit: np.ndarray) -> np.ndarray:
+        """``unit`` with each simplex's columns moved to the encodings of the weights they
+        decode to (other columns unchanged): the point a model should score is the one that
+        would run, and many encodings decode to one point of a simplex."""
+        if not self._groups:
+            return unit
+        out = np.array(unit, dtype=float, copy=True)
+        flat = out.ndim == 1
+        out2 = np.atleast_2d(out)
+        for idx, m in self._groups:
+            w = decode_simplex(out2[:, idx], m)
+            d = self._dists[self._names[idx[0]]]
+            out2[:, idx] = d.to_unit_array(w)
+        return out2[0] if flat else out2
+
+    @property
+    def simplex_columns(self) -> list[list[int]]:
+        """Column indices (in component order) of each simplex whose weights are all here."""
+        return [list(idx) for idx, _ in self._groups]
 
     def to_json(self) -> dict[str, Any]:
         return {name: d.to_json() for name, d in self._dists.items()}
+
+
+def _simplex_groups(dists: Mapping[str, Distribution]) -> list[tuple[list[int], float]]:
+    """``(columns in component order, min_weight)`` of each simplex all of whose components
+    are in ``dists`` under their own names."""
+    names = list(dists)
+    col = {n: j for j, n in enumerate(names)}
+    out: list[tuple[list[int], float]] = []
+    seen: set[str] = set()
+    for d in dists.values():
+        if not isinstance(d, SimplexWeight) or d.group in seen:
+            continue
+        seen.add(d.group)
+        want = d.param_names()
+        if all(n in col and dists[n] == d.with_component(n[len(d.group) + 1 :]) for n in want):
+            out.append(([col[n] for n in want], d.min_weight))
+    return out
 
 
 def _check_name(name: object) -> None:
@@ -562,13 +918,37 @@ def _check_name(name: object) -> None:
         raise SpaceError(f"parameter names must be non-empty strings, got {name!r}.")
 
 
+def _parse_simplex(name: str, spec: Any) -> Simplex | None:
+    """The :class:`Simplex` that ``spec`` declares (``type: simplex`` in a file), if any."""
+    if isinstance(spec, Simplex):
+        return spec
+    if not (isinstance(spec, Mapping) and spec.get("type") == "simplex"):
+        return None
+    spec = dict(spec)
+    spec.pop("type")
+    try:
+        if "components" not in spec:
+            raise SpaceError(
+                "a simplex needs 'components' (a list of names), e.g. "
+                "{type: simplex, components: [web, code, books], min_weight: 0.05}."
+            )
+        unknown = sorted(set(spec) - {"components", "min_weight"})
+        if unknown:
+            raise SpaceError(
+                f"unknown simplex keys {unknown}; a simplex takes 'components' and 'min_weight'."
+            )
+        return Simplex(spec["components"], spec.get("min_weight", 0.0))
+    except SpaceError as e:
+        raise SpaceError(f"parameter {name!r}: {e}") from None
+
+
 def _parse_entry(name: str, spec: Any) -> Distribution:
     if isinstance(spec, Distribution):
         return spec
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise SpaceError(
-            f"parameter {name!r}: expected a honed.Float/Int/Choice or a mapping with a 'type' "
-            f"key (float, int or choice), got {spec!r}."
+            f"parameter {name!r}: expected a honed.Float/Int/Choice/Simplex or a mapping with a "
+            f"'type' key (float, int, choice or simplex), got {spec!r}."
         )
     spec = dict(spec)
     kind = spec.pop("type")
@@ -583,7 +963,7 @@ def _parse_entry(name: str, spec: Any) -> Distribution:
                 raise SpaceError("a choice needs 'choices' (a list) or 'branches' (a mapping).")
             return Choice(spec.pop("choices"), **spec)
         if kind not in ("float", "int"):
-            raise SpaceError(f"unknown type {kind!r}; use float, int or choice.")
+            raise SpaceError(f"unknown type {kind!r}; use float, int, choice or simplex.")
         missing = [k for k in ("low", "high") if k not in spec]
         if missing:
             raise SpaceError(f"a {kind} needs {' and '.join(missing)}.")
@@ -604,16 +984,25 @@ def normalize_space(space: Mapping[str, Any]) -> dict[str, Distribution]:
         )
     seen: set[str] = set()
 
+    def claim(name: str) -> None:
+        if name in seen:
+            raise SpaceError(
+                f"parameter {name!r} appears twice in the space; names must be unique "
+                "across all branches (a simplex 'mix' holds the names 'mix.<component>')."
+            )
+        seen.add(name)
+
     def walk(sub: Mapping[str, Any]) -> dict[str, Distribution]:
         out: dict[str, Distribution] = {}
         for name, spec in sub.items():
             _check_name(name)
-            if name in seen:
-                raise SpaceError(
-                    f"parameter {name!r} appears twice in the space; names must be unique "
-                    "across all branches."
-                )
-            seen.add(name)
+            simplex = _parse_simplex(name, spec)
+            if simplex is not None:
+                for pname, weight in simplex.distributions(name).items():
+                    claim(pname)
+                    out[pname] = weight
+                continue
+            claim(name)
             dist = _parse_entry(name, spec)
             if isinstance(dist, Choice) and dist.branches:
                 dist = Choice({c: walk(dist.branches.get(c, {})) for c in dist.choices})
@@ -648,6 +1037,7 @@ def load_space(source: str | Path | Mapping[str, Any]) -> dict[str, Distribution
 
         lr: {type: float, low: 1.0e-5, high: 0.1, log: true}
         depth: {type: int, low: 2, high: 12}
+        mix: {type: simplex, components: [web, code, books], min_weight: 0.05}
         model:
           type: choice
           branches:

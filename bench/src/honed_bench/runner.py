@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from honed.space import Choice, Distribution
+from honed.space import Choice, Distribution, SearchSpace, Simplex
 from honed_bench.problems import get_problem
 from honed_bench.problems.base import Problem
 from honed_bench.progress import ProgressBar
@@ -217,6 +217,10 @@ def sample_uniform(space: Any, rng: np.random.Generator) -> dict[str, Any]:
 
     def walk(sub: Any) -> None:
         for name, d in sub.items():
+            if isinstance(d, Simplex):  # uniform on the simplex: one point, not k numbers
+                group = SearchSpace(d.distributions(name))
+                params.update(group.decode(rng.random((1, len(group))))[0])
+                continue
             assert isinstance(d, Distribution)
             value = d.from_unit(float(rng.random()))
             params[name] = value

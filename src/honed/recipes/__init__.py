@@ -7,6 +7,8 @@ Built on honed's public study API only (an import contract checks it):
 * :func:`confirm` re-runs the best configurations on seeds tuning never used and says which
   is best on average, with a 95% interval; :func:`likely_best` estimates it from the GP's
   noise-free posterior without re-runs;
+* :func:`fit_scaling_law` fits how the best learning rate (batch size, ...) moves with model
+  and data size on studies run at small scales, and narrows the search space at a large one;
 * :func:`mixture_search` fits a regression from small proxy runs' data-mixture weights to
   their result and proposes the mixtures a larger run should try (RegMix);
 * :func:`report` writes what a study found as one self-contained HTML or Markdown file
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from honed.recipes._likely import LikelyBest, likely_best
     from honed.recipes._mixture import MixtureCandidate, MixtureSearch, mixture_search
     from honed.recipes._report import report
+    from honed.recipes._scaling import ScaleGroup, ScalingLaw, fit_scaling_law
     from honed.recipes._soup import Soup, SoupStep, load_soup, soup
     from honed.recipes._states import average_states
 
@@ -39,10 +42,13 @@ __all__ = [
     "LikelyBest",
     "MixtureCandidate",
     "MixtureSearch",
+    "ScaleGroup",
+    "ScalingLaw",
     "Soup",
     "SoupStep",
     "average_states",
     "confirm",
+    "fit_scaling_law",
     "likely_best",
     "load_confirmation",
     "load_soup",
@@ -62,6 +68,9 @@ _HOMES = {
     "MixtureSearch": "_mixture",
     "mixture_search": "_mixture",
     "report": "_report",
+    "ScaleGroup": "_scaling",
+    "ScalingLaw": "_scaling",
+    "fit_scaling_law": "_scaling",
     "Soup": "_soup",
     "SoupStep": "_soup",
     "load_soup": "_soup",

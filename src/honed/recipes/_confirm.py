@@ -36,7 +36,7 @@ from honed.recipes._common import (
     top_trials,
 )
 from honed.samplers import Sampler
-from honed.space import Distribution, ParamValue
+from honed.space import Distribution, ParamValue, SearchSpace
 from honed.study import PART_OF_ATTR
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, trial_seed
 
@@ -224,6 +224,11 @@ class _ConfiguredOnly(Sampler):
             f"trial {tuned} does not have; a confirmation run re-runs a configuration as it was "
             "tuned (same parameters, same ranges) and samples nothing new."
         )
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        return {n: self.sample_independent(history, trial, n, group[n]) for n in group}
 
 
 def confirm(

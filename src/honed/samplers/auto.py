@@ -28,6 +28,9 @@ more than half the parameters categorical              TPE       not measured (n
 otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
 =====================================================  ========  ==================================
 
+A warm-started study (``create_study(warm_start=...)``) skips the CMA-ES row: GP and TPE read
+the sources (``honed.samplers._transfer``), CMA-ES does not.
+
 The measurements behind each row (letters in the "Why" column) are in
 ``bench/results/auto-sampler-rules.md``, with the commands that regenerate them.
 """
@@ -35,7 +38,7 @@ The measurements behind each row (letters in the "Why" column) are in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from honed.history import History
@@ -296,11 +299,16 @@ class AutoSampler(Sampler):
     ) -> Delegation:
         """Which delegate the next trial gets, and why."""
         space = profile(history, declared_space)
+        rules = self.rules
+        if history.sources and rules.cmaes_min_dim:
+            # Warm-started: GP and TPE learn from the sources (initial design included);
+            # CMA-ES would ignore them, so its young-study rule is off.
+            rules = replace(rules, cmaes_min_dim=0)
         return decide(
             space,
             len(history.complete),
             history.n_objectives,
-            self.rules,
+            rules,
             # Only the conditional-space rule reads it; a pass over every trial otherwise.
             stalled_for(history) if space.conditional else 0,
         )
@@ -334,3 +342,9 @@ class AutoSampler(Sampler):
     ) -> ParamValue:
         chosen = self._chosen.get(trial.number, self._delegates["tpe"])
         return chosen.sample_independent(history, trial, name, distribution)
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        chosen = self._chosen.get(trial.number, self._delegates["tpe"])
+        return chosen.sample_simplex(history, trial, group)

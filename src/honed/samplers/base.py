@@ -7,7 +7,8 @@ A sampler is asked at two moments of a trial's life:
    and :meth:`Sampler.sample_relative` proposes values for all of them at once.
 2. When the objective asks for a parameter that was not sampled jointly (define-by-run, a new
    branch of a conditional space, or a sampler with no joint model),
-   :meth:`Sampler.sample_independent` proposes a value for that parameter alone.
+   :meth:`Sampler.sample_independent` proposes a value for that parameter alone, and
+   :meth:`Sampler.sample_simplex` the weights of a simplex (its components are one point).
 
 Samplers never open storage, sleep or start work: they get a :class:`~honed.history.History`
 (trials ordered by number, including running ones, which parallel-aware samplers treat as
@@ -43,6 +44,12 @@ class Sampler(ABC):
     #: the running and waiting trials, so a long study costs its workers no memory.
     needs_history: bool = True
 
+    #: Whether the sampler itself never proposes a configuration the study already has (a
+    #: grid walks its free points and repeats one only once every point is taken). The
+    #: study's guard against repeats, which replaces a value that would repeat a trial's
+    #: configuration by a nearby free one, leaves the proposals of such a sampler alone.
+    guards_repeats: bool = False
+
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
         self._rng = np.random.default_rng(seed)
@@ -77,6 +84,15 @@ class Sampler(ABC):
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:
         """A value for one parameter not covered by :meth:`sample_relative`."""
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        """Weights for one simplex not covered by :meth:`sample_relative`: ``group`` holds
+        its component parameters (:class:`~honed.space.SimplexWeight`), in order. By default
+        a uniform point of the simplex (Dirichlet(1)); a sampler with a model of the group
+        (TPE) overrides it. The trial fixes the sum to exactly 1."""
+        return group.decode(self._rng.random((1, len(group))))[0]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self._seed})"

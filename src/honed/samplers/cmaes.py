@@ -221,6 +221,11 @@ class CmaEsSampler(Sampler):
     ) -> ParamValue:
         return self._fallback.sample_independent(history, trial, name, distribution)
 
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        return self._fallback.sample_simplex(history, trial, group)
+
     # ---- replay ----
     def state(self, history: History, space: SearchSpace) -> CmaState:
         """The CMA-ES state rebuilt from ``history`` for the joint ``space``.

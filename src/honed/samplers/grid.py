@@ -11,7 +11,16 @@ import numpy as np
 from honed.errors import SpaceError
 from honed.history import History
 from honed.samplers.base import Sampler
-from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    ParamValue,
+    SearchSpace,
+    Simplex,
+    SimplexWeight,
+)
 from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["GridSampler"]
@@ -39,6 +48,32 @@ def _grid_values(name: str, spec: Any) -> tuple[ParamValue, ...]:
     return tuple(spec)
 
 
+def _gather_simplexes(
+    grid: Mapping[str, Sequence[ParamValue] | Distribution | Simplex],
+) -> dict[str, Sequence[ParamValue] | Distribution | Simplex]:
+    """``grid`` with the weights of each simplex (a flattened declared space holds one
+    SimplexWeight per component) gathered back into one Simplex under the simplex's name."""
+    out: dict[str, Sequence[ParamValue] | Distribution | Simplex] = {}
+    for name, spec in grid.items():
+        if not isinstance(spec, SimplexWeight):
+            out[name] = spec
+            continue
+        if name != f"{spec.group}.{spec.component}" or any(
+            n not in grid for n in spec.param_names()
+        ):
+            raise SpaceError(
+                f"grid parameter {name!r} is one weight of simplex {spec.group!r}; give the "
+                f"grid the whole simplex as {spec.group!r}: honed.Simplex([...])."
+            )
+        out.setdefault(spec.group, Simplex(spec.components, spec.min_weight))
+    return out
+
+
+def _key(weights: Sequence[ParamValue]) -> tuple[float, ...]:
+    """A lattice point's weights rounded, so a stored point finds its lattice slot."""
+    return tuple(round(float(w), 9) for w in weights)  # type: ignore[arg-type]
+
+
 class GridSampler(Sampler):
     """Tries every combination of the given values once, in a seeded random order.
 
@@ -48,19 +83,49 @@ class GridSampler(Sampler):
     visiting order, so workers that ask at the same moment take different points.
     ``study.optimize`` stops when the grid is exhausted.
 
+    A :class:`honed.Simplex` in the grid is tried on its simplex lattice: every point whose
+    weights are ``min_weight`` plus a multiple of ``(1 - k * min_weight) / simplex_divisions``
+    (:meth:`honed.Simplex.lattice`; ``C(simplex_divisions + k - 1, k - 1)`` points, the
+    corners, edge midpoints and, when ``k`` divides ``simplex_divisions``, the centre among
+    them).
+
     Args:
-        grid: ``name -> list of values`` (or a Choice, Int or stepped Float).
+        grid: ``name -> list of values`` (or a Choice, Int, stepped Float or Simplex).
         seed: Seed of the visiting order.
+        simplex_divisions: Lattice divisions of each Simplex in the grid.
     """
 
+    guards_repeats = True  # it takes free grid points itself
+
     def __init__(
-        self, grid: Mapping[str, Sequence[ParamValue] | Distribution], seed: int | None = None
+        self,
+        grid: Mapping[str, Sequence[ParamValue] | Distribution | Simplex],
+        seed: int | None = None,
+        *,
+        simplex_divisions: int = 4,
     ):
         super().__init__(seed)
         if not grid:
             raise SpaceError("GridSampler needs at least one parameter.")
+        grid = _gather_simplexes(grid)
         self._names = tuple(grid)
-        self._values = {n: _grid_values(n, v) for n, v in grid.items()}
+        # A simplex is one grid dimension whose values index its lattice points.
+        self._simplex: dict[str, tuple[dict[str, SimplexWeight], list[tuple[float, ...]]]] = {}
+        for n, v in grid.items():
+            if isinstance(v, Simplex):
+                try:
+                    lattice = v.lattice(simplex_divisions)
+                except SpaceError as e:
+                    raise SpaceError(f"GridSampler simplex_divisions: {e}") from None
+                self._simplex[n] = (v.distributions(n), lattice)
+        self._lattice_index = {
+            n: {_key(p): i for i, p in enumerate(lattice)}
+            for n, (_, lattice) in self._simplex.items()
+        }
+        self._values = {
+            n: tuple(range(len(self._simplex[n][1]))) if n in self._simplex else _grid_values(n, v)
+            for n, v in grid.items()
+        }
         self._choices: dict[str, Choice] = {}
         for n, values in self._values.items():
             try:  # type-aware lookup of a stored value (True is not 1, 1 finds 1.0's slot)
@@ -99,6 +164,15 @@ class GridSampler(Sampler):
         """Mixed-radix index of the grid point ``params`` holds, or None if off the grid."""
         index = 0
         for name, size in zip(self._names, self._sizes, strict=True):
+            if name in self._simplex:
+                comps = self._simplex[name][0]
+                if not all(c in params for c in comps):
+                    return None
+                found = self._lattice_index[name].get(_key([params[c] for c in comps]))
+                if found is None:
+                    return None
+                index = index * size + found
+                continue
             if name not in params:
                 return None
             try:
@@ -113,7 +187,14 @@ class GridSampler(Sampler):
         for name, size in zip(reversed(self._names), reversed(self._sizes), strict=True):
             index, i = divmod(index, size)
             out[name] = self._values[name][i]
-        return {n: out[n] for n in self._names}
+        point: dict[str, ParamValue] = {}
+        for n in self._names:
+            if n in self._simplex:
+                comps, lattice = self._simplex[n]
+                point.update(zip(comps, lattice[int(out[n])], strict=True))  # type: ignore[arg-type]
+            else:
+                point[n] = out[n]
+        return point
 
     def _taken(self, history: History) -> set[int]:
         """Grid points held by a trial. A running trial whose parameters are not written yet
@@ -155,7 +236,10 @@ class GridSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        return SearchSpace(dict(self._choices))
+        space: dict[str, Distribution] = {}
+        for n, c in self._choices.items():
+            space.update(self._simplex[n][0] if n in self._simplex else {n: c})
+        return SearchSpace(space)
 
     def sample_relative(
         self, history: History, trial: FrozenTrial, space: SearchSpace
@@ -177,7 +261,18 @@ class GridSampler(Sampler):
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> ParamValue:
+        if isinstance(distribution, SimplexWeight) and distribution.group in self._simplex:
+            raise SpaceError(
+                f"simplex {distribution.group!r} is asked with components or min_weight other "
+                "than the grid's Simplex; use the same ones."
+            )
         raise SpaceError(
             f"parameter {name!r} is not in the grid, or asked with a range that excludes its "
             f"grid values; add it to GridSampler({{...}}) (known: {', '.join(self._names)})."
         )
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        first = group.names[0]
+        return {first: self.sample_independent(history, trial, first, group[first])}

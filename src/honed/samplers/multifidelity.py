@@ -83,7 +83,7 @@ def rung_view(
                 pending.append(t)
         if len(seen) >= min_points:
             trials = sorted(seen + pending, key=lambda t: t.number)
-            return History(trials, history.directions), level
+            return History(trials, history.directions, history.sources), level
     return history, None
 
 
@@ -130,7 +130,7 @@ def _ranked_view(
             shown[t.number] = v
         seen.append(v)
     trials = sorted(seen + pending, key=lambda t: t.number)
-    return History(trials, history.directions), min(levels)
+    return History(trials, history.directions, history.sources), min(levels)
 
 
 def _scheduler_levels(sched: SuccessiveHalving, low: float | None) -> list[float]:
@@ -299,7 +299,8 @@ class MultiFidelitySampler(Sampler):
     ) -> dict[str, ParamValue]:
         if self.is_random(trial):
             draw = self._trial_rng(trial, 2)
-            out = {n: d.from_unit(float(draw.random())) for n, d in sorted(space.items())}
+            ordered = SearchSpace({n: space[n] for n in sorted(space)})
+            out = ordered.decode(draw.random((1, len(ordered))))[0]
         else:
             out = self.base.sample_relative(self._view(history), trial, space)
         if not self.avoid_repeats or not out:
@@ -314,6 +315,14 @@ class MultiFidelitySampler(Sampler):
             u = self._trial_rng(trial, 3, zlib.crc32(name.encode())).random()
             return distribution.from_unit(float(u))
         return self.base.sample_independent(self._view(history), trial, name, distribution)
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        if self.is_random(trial):
+            draw = self._trial_rng(trial, 3, zlib.crc32(group.names[0].encode()))
+            return group.decode(draw.random((1, len(group))))[0]
+        return self.base.sample_simplex(self._view(history), trial, group)
 
 
 def _grid(dist: Distribution) -> list[ParamValue] | None:

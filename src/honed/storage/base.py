@@ -34,6 +34,7 @@ __all__ = [
     "Clock",
     "Storage",
     "StudySummary",
+    "check_added_trial",
     "check_state_change",
     "check_study_name",
     "retry_attrs",
@@ -121,6 +122,32 @@ def check_values(values: Sequence[float] | None, n_objectives: int) -> None:
     for v in values:
         if not math.isfinite(v):
             raise ValueError(f"objective values must be finite, got {v!r}.")
+
+
+def check_added_trial(index: int, trial: FrozenTrial, n_objectives: int) -> None:
+    """What :meth:`Storage.add_trials` requires of the ``index``-th record: a finished state;
+    a COMPLETE trial with one finite value per objective; a PRUNED one with none or those;
+    a FAILED one with none. (``Study.add_trials`` checks more, with fuller messages.)"""
+    what = f"trial {index} of add_trials (number {trial.number})"
+    if not isinstance(trial, FrozenTrial):
+        raise TypeError(f"{what}: expected a FrozenTrial, got {type(trial).__name__}.")
+    if not trial.state.is_finished:
+        raise ValueError(
+            f"{what} is {trial.state.name}; only finished trials (COMPLETE, PRUNED, FAILED) "
+            "can be added: enqueue a configuration to run it instead."
+        )
+    if trial.state is TrialState.FAILED:
+        if trial.values is not None:
+            raise ValueError(f"{what} is FAILED but has values; give values=None.")
+        return
+    if trial.values is None:
+        if trial.state is TrialState.COMPLETE:
+            raise ValueError(f"{what} is COMPLETE without values; give its values.")
+        return
+    try:
+        check_values(trial.values, n_objectives)
+    except ValueError as e:
+        raise ValueError(f"{what}: {e}") from None
 
 
 class Storage(ABC):
@@ -245,6 +272,51 @@ class Storage(ABC):
         ``params`` (with their ``distributions``) are added in the same transaction, as
         :meth:`set_trial_params` would: the last parameters a trial sampled are written
         with its result rather than in a transaction of their own."""
+
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """Add a copy of ``trial`` (read from this storage or another) as the study's next
+        trial: its state, parameters and distributions, values, reports, constraints and
+        attributes; its number is the next one of this study, its id this storage's.
+        :func:`honed.storage.copy_study` is made of it. Backends keep the trial's start and
+        finish times (every built-in one does); this default, made of the other methods,
+        stamps them with the time of the copy."""
+        waiting = trial.state is TrialState.WAITING
+        new = self.create_trial(
+            study_id,
+            TrialState.WAITING if waiting else TrialState.RUNNING,
+            trial.params,
+            trial.distributions,
+            trial.system_attrs,
+        )
+        tid = new.trial_id
+        for key, value in trial.user_attrs.items():
+            self.set_trial_user_attr(tid, key, value)
+        if trial.constraints is not None:
+            self.set_trial_constraints(tid, trial.constraints)
+        seconds = trial.report_seconds
+        reports: list[tuple[int, float | Sequence[float], float | None]] = [
+            (step, value, seconds.get(step)) for step, value in trial.intermediate_values.items()
+        ]
+        reports += [(s, v, seconds.get(s)) for s, v in trial.intermediate_vectors.items()]
+        if reports:
+            self.set_trial_intermediate_values(tid, reports)
+        if trial.state.is_finished:
+            return self.finish_trial(tid, trial.state, trial.values)
+        return self.get_trial(tid)
+
+    def add_trials(self, study_id: int, trials: Sequence[FrozenTrial]) -> list[int]:
+        """Add finished trials (COMPLETE, PRUNED or FAILED) made elsewhere. Each gets the
+        next number (in the order given), a new trial id and a finish sequence; its params,
+        distributions, values, reports, constraints, attributes and times are kept, its
+        ``number`` and ``trial_id`` ignored. Returns the new trials' numbers. Raises
+        ValueError (see :func:`check_added_trial`) before writing anything if one is not a
+        finished record this study can hold. The built-in SQL and memory storages add them in
+        one transaction; this default adds them one by one with :meth:`add_trial`."""
+        trials = list(trials)
+        n_objectives = len(self.get_study_directions(study_id))
+        for i, trial in enumerate(trials):
+            check_added_trial(i, trial, n_objectives)
+        return [self.add_trial(study_id, trial).number for trial in trials]
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...

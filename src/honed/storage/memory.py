@@ -17,6 +17,7 @@ from honed.storage.base import (
     Clock,
     Storage,
     StudySummary,
+    check_added_trial,
     check_state_change,
     check_study_name,
     check_values,
@@ -296,6 +297,58 @@ class InMemoryStorage(Storage):
             )
             s.trials[t.number] = new
             return new
+
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        with self._lock:
+            s = self._study(study_id)
+            if trial.state is TrialState.COMPLETE:
+                check_values(trial.values, len(s.directions))
+            new = replace(
+                trial,
+                number=len(s.trials),
+                trial_id=self._next_trial_id,
+                user_attrs=_json_copy(trial.user_attrs),
+                system_attrs=_json_copy(trial.system_attrs),
+            )
+            self._next_trial_id += 1
+            s.trials.append(new)
+            self._trial_index[new.trial_id] = (study_id, new.number)
+            if new.state.is_finished:
+                s.finished.append(new.number)
+                s.max_seq = len(s.finished)
+            else:
+                s.unfinished[new.number] = None
+            return new
+
+    def add_trials(self, study_id: int, trials: Sequence[FrozenTrial]) -> list[int]:
+        with self._lock:
+            s = self._study(study_id)
+            for i, t in enumerate(trials):
+                check_added_trial(i, t, len(s.directions))
+            # Attributes through JSON first, so a bad one refuses the batch before any write.
+            attrs = [
+                (_json_copy(dict(t.user_attrs)), _json_copy(dict(t.system_attrs))) for t in trials
+            ]
+            now = self._datetime()
+            numbers = []
+            for t, (user, system) in zip(trials, attrs, strict=True):
+                tid = self._next_trial_id
+                self._next_trial_id += 1
+                new = replace(
+                    t,
+                    number=len(s.trials),
+                    trial_id=tid,
+                    values=None if t.values is None else tuple(float(v) for v in t.values),
+                    user_attrs=user,
+                    system_attrs=system,
+                    datetime_complete=t.datetime_complete or now,
+                )
+                s.trials.append(new)
+                s.finished.append(new.number)
+                self._trial_index[tid] = (study_id, new.number)
+                numbers.append(new.number)
+            s.max_seq = len(s.finished)
+            return numbers
 
     def record_heartbeat(self, trial_id: int) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ storage and samplers."""
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import reprlib
 import threading
@@ -29,7 +30,7 @@ from honed.artifacts import (
     get_artifact_store,
 )
 from honed.errors import DuplicatedStudyError, SpaceError, StudyError, StudyNotFoundError
-from honed.history import History
+from honed.history import History, Source
 from honed.objective import Objective
 from honed.samplers import Sampler, get_sampler
 from honed.schedulers import SuccessiveHalving, get_scheduler
@@ -47,13 +48,22 @@ from honed.storage.base import HEARTBEAT_ATTR, retry_attrs
 from honed.storage.memory import InMemoryStorage
 from honed.study._heartbeat import FaultPolicy
 from honed.study._optimize import run_optimize
+from honed.study._repeats import SeenConfigs, guard_rng
 from honed.study._trial import LocalTrial
+from honed.study._warm import PART_OF_ATTR, load_sources, parse_sources, store_sources
+from honed.study._warm import add_trials as _add_trials
 from honed.trial import Direction, FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from honed.execution import Executor
 
 __all__ = ["PART_OF_ATTR", "Study", "create_study", "delete_study", "load_study"]
+
+
+logger = logging.getLogger("honed")
+
+# Random walks of a declared space tried when a proposal repeats a configuration.
+_REWALKS = 20
 
 
 class Study:
@@ -69,6 +79,7 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler | None = None,
         faults: FaultPolicy | None = None,
+        noisy: bool = False,
     ) -> None:
         self.name = name
         self._storage = storage
@@ -90,6 +101,13 @@ class Study:
         self.faults = faults or FaultPolicy(heartbeat_interval=None)
         self._last_stale_check = 0.0
         self._artifacts: ArtifactStore | None = None
+        self._sources: tuple[Source, ...] | None = None
+        #: Whether the objective is noisy: then a sampled configuration may repeat one the
+        #: study has (a new measurement of it); otherwise the study never samples one twice.
+        self.noisy = bool(noisy)
+        # Every trial's configuration, for the guard against repeats (honed.study._repeats).
+        self._seen = SeenConfigs()
+        self._repeat_logged = False
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, storage={self._storage!r}, sampler={self.sampler!r})"
@@ -162,11 +180,12 @@ class Study:
                 elif ordered[t.number] is None:
                     self._gaps -= 1
                 ordered[t.number] = t
+            self._seen.update(changed)
             self._cache_seq = seq
             # Every unfinished trial comes back on each read, so this is exact.
             self._waiting = any(t.state is TrialState.WAITING for t in changed)
             trials = ordered if self._gaps == 0 else [t for t in ordered if t is not None]
-            return History(trials, self.directions)  # type: ignore[arg-type]
+            return History(trials, self.directions, self.sources)  # type: ignore[arg-type]
 
     def _decision_history(self) -> History:
         """What the sampler decides from at ``ask``. A sampler that declares it needs no
@@ -177,9 +196,32 @@ class Study:
             return self._history()
         with self._cache_lock:
             changed, self._lean_seq = self._storage.get_trials_since(self._study_id, self._lean_seq)
+            self._seen.update(changed, lean=True)
             unfinished = [t for t in changed if not t.state.is_finished]
             self._waiting = any(t.state is TrialState.WAITING for t in unfinished)
-        return History(unfinished, self.directions)
+        return History(unfinished, self.directions, self.sources)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The warm-start sources (``create_study(warm_start=...)``) samplers learn from, as
+        copied into this study's storage; empty when the study was started cold."""
+        if self._sources is None:
+            self._sources = load_sources(self._storage, self._study_id)
+        return self._sources
+
+    def add_trials(
+        self, trials: Sequence[FrozenTrial], *, space: Mapping[str, Distribution] | None = None
+    ) -> list[FrozenTrial]:
+        """Add finished trials made elsewhere (another study's, any storage, or built by
+        hand as ``honed.FrozenTrial``) to this study, as if run here: samplers learn from
+        them and ``best_trial`` counts them. One transaction: all are added or, if one is
+        bad, none (the ValueError names each bad trial and the fix).
+
+        Each needs a finished state; a COMPLETE one a finite value per direction; every
+        parameter a distribution holding its value, its own or, with ``space`` (a dict of
+        ``honed.Float/Int/Choice``), the space's (parameters outside it are refused).
+        Numbers and ids are new; everything else is kept. Returns the added records."""
+        return _add_trials(self, trials, space)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -289,6 +331,10 @@ class Study:
             trial._buffered = {}
             try:
                 _walk(trial, tree)
+                if trial._repeated and not frozen.params:
+                    self._walk_afresh(trial, tree)
+                if trial._repeated:
+                    self._note_repeat(trial.number, trial._repeated)
             except BaseException:
                 self._storage.finish_trial(
                     frozen.trial_id,
@@ -303,6 +349,38 @@ class Study:
                 trial._write_params(buffered)  # one write for the whole declared space
         self._live[frozen.trial_id] = trial
         return trial
+
+    def _walk_afresh(self, trial: LocalTrial, tree: Mapping[str, Any]) -> None:
+        """Sample a declared space again, uniformly at random, until the configuration is
+        one no trial has: the sampler's proposal repeated one and no single parameter could
+        be changed to avoid it (every value of the last one was taken)."""
+        seed = getattr(self.sampler, "seed", None)
+        for attempt in range(_REWALKS):
+            trial._params.clear()
+            trial._distributions.clear()
+            trial._items.clear()
+            trial._buffered = {}
+            trial._repeated = None
+            trial._uniform = guard_rng(seed, trial.number, f"walk {attempt}")
+            _walk(trial, tree)
+            if not trial._repeated:
+                break
+        trial._uniform = None
+
+    def _note_repeat(self, number: int, name: str) -> None:
+        """Log (once per study) that a trial repeats a configuration for want of another."""
+        if self._repeat_logged:
+            return
+        self._repeat_logged = True
+        logger.warning(
+            "trial %d repeats the configuration of an earlier trial: every value of %r that "
+            "goes with its other parameters was already tried, so the search space looks "
+            "exhausted (logged once per study). Stop the study or widen the space; if the "
+            "objective is noisy and a repeat is a new measurement, create the study with "
+            "noisy=True.",
+            number,
+            name,
+        )
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail (and, with ``retries``, re-enqueue) RUNNING trials whose worker stopped sending
@@ -642,6 +720,8 @@ def create_study(
     load_if_exists: bool = False,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
+    warm_start: Study | Sequence[Study] | Sequence[FrozenTrial] | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -663,6 +743,21 @@ def create_study(
         scheduler: Early-stopping scheduler consulted at each ``trial.report``, or its name
             (``"median"``, ``"asha"``, ``"hyperband"``, ``"pbt"``, ...).
         seed: Seed for a sampler given by name or left to the default.
+        warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
+            of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
+            as ``add_trials`` checks them). The default sampler, TPE and GP use them
+            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
+            each ranks this study's own trials, so an unrelated source is dropped. Their
+            finished trials are copied into this study's storage (studies named
+            ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
+            Parameters the source lacks are sampled as usual; ones this study lacks, and
+            values outside its ranges, are ignored.
+        noisy: Whether the objective's value changes from run to run of one configuration
+            (a random split, an unseeded model). By default (``False``) the study never
+            samples a configuration it already has, whatever the sampler: a repeat of a
+            deterministic objective only wastes a trial. ``True`` lets a sampler propose one
+            again, as a new measurement. Stored with a new study; ``None``: the stored
+            setting of an existing study, else ``False``.
 
     Where it lives:
         load_if_exists: Load the study if the name exists instead of raising.
@@ -683,10 +778,13 @@ def create_study(
         name = f"study-{uuid.uuid4().hex[:10]}"
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a study name must be a non-empty string, got {name!r}.")
+    sources = None if warm_start is None else parse_sources(warm_start, dirs)
     try:
         study_id = store.create_study(name, dirs)
         if faults is not None:
             store.set_study_system_attr(study_id, _FAULTS_ATTR, faults.to_dict())
+        if noisy is not None:
+            store.set_study_system_attr(study_id, _NOISY_ATTR, _check_noisy(noisy))
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
@@ -697,12 +795,34 @@ def create_study(
                 f"study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in dirs]}; use another name or the same directions."
             ) from None
+    if sources is not None:
+        _attach_sources(store, name, study_id, sources)
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
-    study = Study(name, store, _sampler_for(sampler, sched, seed, len(dirs)), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, len(dirs)),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
+
+
+def _attach_sources(store: Storage, name: str, study_id: int, sources: list[Any]) -> None:
+    """Record ``sources`` with the study, unless a loaded study has sources already."""
+    from honed.study._warm import WARM_START_ATTR
+
+    if store.get_study_system_attrs(study_id).get(WARM_START_ATTR):
+        logging.getLogger("honed.warm_start").info(
+            "warm start: study %r has its sources already; the warm_start given is ignored.",
+            name,
+        )
+        return
+    store_sources(store, name, study_id, sources)
 
 
 def _sampler_for(
@@ -732,10 +852,11 @@ def load_study(
     seed: int | None = None,
     faults: FaultPolicy | None = None,
     artifacts: ArtifactStore | str | Path | None = None,
+    noisy: bool | None = None,
 ) -> Study:
     """Load an existing study; raises :class:`~honed.errors.StudyNotFoundError`. The
-    arguments are those of :func:`create_study`; without ``faults``, the study's stored
-    policy."""
+    arguments are those of :func:`create_study`; without ``faults`` or ``noisy``, the
+    study's stored settings."""
     store = get_storage(storage)
     try:
         study_id = store.get_study_id(name)
@@ -751,13 +872,37 @@ def load_study(
     faults = _faults_of(store, study_id, faults)
     sched = get_scheduler(scheduler)
     n_objectives = len(store.get_study_directions(study_id))
-    study = Study(name, store, _sampler_for(sampler, sched, seed, n_objectives), sched, faults)
+    study = Study(
+        name,
+        store,
+        _sampler_for(sampler, sched, seed, n_objectives),
+        sched,
+        faults,
+        _noisy_of(store, study_id, noisy),
+    )
     if artifacts is not None:
         study._artifacts = get_artifact_store(artifacts)
     return study
 
 
 _FAULTS_ATTR = "fault_policy"
+_NOISY_ATTR = "noisy"
+
+
+def _check_noisy(noisy: Any) -> bool:
+    if not isinstance(noisy, bool):
+        raise TypeError(
+            f"noisy must be True or False, got {noisy!r}; True when a configuration's value "
+            "changes from run to run."
+        )
+    return noisy
+
+
+def _noisy_of(store: Storage, study_id: int, given: bool | None) -> bool:
+    """The caller's setting if it gave one, else the study's stored one, else False."""
+    if given is not None:
+        return _check_noisy(given)
+    return bool(store.get_study_system_attrs(study_id).get(_NOISY_ATTR, False))
 
 
 def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> FaultPolicy:
@@ -771,11 +916,6 @@ def _faults_of(store: Storage, study_id: int, given: FaultPolicy | None) -> Faul
     if isinstance(store, InMemoryStorage):
         return FaultPolicy(heartbeat_interval=None)
     return FaultPolicy()
-
-
-#: System attribute of a study kept on behalf of another (confirmation runs): the other's
-#: name. Deleting that study deletes this one too.
-PART_OF_ATTR = "part_of"
 
 
 def delete_study(

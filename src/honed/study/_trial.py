@@ -8,14 +8,26 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from honed.artifacts import Checkpoints
 from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.history import History
 from honed.objective import ParameterAPI
 from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
-from honed.space import Choice, Distribution, Float, Int, ParamValue
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    ParamValue,
+    SearchSpace,
+    SimplexWeight,
+    exact_weights,
+)
 from honed.storage.base import Storage
+from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
 from honed.trial import SEED_ATTR, Direction, FrozenTrial, TrialState, check_report, trial_seed
 
 __all__ = ["LocalTrial"]
@@ -28,6 +40,8 @@ class TrialHost(Protocol):
     directions: tuple[Direction, ...]
     sampler: Sampler
     scheduler: Scheduler | None
+    noisy: bool
+    _seen: SeenConfigs
 
     @property
     def user_attrs(self) -> dict[str, Any]: ...
@@ -39,6 +53,8 @@ class TrialHost(Protocol):
     def _storage(self) -> Storage: ...
 
     def _history(self) -> History: ...
+
+    def _note_repeat(self, number: int, name: str) -> None: ...
 
 
 logger = logging.getLogger("honed")
@@ -96,6 +112,15 @@ class LocalTrial(ParameterAPI):
         # The history this trial was asked with: its parameters are all sampled from the same
         # view, and a define-by-run objective costs no storage read per parameter.
         self._history: History | None = None
+        # Set to the parameter's name when a sampled value had to repeat a configuration
+        # (no free value left); and, while a declared space is sampled afresh, the random
+        # state that replaces the sampler.
+        self._repeated: str | None = None
+        self._uniform: np.random.Generator | None = None
+        # The parameters in the guard's terms, in sampling order (honed.study._repeats).
+        self._items: Items = [
+            item(k, d, self._params[k]) for k, d in self._distributions.items() if k in self._params
+        ]
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params})"
@@ -130,6 +155,9 @@ class LocalTrial(ParameterAPI):
             )
         if not isinstance(name, str) or not name:
             raise SpaceError(f"parameter names must be non-empty strings, got {name!r}.")
+        self._check_simplex_names(name, distribution)
+        if isinstance(distribution, SimplexWeight) and name not in self._distributions:
+            self._suggest_simplex(distribution)
         known = self._distributions.get(name)
         if known is not None:
             if known != distribution:
@@ -156,29 +184,151 @@ class LocalTrial(ParameterAPI):
             value = _canonical(distribution, value)
         elif distribution.is_single:
             value = distribution.from_unit(0.5)
-        elif name in self._relative and distribution.contains(self._relative[name]):
-            value = _canonical(distribution, self._relative[name])
         else:
-            history = self._history if self._history is not None else self.study._history()
-            value = self.study.sampler.sample_independent(
-                history, self._snapshot(), name, distribution
-            )
-            if not distribution.contains(value):
-                raise SpaceError(
-                    f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
-                    f"{distribution}; this is a bug in the sampler."
+            if self._uniform is not None:
+                value = distribution.from_unit(self._uniform.random())
+            elif name in self._relative and distribution.contains(self._relative[name]):
+                value = _canonical(distribution, self._relative[name])
+            else:
+                history = self._history if self._history is not None else self.study._history()
+                value = self.study.sampler.sample_independent(
+                    history, self._snapshot(), name, distribution
                 )
-        self._params[name] = value
-        self._distributions[name] = distribution
+                if not distribution.contains(value):
+                    raise SpaceError(
+                        f"{self.study.sampler!r} proposed {value!r} for {name!r}, outside "
+                        f"{distribution}; this is a bug in the sampler."
+                    )
+            with self.study._seen.lock:  # check and claim at once: threads ask together
+                value = self._fresh(name, distribution, value)
+                self._claim(name, distribution, value)
+        if name not in self._params:
+            self._claim(name, distribution, value)
         if self._buffered is not None:
             self._buffered[name] = value
         else:
             self._write_params({name: value})
         return value
 
+    def _check_simplex_names(self, name: str, distribution: Distribution) -> None:
+        """A simplex ``g`` owns the names ``g.<component>``: no other parameter may take one."""
+        if isinstance(distribution, SimplexWeight):
+            if name != f"{distribution.group}.{distribution.component}":
+                raise SpaceError(
+                    f"parameter {name!r} holds the weight of {distribution.component!r} in "
+                    f"simplex {distribution.group!r}, so it must be named "
+                    f"'{distribution.group}.{distribution.component}'; ask for it with "
+                    "trial.simplex."
+                )
+            mine = set(distribution.param_names())
+            prefix = distribution.group + "."
+            me = (distribution.group, distribution.components, distribution.min_weight)
+            for k, d in self._distributions.items():
+                if (
+                    isinstance(d, SimplexWeight)
+                    and d.group == distribution.group
+                    and (d.group, d.components, d.min_weight) != me
+                ):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r} was already sampled in trial "
+                        f"{self.number} as {d} ('{k}'), and is now asked as {distribution}; a "
+                        "simplex name takes one set of components and min_weight: use the same "
+                        "ones, or another name."
+                    )
+                if k.startswith(prefix) and k not in mine and not isinstance(d, SimplexWeight):
+                    raise SpaceError(
+                        f"simplex {distribution.group!r}: this trial already has the parameter "
+                        f"{k!r}, named like one of its weights; rename that parameter or the "
+                        "simplex."
+                    )
+            return
+        groups = {d for d in self._distributions.values() if isinstance(d, SimplexWeight)}
+        for g in groups:
+            if name.startswith(g.group + ".") and name not in g.param_names():
+                raise SpaceError(
+                    f"parameter {name!r} is named like a weight of simplex {g.group!r} "
+                    f"(its names are {list(g.param_names())}); rename it."
+                )
+
+    def _suggest_simplex(self, dist: SimplexWeight) -> None:
+        """Sample all weights of ``dist``'s simplex as one point and record them."""
+        names = dist.param_names()
+        group = SearchSpace(
+            {n: dist.with_component(c) for n, c in zip(names, dist.components, strict=True)}
+        )
+        for n in names:
+            known = self._distributions.get(n)
+            if known is not None and known != group[n]:
+                raise SpaceError(
+                    f"simplex {dist.group!r} was already sampled in trial {self.number} with "
+                    f"{known} ('{n}'), and is now asked as {group[n]}; a simplex name takes one "
+                    "set of components and min_weight: use the same ones, or another name."
+                )
+        fixed = [n for n in names if n in self._fixed]
+        if fixed:
+            if len(fixed) != len(names):
+                missing = [n for n in names if n not in self._fixed]
+                raise SpaceError(
+                    f"the enqueued trial sets {fixed} of simplex {dist.group!r} but not "
+                    f"{missing}; enqueue every weight of a simplex, or none."
+                )
+            values = {n: self._fixed.pop(n) for n in names}
+            weights = _on_simplex(group, values)
+            if weights is None:
+                raise SpaceError(
+                    f"enqueued weights {values} of simplex {dist.group!r} are not on its "
+                    f"simplex (each in [{dist.low:g}, {dist.high:g}], summing to 1); enqueue "
+                    "weights that sum to 1."
+                )
+        elif all(n in self._relative for n in names):
+            weights = _to_simplex(group, {n: self._relative[n] for n in names})
+        else:
+            history = self._history if self._history is not None else self.study._history()
+            proposal = self.study.sampler.sample_simplex(history, self._snapshot(), group)
+            if set(proposal) != set(names):
+                raise SpaceError(
+                    f"{self.study.sampler!r} proposed {proposal!r} for simplex {dist.group!r}, "
+                    f"not its weights {list(names)}; this is a bug in the sampler."
+                )
+            weights = _to_simplex(group, proposal)
+        for n, w in weights.items():
+            self._claim(n, group[n], w)  # continuous weights: the repeat guard only records them
+        if self._buffered is not None:
+            self._buffered.update(weights)
+        else:
+            self._write_params(weights)
+
     def _unused_fixed(self) -> list[str]:
         """Names of ``fixed_params`` the objective has not asked for (yet)."""
         return sorted(k for k in self._fixed_given if k in self._fixed)
+
+    def _claim(self, name: str, distribution: Distribution, value: ParamValue) -> None:
+        self._params[name] = value
+        self._distributions[name] = distribution
+        self._items.append(item(name, distribution, value))
+        self.study._seen.set(self.number, self._items)
+
+    def _fresh(self, name: str, distribution: Distribution, value: ParamValue) -> ParamValue:
+        """``value``, or a nearby one when it would make this trial repeat the configuration
+        of another (the guard against repeats, :mod:`honed.study._repeats`)."""
+        study = self.study
+        if study.noisy or getattr(study.sampler, "guards_repeats", False):
+            return value
+        seed = getattr(study.sampler, "seed", None)
+        value, fresh = fresh_value(
+            study._seen,
+            self.number,
+            self._items,
+            name,
+            distribution,
+            value,
+            lambda: guard_rng(seed, self.number, name),
+        )
+        if not fresh:
+            self._repeated = name
+            if self._buffered is None:  # define-by-run: nothing else can change now
+                study._note_repeat(self.number, name)
+        return value
 
     def _write_params(self, params: Mapping[str, ParamValue]) -> None:
         self.study._storage.set_trial_params(
@@ -347,10 +497,33 @@ class LocalTrial(ParameterAPI):
         self.study._storage.set_trial_constraints(self._trial_id, floats)
 
 
+def _on_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, ParamValue] | None:
+    """``values`` with the sum made exactly 1, if they are weights of ``group``'s simplex."""
+    if not all(group[n].contains(values[n]) for n in group):
+        return None
+    w = [float(values[n]) for n in group]
+    if abs(math.fsum(w) - 1.0) > 1e-9:
+        return None
+    first = group[group.names[0]]
+    assert isinstance(first, SimplexWeight)
+    return dict(zip(group.names, exact_weights(w, first.min_weight), strict=True))
+
+
+def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, ParamValue]:
+    """A sampler's proposal for a simplex as weights summing to exactly 1: kept when it is
+    on the simplex, else (values proposed one component at a time) its encodings decoded
+    as one point."""
+    on = _on_simplex(group, values)
+    if on is not None:
+        return on
+    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
+    return group.decode(np.array([unit]))[0]
+
+
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:
     if isinstance(distribution, Int):
         return int(value)
-    if isinstance(distribution, Float):
+    if isinstance(distribution, Float | SimplexWeight):
         return float(value)
     if isinstance(distribution, Choice):
         return distribution.choices[distribution.index(value)]

@@ -22,7 +22,7 @@ import math
 import pickle
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -594,3 +594,105 @@ class StorageTests:
         assert trials == []
         with pytest.raises(StudyNotFoundError):
             storage.get_trials_since(424242, 0)
+
+    # ---- adding finished trials --------------------------------------------------------
+    def test_add_trials_keeps_everything_but_number_and_id(
+        self, storage: Storage, study_id: int
+    ) -> None:
+        storage.create_trial(study_id)  # number 0 is taken: added trials come after it
+        start = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+        done = datetime(2024, 1, 2, 3, 5, 5, tzinfo=UTC)
+        given = [
+            FrozenTrial(
+                number=41,
+                state=TrialState.COMPLETE,
+                params=PARAMS,
+                distributions=DISTRIBUTIONS,
+                values=(0.5,),
+                intermediate_values={0: 1.0, 3: float("nan")},
+                report_seconds={0: 0.25},
+                constraints=(-1.0, 0.5),
+                user_attrs={"note": ["a", 1]},
+                system_attrs={"from": "elsewhere"},
+                datetime_start=start,
+                datetime_complete=done,
+                trial_id=999,
+            ),
+            FrozenTrial(number=7, state=TrialState.FAILED, system_attrs={"fail_reason": "x"}),
+            FrozenTrial(number=7, state=TrialState.PRUNED, values=(2.0,)),
+        ]
+        assert storage.add_trials(study_id, given) == [1, 2, 3]
+        back = self.reopen(storage).get_trials(study_id)
+        assert [t.number for t in back] == [0, 1, 2, 3]
+        a = back[1]
+        assert a.state is TrialState.COMPLETE and a.values == (0.5,)
+        assert dict(a.params) == PARAMS
+        assert [type(v) for v in a.params.values()] == [type(v) for v in PARAMS.values()]
+        assert dict(a.distributions) == DISTRIBUTIONS
+        assert a.intermediate_values[0] == 1.0 and math.isnan(a.intermediate_values[3])
+        assert dict(a.report_seconds) == {0: 0.25}
+        assert a.constraints == (-1.0, 0.5)
+        assert a.user_attrs == {"note": ["a", 1]} and a.system_attrs == {"from": "elsewhere"}
+        assert a.datetime_start == start and a.datetime_complete == done
+        assert a.trial_id not in (999, back[0].trial_id)
+        assert back[2].state is TrialState.FAILED and back[2].fail_reason == "x"
+        assert back[3].state is TrialState.PRUNED and back[3].values == (2.0,)
+        assert back[3].datetime_complete is not None
+        # New trials keep counting after them.
+        assert storage.create_trial(study_id).number == 4
+
+    def test_added_trials_are_seen_incrementally(self, storage: Storage, study_id: int) -> None:
+        reader = self.reopen(storage)
+        _, seq = reader.get_trials_since(study_id, 0)
+        storage.add_trials(study_id, [FrozenTrial(0, TrialState.COMPLETE, values=(1.0,))] * 3)
+        trials, seq2 = reader.get_trials_since(study_id, seq)
+        assert [t.number for t in trials] == [0, 1, 2] and seq2 > seq
+        t = storage.create_trial(study_id)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [0.0])
+        trials, seq3 = reader.get_trials_since(study_id, seq2)
+        assert [t.number for t in trials] == [3] and seq3 > seq2
+
+    def test_add_trials_vector_reports(self, storage: Storage) -> None:
+        sid = storage.create_study("mo", (Direction.MINIMIZE, Direction.MAXIMIZE))
+        trial = FrozenTrial(
+            0,
+            TrialState.COMPLETE,
+            values=(1.0, 2.0),
+            intermediate_vectors={1: (1.0, 3.0)},
+        )
+        storage.add_trials(sid, [trial])
+        (back,) = self.reopen(storage).get_trials(sid)
+        assert back.values == (1.0, 2.0) and dict(back.intermediate_vectors) == {1: (1.0, 3.0)}
+
+    def test_add_trials_is_all_or_nothing(self, storage: Storage, study_id: int) -> None:
+        good = FrozenTrial(0, TrialState.COMPLETE, values=(1.0,))
+        for bad, match in [
+            (FrozenTrial(1, TrialState.COMPLETE, values=(float("nan"),)), "finite"),
+            (FrozenTrial(1, TrialState.COMPLETE, values=(1.0, 2.0)), "expected 1"),
+            (FrozenTrial(1, TrialState.COMPLETE), "without values"),
+            (FrozenTrial(1, TrialState.RUNNING), "only finished"),
+            (FrozenTrial(1, TrialState.FAILED, values=(1.0,)), "FAILED"),
+        ]:
+            with pytest.raises(ValueError, match=match):
+                storage.add_trials(study_id, [good, bad])
+        with pytest.raises(TypeError):
+            storage.add_trials(
+                study_id,
+                [
+                    good,
+                    FrozenTrial(1, TrialState.COMPLETE, values=(1.0,), user_attrs={"x": {1, 2}}),
+                ],
+            )
+        assert storage.get_trials(study_id) == []
+        assert storage.add_trials(study_id, []) == []
+        with pytest.raises(StudyNotFoundError):
+            storage.add_trials(424242, [good])
+
+    def test_add_many_trials_at_once(self, storage: Storage, study_id: int) -> None:
+        trials = [
+            FrozenTrial(0, TrialState.COMPLETE, {"x": i / 2000}, {"x": Float(0, 1)}, (i / 2000,))
+            for i in range(2000)
+        ]
+        assert storage.add_trials(study_id, trials) == list(range(2000))
+        back = self.reopen(storage).get_trials(study_id)
+        assert [t.params["x"] for t in back] == [i / 2000 for i in range(2000)]

@@ -1,29 +1,67 @@
 """Optuna's samplers as benchmark peers: ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc>``,
-library defaults with only the seed set (and the bracket options, if any)."""
+library defaults with only the seed set (and the bracket options, if any).
+
+Optuna has no simplex parameter. A ``honed.Simplex`` is suggested the ways Optuna users write
+one, chosen by the adapter option ``simplex`` (not passed to the sampler):
+
+* ``normalize`` (default): ``k`` independent floats in ``[0, 1]``, divided by their sum;
+* ``exp``: ``k`` floats ``u`` in ``[0, 1]`` read as ``-log(1 - u)`` and normalized (Optuna's
+  FAQ recipe for Dirichlet-distributed proportions: random search is then uniform on the
+  simplex).
+
+Both give ``min_weight + (1 - k * min_weight) * share`` per component (uniform weights when
+every float is 0), with the last weight fixed so the sum is 1.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from honed.space import Choice, Distribution, Float, Int
+import numpy as np
+
+from honed.space import Choice, Distribution, Float, Int, Simplex
 from honed_bench.adapter import Adapter, MissingOptimizerError
 from honed_bench.problems.base import Problem
 
-__all__ = ["OPTUNA_ALGOS", "OptunaAdapter", "check_optuna", "to_optuna_params"]
+__all__ = [
+    "OPTUNA_ALGOS",
+    "SIMPLEX_ENCODINGS",
+    "OptunaAdapter",
+    "check_optuna",
+    "to_optuna_params",
+]
 
 OPTUNA_ALGOS = ("tpe", "random", "cmaes", "gp", "nsga2", "nsga3", "qmc")
+SIMPLEX_ENCODINGS = ("normalize", "exp")
 
 
-def to_optuna_params(trial: Any, space: Mapping[str, Distribution]) -> dict[str, Any]:
+def _suggest_simplex(trial: Any, name: str, d: Simplex, encoding: str) -> dict[str, float]:
+    """The workaround: ``k`` independent floats, normalized here (see the module docstring)."""
+    raw = np.array([trial.suggest_float(f"{name}.{c}.raw", 0.0, 1.0) for c in d.components])
+    x = -np.log1p(-np.minimum(raw, 1.0 - 2.0**-53)) if encoding == "exp" else raw
+    k = len(raw)
+    share = x / x.sum() if x.sum() > 0 else np.full(k, 1.0 / k)
+    w = [d.min_weight + (1.0 - k * d.min_weight) * float(s) for s in share]
+    w[-1] = 1.0 - sum(w[:-1])
+    return {f"{name}.{c}": v for c, v in zip(d.components, w, strict=True)}
+
+
+def to_optuna_params(
+    trial: Any, space: Mapping[str, Distribution | Simplex], simplex: str = "normalize"
+) -> dict[str, Any]:
     """Suggest every parameter of a honed (possibly tree-shaped) space on an Optuna trial,
     define-by-run: a ``Choice`` with branches suggests its option, then that option's
-    sub-space. Returns the honed-style params dict."""
+    sub-space; a ``Simplex`` its ``simplex`` encoding. Returns the honed-style params dict."""
+    if simplex not in SIMPLEX_ENCODINGS:
+        raise ValueError(f"simplex encoding must be one of {SIMPLEX_ENCODINGS}, got {simplex!r}.")
     params: dict[str, Any] = {}
 
-    def walk(sub: Mapping[str, Distribution]) -> None:
+    def walk(sub: Mapping[str, Distribution | Simplex]) -> None:
         for name, d in sub.items():
-            if isinstance(d, Float):
+            if isinstance(d, Simplex):
+                params.update(_suggest_simplex(trial, name, d, simplex))
+            elif isinstance(d, Float):
                 if d.is_single:
                     params[name] = d.low
                     continue
@@ -98,6 +136,14 @@ class OptunaAdapter(Adapter):
         check_optuna(algorithm)
         import optuna
 
+        options = dict(options or {})
+        self._simplex = str(options.pop("simplex", "normalize"))
+        if self._simplex not in SIMPLEX_ENCODINGS:
+            raise ValueError(
+                f"optuna:{algorithm}[simplex=...] must be one of {SIMPLEX_ENCODINGS}, got "
+                f"{self._simplex!r}."
+            )
+
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         self._fail = optuna.trial.TrialState.FAIL
         self.study = optuna.create_study(
@@ -107,7 +153,7 @@ class OptunaAdapter(Adapter):
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
         trial = self.study.ask()
-        return trial, to_optuna_params(trial, self.problem.space)
+        return trial, to_optuna_params(trial, self.problem.space, self._simplex)
 
     def tell(self, handle: Any, values: Sequence[float] | None) -> None:
         if values is None:

@@ -1,5 +1,5 @@
-"""Benchmark problems, by suite: ``synthetic``, ``sklearn``, ``conditional`` and (when
-``multiobjective.py`` is present) ``multiobjective``."""
+"""Benchmark problems, by suite: ``synthetic``, ``sklearn``, ``conditional``,
+``multiobjective`` and ``simplex`` (mixture weights)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ SUITES: dict[str, str] = {
     "sklearn": "honed_bench.problems.sklearn_models",
     "conditional": "honed_bench.problems.conditional",
     "multiobjective": "honed_bench.problems.multiobjective",
+    "simplex": "honed_bench.problems.simplex",
 }
 
 _CACHE: dict[str, list[Problem]] = {}

@@ -14,12 +14,13 @@ from scipy.stats import qmc
 
 from honed.history import History
 from honed.pareto import non_dominated_mask
+from honed.samplers._transfer import warm_proposal, warm_space
 from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import Acquisition, LogEI, optimize_acquisition
 from honed.samplers.gp._ehvi import LogEHVI
 from honed.samplers.gp._model import GP, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
-from honed.trial import FrozenTrial
+from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["GPSampler", "GPTuning"]
 
@@ -207,7 +208,11 @@ class GPSampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
-        return joint_space(history, declared_space)
+        space = joint_space(history, declared_space)
+        if not len(space) and history.sources:
+            # Warm start before any trial of its own: the sources name the parameters.
+            return SearchSpace(warm_space(history, declared_space))
+        return space
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
@@ -222,11 +227,16 @@ class GPSampler(Sampler):
         d = len(space)
         n_startup = self._n_startup or max(5, min(10, d + 3))
         complete = [t for t in history.complete if t.values is not None]
-        if len(complete) < n_startup:
-            return self._startup(trial, space)
+        stopped = _stopped(history, space)
+        n_pruned = sum(t.state is TrialState.PRUNED and t.last_step is not None for t in stopped)
+        if not complete or len(complete) + n_pruned < n_startup:
+            start = self._startup(trial, space)
+            if history.sources:  # warm start: every other start point from the sources
+                start.update(warm_proposal(history, trial, space))
+            return start
         with np.errstate(all="ignore"), warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore", RuntimeWarning)
-            u = self._propose(history, trial, space, complete, n_startup)
+            u = self._propose(history, trial, space, complete, n_startup, stopped)
         return space.decode(u[None, :])[0]
 
     # -- internals ---------------------------------------------------------------------------
@@ -274,11 +284,19 @@ class GPSampler(Sampler):
         space: SearchSpace,
         complete: list[FrozenTrial],
         n_startup: int,
+        stopped: list[FrozenTrial] = (),  # type: ignore[assignment]
     ) -> np.ndarray:
         enc = _Encoder(space)
         x = enc.encode([t.params for t in complete])
         losses = history.losses(complete)
         n_obj = losses.shape[1]
+        n_c = len(complete)
+        # Pruned and failed trials (one objective): observations at pessimistic values, so
+        # the model moves away from where trials were stopped or crashed instead of proposing
+        # the same point again and again.
+        x_stop, y_stop = (
+            _impute(history, stopped, losses[:, 0], enc) if n_obj == 1 and stopped else (None, None)
+        )
         ehvi = self._mo == "ehvi" and n_obj in (2, 3)
         tun = self.tuning
         plateau = _mostly_ties(losses)
@@ -312,8 +330,11 @@ class GPSampler(Sampler):
                 # constant-predictor score) mean the magnitudes say little near the optimum
                 # and ranks do.
                 warping = "copula"
-            y = _warp(y_raw, warping)
-            gp = self._fit((hash(space), "objective"), x, y, enc.is_cat, prior)
+            x_fit, y_fit = x, y_raw
+            if x_stop is not None and y_stop is not None:
+                x_fit, y_fit = np.vstack([x, x_stop]), np.concatenate([y_raw, y_stop])
+            y = _warp(y_fit, warping)
+            gp = self._fit((hash(space), "objective"), x_fit, y, enc.is_cat, prior)
 
         # Constraints: only when every complete trial reports the same number of them.
         cons: list[tuple[GP, float]] = []
@@ -344,7 +365,11 @@ class GPSampler(Sampler):
             return self._propose_ehvi(enc, x, xp, ys, gps, cons, feasible)
         model = _believe(gp, xp)
 
-        mean_obs, _ = gp.predict(x)
+        # Stopped trials enter the model, never the incumbent or the trust region's replay.
+        n_stop = len(x_fit) - n_c
+        feasible_c = feasible
+        feasible = np.concatenate([feasible, np.zeros(n_stop, dtype=bool)])
+        mean_obs, _ = gp.predict(x_fit)
         if feasible.any():
             best = float(np.min(mean_obs[feasible]))
             ranked = np.argsort(np.where(feasible, mean_obs, np.inf))
@@ -353,7 +378,7 @@ class GPSampler(Sampler):
             # in charge, which is what we want until something feasible turns up.
             best = float(np.max(mean_obs))
             ranked = np.argsort(mean_obs)
-        anchors = x[ranked[:5]]
+        anchors = x_fit[ranked[:5]]
         yf = y[feasible] if feasible.any() else y
         if plateau and tun.plateau_tie_steps > 0 and _since_best(yf) >= tun.plateau_tie_after:
             # On a plateau-shaped objective no trial can improve by less than one step
@@ -372,7 +397,7 @@ class GPSampler(Sampler):
             # EI maximizer drifts to the corners of the box, where the model knows nothing.
             # Counted on continuous parameters only: on mixed spaces (levy-mixed-8) the
             # region hurt more than it helped.
-            length = _trust_length(y_raw, feasible, n_startup, int(num.sum()))
+            length = _trust_length(y_raw, feasible_c, n_startup, int(num.sum()))
             ls = np.exp(gp.theta[: len(num)])[num]
             w = ls / np.exp(np.mean(np.log(ls)))
             w = np.clip(w, 0.25, 4.0)
@@ -381,7 +406,7 @@ class GPSampler(Sampler):
             center = anchors[0][num]
             lower[num] = np.clip(center - 0.5 * length * w, 0.0, 1.0)
             upper[num] = np.clip(center + 0.5 * length * w, 0.0, 1.0)
-        return self._maximize(acq, enc, x, xp, anchors, lower, upper)
+        return self._maximize(acq, enc, x_fit, xp, anchors, lower, upper)
 
     def _propose_ehvi(
         self,
@@ -456,6 +481,50 @@ class GPSampler(Sampler):
             if np.isfinite(v2):
                 u = enc.snap(u2)
         return u
+
+
+def _stopped(history: History, space: SearchSpace) -> list[FrozenTrial]:
+    """Pruned and failed trials that sampled the joint space, the observations a single-
+    objective model adds (see :func:`_impute`)."""
+    if history.is_multi_objective or not len(space):
+        return []
+    return [
+        t
+        for t in history.with_states(TrialState.PRUNED, TrialState.FAILED)
+        if any(k in t.params for k in space)
+    ]
+
+
+def _impute(
+    history: History, stopped: list[FrozenTrial], losses: np.ndarray, enc: _Encoder
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Encoded points and pessimistic losses of pruned and failed trials.
+
+    A pruned trial was stopped because it looked worse than most by then: its loss is its
+    last report, raised to the median of the complete trials (it is no better than a typical
+    one) and capped at their worst (a report on another scale distorts nothing). A failed
+    trial, or one pruned before reporting, gets the worst complete loss: the model learns
+    the failing region as a bad one and looks elsewhere. A failed configuration that also
+    completed (a retry that succeeded) keeps only its real value."""
+    if not len(losses):
+        return None, None
+    worst, typical = float(np.max(losses)), float(np.median(losses))
+    sign = history.directions[0].sign
+    done = {tuple(sorted(t.params.items(), key=lambda kv: kv[0])) for t in history.complete}
+    params, values = [], []
+    for t in stopped:
+        last = t.intermediate_values.get(t.last_step) if t.last_step is not None else None
+        if t.state is TrialState.PRUNED and last is not None and math.isfinite(last):
+            value = min(max(sign * last, typical), worst)
+        elif tuple(sorted(t.params.items(), key=lambda kv: kv[0])) in done:
+            continue
+        else:
+            value = worst
+        params.append(t.params)
+        values.append(value)
+    if not params:
+        return None, None
+    return enc.encode(params), np.array(values, dtype=float)
 
 
 def _scramble_seed(seed: int | None) -> int:
@@ -695,6 +764,9 @@ class _Encoder:
         return act
 
     def fix(self, x: np.ndarray) -> np.ndarray:
+        # A simplex's columns go to the encodings of the weights they decode to, so the
+        # acquisition scores the point that would run.
+        x = self.space.project(x)
         if not self.conditional:
             return x
         act = self.active(x)
@@ -718,4 +790,4 @@ class _Encoder:
                 out[j] = dd.to_unit(dd.from_unit(float(u[j])))
             elif isinstance(dd, Choice) and u[j] < 0:
                 out[j] = 0.5 / len(dd.choices)
-        return np.clip(out, 0.0, 1.0)
+        return self.space.project(np.clip(out, 0.0, 1.0))

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from honed.history import History
+from honed.samplers._transfer import Transfer, source_rows, warm_proposal, warm_space
 from honed.samplers.base import Sampler
 from honed.samplers.tpe._cache import Observations
 from honed.samplers.tpe._parzen import CONT, Parzen, dims_of
@@ -160,6 +161,7 @@ class TPESampler(Sampler):
         self._sobol: np.ndarray | None = None
         self._obs = Observations()
         self._split_memo: tuple[Any, dict] = (None, {})
+        self._transfer_memo: tuple[tuple[int, int], Transfer] | None = None
         self._lock = threading.RLock()
 
     @staticmethod
@@ -177,6 +179,7 @@ class TPESampler(Sampler):
         state = self.__dict__.copy()
         state["_obs"] = Observations()
         state["_split_memo"] = (None, {})
+        state["_transfer_memo"] = None
         del state["_lock"]
         return state
 
@@ -194,6 +197,9 @@ class TPESampler(Sampler):
         trial: FrozenTrial,
         declared_space: Mapping[str, Distribution] | None = None,
     ) -> SearchSpace:
+        if history.sources and self._in_startup(history):
+            # Warm start: the initial design proposes source configurations jointly.
+            return SearchSpace(warm_space(history, declared_space))
         if not self._joint(history):
             return SearchSpace({})
         with self._lock:
@@ -213,6 +219,8 @@ class TPESampler(Sampler):
         with self._lock:
             self._obs.update(history)
             if self._obs.n_complete < self._n_startup:
+                return warm_proposal(history, trial, space) if history.sources else {}
+            if not self._joint(history):
                 return {}
             cols = {name: self._obs.column(name, d) for name, d in space.items()}
             groups: dict[bytes, list[str]] = {}
@@ -221,10 +229,32 @@ class TPESampler(Sampler):
                 if present.any():
                     groups.setdefault(present.tobytes(), []).append(name)
             rng = self._rng_for(trial.number, 0)
+            tr = Transfer(history, space) if history.sources else None
             out: dict[str, ParamValue] = {}
             for names in groups.values():
-                out.update(self._sample_group(history, trial, names, space, cols, rng))
+                out.update(self._sample_group(history, trial, names, space, cols, rng, tr))
         return out
+
+    def _in_startup(self, history: History) -> bool:
+        with self._lock:
+            self._obs.update(history)
+            return self._obs.n_complete < self._n_startup
+
+    def _transfer(
+        self, history: History, trial: FrozenTrial, name: str, dist: Distribution
+    ) -> Transfer | None:
+        """The sources' Transfer for a parameter sampled alone: built once per trial over the
+        whole space seen, so every parameter of a trial sees the same source weights."""
+        if not history.sources:
+            return None
+        key = (id(history), trial.number)
+        memo = self._transfer_memo
+        if memo is None or memo[0] != key or name not in memo[1].space:
+            space = warm_space(history, None)
+            space[name] = dist
+            self._transfer_memo = (key, Transfer(history, space))
+        assert self._transfer_memo is not None
+        return self._transfer_memo[1]
 
     def sample_independent(
         self, history: History, trial: FrozenTrial, name: str, distribution: Distribution
@@ -238,7 +268,8 @@ class TPESampler(Sampler):
             if np.isnan(col).all():
                 return distribution.from_unit(rng.random())
             space = SearchSpace({name: distribution})
-            return self._sample_group(history, trial, [name], space, {name: col}, rng)[name]
+            tr = self._transfer(history, trial, name, distribution)
+            return self._sample_group(history, trial, [name], space, {name: col}, rng, tr)[name]
 
     # ---- internals -----------------------------------------------------------------------
     def _joint(self, history: History) -> bool:
@@ -338,6 +369,7 @@ class TPESampler(Sampler):
         space: SearchSpace,
         cols: Mapping[str, np.ndarray],
         rng: np.random.Generator,
+        transfer: Transfer | None = None,
     ) -> dict[str, ParamValue]:
         rows = np.flatnonzero(~np.isnan(cols[names[0]]))
         x = np.column_stack([cols[n][rows] for n in names])
@@ -365,6 +397,21 @@ class TPESampler(Sampler):
             if len(pend):
                 xa = np.vstack([xa, pend])
                 wa = np.append(wa, np.ones(len(pend)))
+        tried = xa
+        if transfer is not None:
+            # Warm start: each weighted source's good trials join l and the rest g, a source
+            # weighing (relative to the target's own trials) what its RGPE weight says.
+            gamma = self._gamma_for_space(mo, branch)
+            for good_x, bad_x, ratio in source_rows(transfer, names, gamma):
+                if len(good_x):
+                    xb = np.vstack([xb, good_x])
+                    wb = np.append(
+                        wb, np.full(len(good_x), ratio * max(wb.sum(), 1.0) / len(good_x))
+                    )
+                if len(bad_x):
+                    xa = np.vstack([xa, bad_x])
+                    wa = np.append(wa, np.full(len(bad_x), ratio * max(wa.sum(), 1.0) / len(bad_x)))
+        sub = SearchSpace({n: space[n] for n in names})
         dists = [space[n] for n in names]
         dims = dims_of(dists)
         kw: dict[str, Any] = dict(self._parzen_kw)
@@ -375,19 +422,44 @@ class TPESampler(Sampler):
             kw["bandwidth"] = "scott" if mo else "neighbour"
         good = Parzen(xb, wb, dims, **kw)
         bad = Parzen(xa, wa, dims, **kw)
-        cand = good.sample(rng, self._n_ei)
+        # a simplex's candidates are scored where they decode to (see SearchSpace.project)
+        cand = sub.project(good.sample(rng, self._n_ei))
         score = good.log_pdf(cand) - bad.log_pdf(cand)
         pick = int(np.argmax(score))
         if all(dm.kind != CONT for dm in dims):
             # A grid of integers and options: prefer the best candidate not tried yet, since
             # re-running a configuration teaches nothing about a deterministic objective.
-            seen = {tuple(r) for r in np.round(np.vstack([x, xa]), 9).tolist()}
+            seen = {tuple(r) for r in np.round(np.vstack([x, tried]), 9).tolist()}
             for i in np.argsort(-score, kind="stable"):
                 if tuple(np.round(cand[i], 9).tolist()) not in seen:
                     pick = int(i)
                     break
-        best = cand[pick]
-        return {n: d.from_unit(float(u)) for n, d, u in zip(names, dists, best, strict=True)}
+        return sub.decode(cand[pick][None, :])[0]
+
+    def sample_simplex(
+        self, history: History, trial: FrozenTrial, group: SearchSpace
+    ) -> dict[str, ParamValue]:
+        """The simplex's weights from a Parzen estimator of the whole group (one point), or
+        during startup from the next Sobol coordinates."""
+        names = list(group.names)
+        with self._lock:
+            self._obs.update(history)
+            if self._obs.n_complete < self._n_startup:
+                pos = len(trial.params)
+                if pos + len(names) <= _SOBOL_DIMS:
+                    self._startup_value(trial, group[names[0]])  # fills the Sobol table
+                    assert self._sobol is not None
+                    u = self._sobol[trial.number, pos : pos + len(names)]
+                else:
+                    u = self._rng_for(trial.number, 2 + pos).random(len(names))
+                return group.decode(u[None, :])[0]
+            rng = self._rng_for(trial.number, 1 + zlib.crc32(names[0].encode()))
+            cols = {n: self._obs.column(n, group[n]) for n in names}
+            present = ~np.isnan(np.column_stack([cols[n] for n in names])).any(axis=1)
+            if not present.any():
+                return group.decode(rng.random((1, len(names))))[0]
+            cols = {n: np.where(present, c, np.nan) for n, c in cols.items()}
+            return self._sample_group(history, trial, names, group, cols, rng)
 
 
 def auto_gamma(n_dims: int) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from honed.errors import StudyNotFoundError, TrialStateError
 from honed.space import Distribution, ParamValue
-from honed.storage.base import check_state_change, check_values
+from honed.storage.base import check_added_trial, check_state_change, check_values
 from honed.storage.sql._engine import SQLBase
 from honed.storage.sql._records import decoded, dumps, parse_distributions, rows_to_trials, ts
 from honed.storage.sql._tables import (
@@ -29,6 +29,7 @@ from honed.storage.sql._tables import (
     SQL_UPDATE_TRIAL,
     sql_trial_columns,
     sql_upsert_report,
+    studies_table,
     trials_table,
 )
 from honed.trial import FrozenTrial, TrialState
@@ -329,6 +330,87 @@ class TrialOps(SQLBase):
 
         return self._write(run)
 
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """The trial made of the other writes, then its own start and finish times."""
+        new = super().add_trial(study_id, trial)
+        start, complete = trial.datetime_start, trial.datetime_complete
+        times = {
+            "started_at": None if start is None else start.timestamp(),
+            "completed_at": None if complete is None else complete.timestamp(),
+        }
+
+        def run(conn: Connection) -> None:
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.trial_id == new.trial_id)
+                .values(heartbeat_at=times["started_at"], **times)
+            )
+
+        self._write(run)
+        return replace(new, datetime_start=start, datetime_complete=complete)
+
+    def add_trials(self, study_id: int, trials: Sequence[FrozenTrial]) -> list[int]:
+        """One transaction whatever the count: both study counters moved once, the trial
+        rows inserted in one batch, then their report rows in another."""
+        trials = list(trials)
+        n_obj = len(self.get_study_directions(study_id))
+        for i, t in enumerate(trials):
+            check_added_trial(i, t, n_obj)
+        if not trials:
+            return []
+        now = self._now()
+        rows = [_added_row(study_id, t, now) for t in trials]  # JSON errors before writing
+        n = len(trials)
+
+        def run(conn: Connection) -> list[int]:
+            first_number, first_seq = self._reserve(conn, study_id, n)
+            for i, row in enumerate(rows):
+                row["number"] = first_number + i
+                row["finish_seq"] = first_seq + i
+            conn.execute(SQL_INSERT_TRIAL, rows)
+            ids = dict(
+                conn.execute(
+                    sa.select(trials_table.c.number, trials_table.c.trial_id).where(
+                        trials_table.c.study_id == study_id,
+                        trials_table.c.number >= first_number,
+                        trials_table.c.number < first_number + n,
+                    )
+                ).all()
+            )
+            reports = [
+                _report_row(ids[first_number + i], step, value, t.report_seconds.get(step))
+                for i, t in enumerate(trials)
+                for reported in (t.intermediate_values, t.intermediate_vectors)
+                for step, value in reported.items()
+            ]
+            if reports:
+                conn.execute(SQL_ADD_INTERMEDIATE, reports)
+            return [first_number + i for i in range(n)]
+
+        return self._write(run)
+
+    def _reserve(self, conn: Connection, study_id: int, n: int) -> tuple[int, int]:
+        """Take ``n`` trial numbers and ``n`` finish sequences of a study at once; returns
+        the first of each."""
+        cols = studies_table.c
+        where = cols.study_id == study_id
+        bump = {"next_number": cols.next_number + n, "finish_seq": cols.finish_seq + n}
+        row: tuple[Any, Any] | None = None
+        if self._engine.dialect.update_returning:
+            stmt = studies_table.update().where(where).values(bump)
+            found = conn.execute(stmt.returning(cols.next_number, cols.finish_seq)).first()
+            row = None if found is None else (found[0], found[1])
+        else:
+            current = conn.execute(
+                sa.select(cols.next_number, cols.finish_seq).where(where).with_for_update()
+            ).first()
+            if current is not None:
+                conn.execute(studies_table.update().where(where).values(bump))
+                row = (current[0] + n, current[1] + n)
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self!r}.")
+        return int(row[0]) - n, int(row[1]) - n + 1
+
     # ---- reading ---------------------------------------------------------------------------
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def run(conn: Connection) -> list[FrozenTrial]:
@@ -392,3 +474,27 @@ def _report_row(
     else:
         row["value"] = None if value != value else float(value)
     return row
+
+
+def _added_row(study_id: int, t: FrozenTrial, now: float) -> dict[str, Any]:
+    """The ``trials`` row of a record given to ``add_trials`` (number and finish sequence
+    filled in later)."""
+    start = None if t.datetime_start is None else t.datetime_start.timestamp()
+    done = now if t.datetime_complete is None else t.datetime_complete.timestamp()
+    return {
+        "study_id": study_id,
+        "number": -1,
+        "state": int(t.state),
+        "values_json": None if t.values is None else dumps([float(v) for v in t.values]),
+        "constraints_json": None
+        if t.constraints is None
+        else dumps([float(c) for c in t.constraints]),
+        "params_json": dumps(dict(t.params)),
+        "distributions_json": dumps({k: d.to_json() for k, d in t.distributions.items()}),
+        "user_attrs_json": dumps(dict(t.user_attrs)),
+        "system_attrs_json": dumps(dict(t.system_attrs)),
+        "started_at": start,
+        "completed_at": done,
+        "heartbeat_at": None,
+        "finish_seq": -1,
+    }
