@@ -130,6 +130,9 @@ def test_bad_arguments_and_secrets(tmp_path: Path, capsys: pytest.CaptureFixture
         report("study")  # type: ignore[arg-type]
     assert main(["report", "x", "--storage", str(tmp_path / "none.db")]) == 2
     assert "no database at" in capsys.readouterr().err
+    assert main(["report", "x", "--storage", f"journal:///{tmp_path / 'none.log'}"]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "none.log").exists()  # reading creates nothing
     url = "postgresql+psycopg://honed:s3cret@db.example:5432/studies"
     assert _storage_text(SimpleNamespace(url=url)) == (
         "postgresql+psycopg://honed:***@db.example:5432/studies"

@@ -175,6 +175,14 @@ def test_pruned_and_failed_trials_enter_the_gp_at_pessimistic_values() -> None:
         _trial(7, 0.8, TrialState.PRUNED),  # pruned before any report: the worst
         _trial(8, 0.1, TrialState.FAILED),  # failed, then completed on a retry: left out
     ]
+    partial = FrozenTrial(number=9, state=TrialState.FAILED, trial_id=9)  # no parameters
+    two = SearchSpace({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
+    assert _impute(
+        History([*complete, partial], [Direction.MINIMIZE]),
+        [_trial(9, 0.5, TrialState.FAILED)],  # crashed before asking y: no point to place
+        np.array([1.0, 2.0, 3.0]),
+        _Encoder(two),
+    ) == (None, None)
     history = History(complete + stopped, [Direction.MINIMIZE])
     found = _stopped(history, space)
     assert [t.number for t in found] == [3, 4, 5, 6, 7, 8]

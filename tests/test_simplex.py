@@ -260,6 +260,10 @@ def test_sqlite_round_trip(tmp_path: Path) -> None:
     _round_trip(f"sqlite:///{tmp_path / 'mix.db'}")
 
 
+def test_journal_round_trip(tmp_path: Path) -> None:
+    _round_trip(f"journal:///{tmp_path / 'mix.log'}")
+
+
 def test_postgresql_round_trip(pg_url: str) -> None:
     _round_trip(pg_url)
 
@@ -288,3 +292,36 @@ def test_grid_tries_the_simplex_lattice_once_each() -> None:
         assert all(abs(v * 3 - round(v * 3)) < 1e-9 for v in w.values())
     with pytest.raises(SpaceError, match="integer >= 1"):
         GridSampler({"mix": Simplex(COMPS)}, simplex_divisions=0)
+
+
+# ---- population-based training ------------------------------------------------------------------
+def test_pbt_explore_keeps_a_simplex_on_the_simplex() -> None:
+    from honed.schedulers import PopulationBasedTraining
+
+    dists = dict(Simplex(COMPS, min_weight=0.1).distributions("mix"))
+    params = {"mix.web": 0.6, "mix.code": 0.3, "mix.books": 0.1}
+    pbt = PopulationBasedTraining(resample_probability=0.3)
+    rng = np.random.default_rng(0)
+    moved = 0
+    for _ in range(50):
+        out = pbt.explore(params, dists, rng)
+        w = simplex_weights(out, "mix")
+        assert sum(w.values()) == 1.0 and min(w.values()) >= 0.1
+        moved += out != params
+    assert moved > 40
+
+
+# ---- objectives in worker processes -----------------------------------------------------------
+def _mix_objective(trial: honed.Trial) -> float:
+    w = trial.simplex("mix", COMPS, min_weight=0.1)
+    assert sum(w.values()) == 1.0
+    assert simplex_weights(trial.params, "mix") == w  # the worker sees every weight
+    return w["web"]
+
+
+def test_a_worker_process_gets_the_whole_simplex() -> None:
+    study = honed.create_study(sampler=TPESampler(seed=0, n_startup_trials=2))
+    study.optimize(_mix_objective, n_trials=4, n_jobs=2, executor="process", show_progress=False)
+    assert [t.state for t in study.trials] == [honed.TrialState.COMPLETE] * 4
+    for t in study.trials:
+        assert sum(simplex_weights(t.params, "mix").values()) == 1.0

@@ -82,7 +82,9 @@ _DATA: dict[str, tuple] = {}
 def run(problem: str, sampler: str, seed: int, n_trials: int, noisy: bool) -> dict[str, float]:
     objective, scheduler = PROBLEMS[problem]
     extra = {"noisy": True} if noisy else {}  # (so the script also runs on older honed)
-    study = honed.create_study(sampler=sampler, scheduler=scheduler, seed=seed, **extra)
+    # A fixed name: trial.seed (the split and shuffle of sgd-pruning) derives from it.
+    name = f"{problem}-{sampler}-{seed}"
+    study = honed.create_study(name, sampler=sampler, scheduler=scheduler, seed=seed, **extra)
     start = time.perf_counter()
     study.optimize(objective, n_trials=n_trials, show_progress=False)
     seconds = time.perf_counter() - start

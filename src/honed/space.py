@@ -739,6 +739,38 @@ def decode_simplex(unit: np.ndarray, min_weight: float = 0.0) -> np.ndarray:
     return np.array([exact_weights(row, min_weight) for row in w.tolist()], dtype=float)
 
 
+def project_simplexes(
+    params: Mapping[str, Any], distributions: Mapping[str, Distribution]
+) -> dict[str, Any]:
+    """``params`` with the weights of each simplex (all of whose components are there) made
+    one point of it again: kept when they already are (the sum fixed to exactly 1), else
+    their encodings decoded together. For code that changes weights one at a time (PBT's
+    perturbations, a per-component proposal)."""
+    out = dict(params)
+    done: set[str] = set()
+    for d in distributions.values():
+        if not isinstance(d, SimplexWeight) or d.group in done:
+            continue
+        done.add(d.group)
+        names = d.param_names()
+        if not all(n in out for n in names):
+            continue
+        group = SearchSpace(
+            {n: d.with_component(c) for n, c in zip(names, d.components, strict=True)}
+        )
+        values = [out[n] for n in names]
+        ok = all(group[n].contains(v) for n, v in zip(names, values, strict=True))
+        if ok and abs(math.fsum(float(v) for v in values) - 1.0) <= _SIMPLEX_TOL:
+            out.update(zip(names, exact_weights(values, d.min_weight), strict=True))
+            continue
+        unit = [
+            group[n].to_unit(v) if group[n].contains(v) else 0.5
+            for n, v in zip(names, values, strict=True)
+        ]
+        out.update(group.decode(np.array([unit]))[0])
+    return out
+
+
 def simplex_weights(params: Mapping[str, Any], name: str) -> dict[str, float]:
     """The weights of simplex ``name`` in a parameter mapping (``trial.params``,
     ``study.best_params``, a row of an export): ``{component: weight}`` from the parameters

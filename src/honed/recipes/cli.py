@@ -47,9 +47,10 @@ def _run(args: argparse.Namespace) -> int:
     url = args.storage
     if "://" not in url:
         url = f"sqlite:///{url}"
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+    file = next((url[len(p) :] for p in ("sqlite:///", "journal:///") if url.startswith(p)), None)
+    if file is not None and not Path(file).exists():
         print(
-            f"honed report: no database at {url[len('sqlite:///') :]} (from --storage "
+            f"honed report: no database at {file} (from --storage "
             f"{args.storage}); pass --storage with the URL of your studies.",
             file=sys.stderr,
         )

@@ -29,7 +29,7 @@ otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
 =====================================================  ========  ==================================
 
 A warm-started study (``create_study(warm_start=...)``) skips the CMA-ES row: GP and TPE read
-the sources (``honed.samplers._transfer``), CMA-ES does not.
+the sources (``docs/warm-start.md``), CMA-ES does not.
 
 The measurements behind each row (letters in the "Why" column) are in
 ``bench/results/auto-sampler-rules.md``, with the commands that regenerate them.

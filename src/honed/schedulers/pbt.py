@@ -22,7 +22,15 @@ import numpy as np
 from honed.history import History
 from honed.schedulers._util import check_fraction, check_positive_int, sign
 from honed.schedulers.base import Decision, Exploit, Scheduler
-from honed.space import Choice, Distribution, Float, Int, ParamValue
+from honed.space import (
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    ParamValue,
+    SimplexWeight,
+    project_simplexes,
+)
 from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["EXPLOITS_ATTR", "LineageSegment", "PopulationBasedTraining", "lineage", "params_at"]
@@ -154,7 +162,11 @@ class PopulationBasedTraining(Scheduler):
             elif isinstance(dist, Choice):
                 i = dist.index(value) + int(rng.choice([-1, 1]))
                 out[name] = dist.choices[min(max(i, 0), len(dist.choices) - 1)]
-        return out
+            elif isinstance(dist, SimplexWeight):
+                factor = self.perturb_factors[int(rng.integers(len(self.perturb_factors)))]
+                out[name] = float(np.clip(float(cast(float, value)) * factor, dist.low, dist.high))
+        # a simplex whose weights moved one by one is made one point of it again
+        return project_simplexes(out, distributions)
 
 
 @dataclass(frozen=True)

@@ -280,6 +280,8 @@ class Storage(ABC):
         :func:`honed.storage.copy_study` is made of it. Backends keep the trial's start and
         finish times (every built-in one does); this default, made of the other methods,
         stamps them with the time of the copy."""
+        if trial.state is TrialState.COMPLETE:  # refused before anything is written
+            check_values(trial.values, len(self.get_study_directions(study_id)))
         waiting = trial.state is TrialState.WAITING
         new = self.create_trial(
             study_id,

@@ -746,8 +746,8 @@ def create_study(
         warm_start: Earlier studies to learn from: a :class:`Study` (any storage), a list
             of them, or a list of :class:`~honed.FrozenTrial` (e.g. built by hand; checked
             as ``add_trials`` checks them). The default sampler, TPE and GP use them
-            (``honed.samplers._transfer``; ``docs/warm-start.md``): weighted by how well
-            each ranks this study's own trials, so an unrelated source is dropped. Their
+            (``docs/warm-start.md``), weighted by how well each ranks this study's own
+            trials, so an unrelated source is dropped. Their
             finished trials are copied into this study's storage (studies named
             ``'<name>:warm-start:<i>'``, deleted with it), so a resumed study keeps them.
             Parameters the source lacks are sampled as usual; ones this study lacks, and

@@ -25,6 +25,7 @@ from honed.space import (
     SearchSpace,
     SimplexWeight,
     exact_weights,
+    project_simplexes,
 )
 from honed.storage.base import Storage
 from honed.study._repeats import Items, SeenConfigs, fresh_value, guard_rng, item
@@ -524,11 +525,8 @@ def _to_simplex(group: SearchSpace, values: Mapping[str, Any]) -> dict[str, Para
     """A sampler's proposal for a simplex as weights summing to exactly 1: kept when it is
     on the simplex, else (values proposed one component at a time) its encodings decoded
     as one point."""
-    on = _on_simplex(group, values)
-    if on is not None:
-        return on
-    unit = [group[n].to_unit(values[n]) if group[n].contains(values[n]) else 0.5 for n in group]
-    return group.decode(np.array([unit]))[0]
+    projected = project_simplexes({n: values[n] for n in group}, group)
+    return {n: projected[n] for n in group}
 
 
 def _canonical(distribution: Distribution, value: Any) -> ParamValue:

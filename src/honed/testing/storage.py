@@ -492,6 +492,45 @@ class StorageTests:
         assert a.constraints == (-1.0, 0.0) and a.is_feasible
         assert b.constraints == (0.5,) and not b.is_feasible
 
+    def test_add_trial_keeps_everything(self, storage: Storage, study_id: int) -> None:
+        t = storage.create_trial(study_id, system_attrs={"origin": "test"})
+        storage.set_trial_params(t.trial_id, PARAMS, DISTRIBUTIONS)
+        storage.set_trial_intermediate_values(t.trial_id, [(0, 0.5, 1.25), (1, math.nan, None)])
+        storage.set_trial_user_attr(t.trial_id, "scores", [1, {"k": None}])
+        storage.set_trial_constraints(t.trial_id, [-1.0])
+        done = storage.finish_trial(t.trial_id, TrialState.PRUNED, [0.5])
+        waiting = storage.create_trial(study_id, state=TrialState.WAITING, params={"n": 3})
+        other = storage.create_study("copy", MIN)
+        storage.create_trial(other)  # the copies take the next numbers
+        a = storage.add_trial(other, done)
+        b = storage.add_trial(other, waiting)
+        assert (a.number, b.number) == (1, 2) and a.trial_id not in (t.trial_id, b.trial_id)
+        for copy, original in ((a, done), (b, waiting)):
+            for back in (copy, self.reopen(storage).get_trial(copy.trial_id)):
+                assert back.state is original.state and back.params == original.params
+                assert list(back.params) == list(original.params)
+                assert back.distributions == original.distributions
+                assert back.values == original.values
+                assert back.constraints == original.constraints
+                assert back.user_attrs == original.user_attrs
+                assert back.system_attrs == original.system_attrs
+                assert back.report_seconds == original.report_seconds
+                assert back.datetime_start == original.datetime_start
+                assert back.datetime_complete == original.datetime_complete
+        back = self.reopen(storage).get_trial(a.trial_id)
+        assert back.intermediate_values[0] == 0.5 and math.isnan(back.intermediate_values[1])
+        # The copies are ordinary trials: read incrementally, the waiting one claimed.
+        trials, seq = storage.get_trials_since(other, 0)
+        assert [x.number for x in trials] == [0, 1, 2] and seq == 1
+        claimed = storage.claim_waiting_trial(other)
+        assert claimed is not None and claimed.number == 2 and claimed.params == {"n": 3}
+        complete = storage.create_trial(study_id)
+        bad = storage.finish_trial(complete.trial_id, TrialState.COMPLETE, [1.0])
+        two = storage.create_study("two", (Direction.MINIMIZE, Direction.MAXIMIZE))
+        with pytest.raises(ValueError):  # one value where the study has two objectives
+            storage.add_trial(two, bad)
+        assert storage.count_trials(two) == 0
+
     # ---- waiting trials --------------------------------------------------------------------
     def test_enqueued_trials_are_claimed_in_order(self, storage: Storage, study_id: int) -> None:
         assert storage.claim_waiting_trial(study_id) is None

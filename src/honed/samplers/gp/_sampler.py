@@ -512,7 +512,10 @@ def _impute(
     sign = history.directions[0].sign
     done = {tuple(sorted(t.params.items(), key=lambda kv: kv[0])) for t in history.complete}
     params, values = [], []
+    names = enc.space.names
     for t in stopped:
+        if not enc.conditional and not all(k in t.params for k in names):
+            continue  # stopped before sampling all of a flat space: no point to place
         last = t.intermediate_values.get(t.last_step) if t.last_step is not None else None
         if t.state is TrialState.PRUNED and last is not None and math.isfinite(last):
             value = min(max(sign * last, typical), worst)

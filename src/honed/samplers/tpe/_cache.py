@@ -18,7 +18,9 @@ from honed.trial import FrozenTrial, TrialState
 
 __all__ = ["Observations"]
 
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+# Failed trials are observations too: ranked below every pruned one, they sit in the "above"
+# group, so the model moves away from where the objective crashes.
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
 
 
 def _same(a: FrozenTrial, b: FrozenTrial) -> bool:
@@ -33,7 +35,8 @@ def _same(a: FrozenTrial, b: FrozenTrial) -> bool:
 
 
 class Observations:
-    """Finished (complete or pruned) trials in number order, with lazily built columns."""
+    """Finished (complete, pruned or failed) trials in number order, with lazily built
+    columns."""
 
     def __init__(self) -> None:
         self.clear()
@@ -66,10 +69,10 @@ class Observations:
         new: list[FrozenTrial] = []
         seen = 0
         row_of, trials = self._row, self.trials
-        complete, pruned = TrialState.COMPLETE, TrialState.PRUNED
+        complete, pruned, failed = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED
         for t in history:
             st = t.state
-            if st is not complete and st is not pruned:
+            if st is not complete and st is not pruned and st is not failed:
                 continue
             seen += 1
             r = row_of.get(t.number)
@@ -136,7 +139,10 @@ def _merits(trials: list[FrozenTrial], directions: tuple) -> dict[str, np.ndarra
     step = np.full(n, -1.0)
     last = np.full(n, np.nan)
     for i, t in enumerate(trials):
-        if t.state is TrialState.PRUNED:
+        if t.state is TrialState.FAILED:
+            pruned[i] = True  # ranked as a pruned trial that reached no step at all
+            step[i] = -2.0
+        elif t.state is TrialState.PRUNED:
             pruned[i] = True
             if t.intermediate_values:
                 s = max(t.intermediate_values)

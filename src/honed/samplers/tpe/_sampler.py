@@ -161,7 +161,7 @@ class TPESampler(Sampler):
         self._sobol: np.ndarray | None = None
         self._obs = Observations()
         self._split_memo: tuple[Any, dict] = (None, {})
-        self._transfer_memo: tuple[tuple[int, int], Transfer] | None = None
+        self._transfer_memo: tuple[tuple[int, int, int], Transfer] | None = None
         self._lock = threading.RLock()
 
     @staticmethod
@@ -247,7 +247,7 @@ class TPESampler(Sampler):
         whole space seen, so every parameter of a trial sees the same source weights."""
         if not history.sources:
             return None
-        key = (id(history), trial.number)
+        key = (id(history), len(history), trial.number)
         memo = self._transfer_memo
         if memo is None or memo[0] != key or name not in memo[1].space:
             space = warm_space(history, None)

@@ -5,7 +5,8 @@ Order of merit, best first:
 1. complete feasible trials, by loss (single objective) or by non-domination rank with ties
    at the boundary front broken by hypervolume contribution (multi-objective);
 2. complete infeasible trials, by total constraint violation;
-3. pruned trials, the deeper the better, then by their last reported loss.
+3. pruned trials, the deeper the better, then by their last reported loss;
+4. failed trials (passed as pruned rows with ``last_step`` -2).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ reader skips it; no record is glued onto it, and nothing before it is touched.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import zlib
@@ -28,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from honed.errors import StorageError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the rest of honed.storage still imports
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["JournalFile", "Line", "encode_record"]
 
@@ -116,7 +120,7 @@ class JournalFile:
     def reopen(self) -> None:
         """Open the files again (in a forked child: a lock taken through the parent's open
         file would be the parent's lock too), reading again from the start."""
-        self.close()  # the child's copies only: the parent's lock (if held) stays held
+        self.close()
         self.offset = 0
         self.torn_tail = False
         self._open()
@@ -137,6 +141,11 @@ class JournalFile:
         if self._lock_fd < 0:  # read-only, and no writer ever made a lock file
             yield
             return
+        if fcntl is None:
+            raise StorageError(
+                "the journal storage needs POSIX file locks (Linux, macOS); on Windows use "
+                "'sqlite:///honed.db' or PostgreSQL."
+            )
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         except OSError as e:

@@ -118,6 +118,7 @@ class JournalStorage(Storage):
         self._lock = threading.Lock()
         self._file = JournalFile(self.path, read_only=read_only)
         self._seen_header = False
+        self._reopen = False
         self._reset()
         try:
             with self._lock:
@@ -145,7 +146,7 @@ class JournalStorage(Storage):
 
     # Storages travel to worker processes by path: files and locks never cross a fork.
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path), "read_only": self.read_only}
+        return {"path": str(self.path.absolute()), "read_only": self.read_only}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], read_only=state["read_only"])  # type: ignore[misc]
@@ -155,10 +156,18 @@ class JournalStorage(Storage):
             self._file.close()
 
     def _forked(self) -> None:
+        """In a forked child: a new thread lock, and the files opened again at the next call
+        (lazily: a child that never touches this storage opens nothing)."""
         self._lock = threading.Lock()
         if not self._file.closed:
+            self._file.close()  # the child's copies only: the parent's lock stays held
+            self._reopen = True
+
+    def _reopen_after_fork(self) -> None:
+        if self._reopen:
             self._file.reopen()
             self._reset()
+            self._reopen = False
 
     # ---- the replay ------------------------------------------------------------------------
     def _reset(self) -> None:
@@ -266,9 +275,11 @@ class JournalStorage(Storage):
     # ---- reading and writing ---------------------------------------------------------------
     def _read(self, fn: Callable[[InMemoryStorage], Any]) -> Any:
         """``fn`` on the replay, brought up to date first."""
-        with self._lock, self._file.locked(exclusive=False):
-            self._catch_up()
-            return fn(self._replay)
+        with self._lock:
+            self._reopen_after_fork()
+            with self._file.locked(exclusive=False):
+                self._catch_up()
+                return fn(self._replay)
 
     def _write(self, op: str, skip_if: Callable[[Any], bool] | None = None, **args: Any) -> Any:
         """Apply one operation to the up-to-date replay and, unless it was refused (or
@@ -278,17 +289,24 @@ class JournalStorage(Storage):
             raise StorageError(f"{self!r} was opened read-only; open it without read_only.")
         line = encode_record({"op": op, "t": self._clock(), **args})
         record = _decode_own(line)  # what every reader will apply, exactly
-        with self._lock, self._file.locked(exclusive=True):
-            self._catch_up()
-            result = self._apply(record)
-            if skip_if is not None and skip_if(result):
-                return result
-            try:
-                self._file.append(line, sync=op in _SYNCED)
-            except OSError as e:
-                self._reset()  # the replay holds a record the file may not: read it again
-                raise StorageError(f"cannot write to journal {str(self.path)!r}: {e}.") from e
+        with self._lock:
+            self._reopen_after_fork()
+            with self._file.locked(exclusive=True):
+                return self._apply_and_append(line, record, skip_if)
+
+    def _apply_and_append(
+        self, line: bytes, record: dict[str, Any], skip_if: Callable[[Any], bool] | None
+    ) -> Any:
+        self._catch_up()
+        result = self._apply(record)
+        if skip_if is not None and skip_if(result):
             return result
+        try:
+            self._file.append(line, sync=record["op"] in _SYNCED)
+        except OSError as e:
+            self._reset()  # the replay holds a record the file may not: read it again
+            raise StorageError(f"cannot write to journal {str(self.path)!r}: {e}.") from e
+        return result
 
     # ---- studies ---------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[Direction]) -> int:
