@@ -100,8 +100,17 @@ def test_declared_space_gets_the_fixed_value_at_ask_and_checks_it_there() -> Non
     trial = study.ask(space, fixed_params={"model": "mlp"})
     assert trial.params["model"] == "mlp" and 8 <= trial.params["width"] <= 64
     study.tell(trial, 1.0)
-    study.optimize(lambda t: t.params["lr"], n_trials=5, space=space, fixed_params={"lr": 0.01})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "width" is in a branch some trials do not take
+        study.optimize(
+            lambda t: t.params["lr"],
+            n_trials=5,
+            space=space,
+            fixed_params={"lr": 0.01, "width": 16},
+            show_progress=False,
+        )
     assert [t.params["lr"] for t in study.trials[1:]] == [0.01] * 5
+    assert all(t.params.get("width", 16) == 16 for t in study.trials[1:])
     with pytest.raises(honed.SpaceError, match=r"names \['lrr'\] that the space does not declare"):
         study.ask(space, fixed_params={"lrr": 0.01})
     with pytest.raises(honed.SpaceError, match=r"fixed value 0\.5 of parameter 'lr' is outside"):
@@ -125,6 +134,31 @@ def test_a_value_outside_the_asked_range_stops_optimize_after_one_failed_trial()
     with pytest.raises(honed.SpaceError, match="'adamw' of parameter 'opt' is outside Choice"):
         study.optimize(_objective, n_trials=10, fixed_params={"opt": "adamw"}, show_progress=False)
     assert len(study.trials) == 2
+
+
+def test_a_simplex_is_fixed_whole_or_not_at_all() -> None:
+    def objective(trial: honed.Trial) -> float:
+        w = trial.simplex("mix", ["a", "b", "c"])
+        return w["a"] + 2 * w["b"] + trial.float("x", 0, 1)
+
+    study = honed.create_study(sampler="tpe", seed=0)
+    whole = {"mix.a": 0.2, "mix.b": 0.3, "mix.c": 0.5}
+    study.optimize(objective, n_trials=4, fixed_params=whole, show_progress=False)
+    assert all(
+        honed.simplex_weights(t.params, "mix") == pytest.approx({"a": 0.2, "b": 0.3, "c": 0.5})
+        for t in study.trials
+    )
+    assert len({t.params["x"] for t in study.trials}) == 4
+    with pytest.raises(honed.SpaceError, match=r"fixed_params sets \['mix\.a'\] of simplex 'mix'"):
+        study.optimize(objective, n_trials=5, fixed_params={"mix.a": 0.5}, show_progress=False)
+    with pytest.raises(honed.SpaceError, match=r"fixed weights .* are not on its simplex"):
+        study.optimize(
+            objective,
+            n_trials=5,
+            fixed_params={"mix.a": 0.5, "mix.b": 0.5, "mix.c": 0.5},
+            show_progress=False,
+        )
+    assert len(study.trials) == 6  # one failed trial each, then optimize stopped
 
 
 def test_a_fixed_name_the_objective_never_asks_for_warns_once() -> None:

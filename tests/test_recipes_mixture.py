@@ -76,9 +76,34 @@ def test_the_gp_finds_a_mixture_better_than_every_proxy_trial(proxy: honed.Study
     assert np.abs(best - OPTIMUM).max() < 0.1
 
 
-def test_auto_is_lightgbm_when_installed(proxy: honed.Study) -> None:
-    pytest.importorskip("lightgbm")  # an optional extra: 'gbm' is auto's choice without it
-    assert mixture_search(proxy, n_candidates=500, top_k=1, seed=0).regressor == "lightgbm"
+def test_auto_is_the_gp_on_up_to_1000_trials(proxy: honed.Study) -> None:
+    found = mixture_search(proxy, n_candidates=500, top_k=1, seed=0)
+    assert found.regressor == "gp"
+    assert found.note is None  # the regression explains the proxy values
+
+
+@pytest.mark.slow
+def test_auto_is_boosted_trees_past_1000_trials() -> None:
+    study = honed.create_study(sampler="random", seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(1001):
+        t = study.ask()
+        w = np.array([t.float(f"mix.{s}", 0.0, 1.0) for s in SOURCES])
+        study.tell(t, _loss(w / w.sum()) + rng.normal(0, 0.002))
+    found = mixture_search(study, n_candidates=100, top_k=1, seed=0)
+    assert found.regressor == "lightgbm"  # installed with the test extra; else "gbm"
+
+
+def test_a_regression_that_explains_nothing_says_so() -> None:
+    study = honed.create_study(sampler="random", seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        t = study.ask()
+        for s in SOURCES:
+            t.float(f"mix.{s}", 0.0, 1.0)
+        study.tell(t, float(rng.normal()))  # the mixture does not matter
+    found = mixture_search(study, regressor="gp", top_k=1, seed=0)
+    assert found.note is not None and "explains little" in found.note
 
 
 def test_seeded_searches_repeat(proxy: honed.Study) -> None:

@@ -23,7 +23,14 @@ mixture, and the best single source (the best of the six at the target scale: an
 Reported: mean test error of each and the paired differences (regression minus baseline)
 with 95% t-intervals over seeds.
 
-Run from the repository root: ``python bench/scripts/regmix_bench.py --seeds 10``.
+``--data cancer``: the same six sources built from scikit-learn's breast-cancer data
+(features standardized on the pool; ``clean`` is 40 rows, ``noise`` adds sd 1, ``skewed`` is
+90% class 0, ``shifted`` offsets a random half of the features by 1.5 sd, ``occluded`` sets
+another random half to the mean), proxy ``n = 60``, target ``n = 600``.
+
+Run from the repository root: ``python bench/scripts/regmix_bench.py --seeds 10`` and
+``python bench/scripts/regmix_bench.py --seeds 10 --data cancer --out
+bench/results/regmix-cancer.json``.
 """
 
 from __future__ import annotations
@@ -42,15 +49,24 @@ import honed
 from honed.recipes import mixture_search
 
 SOURCES = ("clean", "labels", "noise", "skewed", "shifted", "occluded")
-PROXY_N, TARGET_N, TARGET_REPS = 200, 1500, 3
+TARGET_REPS = 3
 REGRESSORS = ("lightgbm", "gbm", "gp")
+# Per dataset: proxy and target training-set sizes, the clean source's size, and the divisor
+# that scales features for the models (digits' pixels are 0..16; breast cancer's features are
+# standardized on the pool).
+SETTINGS = {
+    "digits": {"proxy_n": 200, "target_n": 1500, "clean": 120, "scale": 16.0},
+    "cancer": {"proxy_n": 60, "target_n": 600, "clean": 40, "scale": 1.0},
+}
 
 
-def _sources(seed: int) -> dict[str, Any]:
-    from sklearn.datasets import load_digits
+def _sources(seed: int, dataset: str = "digits") -> dict[str, Any]:
+    from sklearn.datasets import load_breast_cancer, load_digits
     from sklearn.model_selection import train_test_split
 
-    x, y = load_digits(return_X_y=True)
+    digits = dataset == "digits"
+    x, y = load_digits(return_X_y=True) if digits else load_breast_cancer(return_X_y=True)
+    setting = SETTINGS[dataset]
     rng = np.random.default_rng(seed)
     x_pool, x_rest, y_pool, y_rest = train_test_split(
         x, y, test_size=0.45, random_state=seed, stratify=y
@@ -58,27 +74,48 @@ def _sources(seed: int) -> dict[str, Any]:
     x_val, x_test, y_val, y_test = train_test_split(
         x_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest
     )
+    if not digits:  # standardize on the pool
+        mu, sd = x_pool.mean(axis=0), x_pool.std(axis=0) + 1e-12
+        x_pool, x_val, x_test = (x_pool - mu) / sd, (x_val - mu) / sd, (x_test - mu) / sd
+    n_classes = len(np.unique(y))
     n = len(y_pool)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    keep = rng.choice(n, 120, replace=False)
+    keep = rng.choice(n, setting["clean"], replace=False)
     out["clean"] = (x_pool[keep], y_pool[keep])
     labels = y_pool.copy()
     flip = rng.random(n) < 0.4
-    labels[flip] = rng.integers(0, 10, int(flip.sum()))
+    labels[flip] = rng.integers(0, n_classes, int(flip.sum()))
     out["labels"] = (x_pool, labels)
-    out["noise"] = (np.clip(x_pool + rng.normal(0, 8, x_pool.shape), 0, 16), y_pool)
-    low = np.flatnonzero(y_pool < 5)
-    high = np.flatnonzero(y_pool >= 5)
+    if digits:
+        out["noise"] = (np.clip(x_pool + rng.normal(0, 8, x_pool.shape), 0, 16), y_pool)
+    else:
+        out["noise"] = (x_pool + rng.normal(0, 1.0, x_pool.shape), y_pool)
+    low = np.flatnonzero(y_pool < max(1, n_classes // 2))
+    high = np.flatnonzero(y_pool >= max(1, n_classes // 2))
     skew = np.concatenate([low, rng.choice(high, len(low) // 9, replace=False)])
     out["skewed"] = (x_pool[skew], y_pool[skew])
-    images = x_pool.reshape(-1, 8, 8)
-    shifted = np.zeros_like(images)
-    shifted[:, 1:, 1:] = images[:, :-1, :-1]
-    out["shifted"] = (shifted.reshape(-1, 64), y_pool)
-    occluded = images.copy()
-    occluded[:, 4:, :] = 0
-    out["occluded"] = (occluded.reshape(-1, 64), y_pool)
-    return {"sources": out, "val": (x_val, y_val), "test": (x_test, y_test)}
+    if digits:
+        images = x_pool.reshape(-1, 8, 8)
+        shifted = np.zeros_like(images)
+        shifted[:, 1:, 1:] = images[:, :-1, :-1]
+        out["shifted"] = (shifted.reshape(-1, 64), y_pool)
+        occluded = images.copy()
+        occluded[:, 4:, :] = 0
+        out["occluded"] = (occluded.reshape(-1, 64), y_pool)
+    else:  # half the features offset by 1.5 sd; half the features lost (set to the mean)
+        half = rng.permutation(x_pool.shape[1])[: x_pool.shape[1] // 2]
+        shifted = x_pool.copy()
+        shifted[:, half] += 1.5
+        out["shifted"] = (shifted, y_pool)
+        lost = x_pool.copy()
+        lost[:, rng.permutation(x_pool.shape[1])[: x_pool.shape[1] // 2]] = 0.0
+        out["occluded"] = (lost, y_pool)
+    return {
+        "sources": out,
+        "val": (x_val, y_val),
+        "test": (x_test, y_test),
+        "setting": setting,
+    }
 
 
 def _draw(data: dict[str, Any], w: np.ndarray, n: int, rng: np.random.Generator) -> tuple:
@@ -98,15 +135,16 @@ def _draw(data: dict[str, Any], w: np.ndarray, n: int, rng: np.random.Generator)
 def proxy_error(data: dict[str, Any], w: np.ndarray, seed: int) -> float:
     from sklearn.linear_model import LogisticRegression
 
-    x, y = _draw(data, w, PROXY_N, np.random.default_rng(seed))
+    setting = data["setting"]
+    x, y = _draw(data, w, setting["proxy_n"], np.random.default_rng(seed))
     if len(np.unique(y)) < 2:
         return 1.0
     model = LogisticRegression(C=1.0, max_iter=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(x / 16.0, y)
+        model.fit(x / setting["scale"], y)
     xv, yv = data["val"]
-    return float(1.0 - model.score(xv / 16.0, yv))
+    return float(1.0 - model.score(xv / setting["scale"], yv))
 
 
 def target_error(data: dict[str, Any], w: np.ndarray, seed: int) -> float:
@@ -115,21 +153,22 @@ def target_error(data: dict[str, Any], w: np.ndarray, seed: int) -> float:
     errors = []
     for rep in range(TARGET_REPS):
         rng = np.random.default_rng([seed, rep])
-        x, y = _draw(data, w, TARGET_N, rng)
+        x, y = _draw(data, w, data["setting"]["target_n"], rng)
         if len(np.unique(y)) < 2:
             errors.append(1.0)
             continue
         model = SVC(C=10.0)
-        model.fit(x / 16.0, y)
+        model.fit(x / data["setting"]["scale"], y)
         xt, yt = data["test"]
-        errors.append(1.0 - model.score(xt / 16.0, yt))
+        errors.append(1.0 - model.score(xt / data["setting"]["scale"], yt))
     return float(np.mean(errors))
 
 
-def run_seed(seed: int, n_trials: int) -> dict[str, Any]:
-    data = _sources(seed)
+def run_seed(seed: int, n_trials: int, dataset: str = "digits") -> dict[str, Any]:
+    data = _sources(seed, dataset)
     rng = np.random.default_rng(seed)
-    study = honed.create_study(sampler="random", seed=seed)
+    # A fixed name: trial.seed (each proxy run's data draw) derives from it.
+    study = honed.create_study(f"regmix-{dataset}-{seed}", sampler="random", seed=seed)
     for w in rng.dirichlet(np.ones(len(SOURCES)), n_trials):
         study.enqueue({f"mix.{s}": float(v) for s, v in zip(SOURCES, w, strict=True)})
 
@@ -210,13 +249,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=64)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--data", choices=sorted(SETTINGS), default="digits")
     parser.add_argument("--out", type=Path, default=Path("bench/results/regmix.json"))
     args = parser.parse_args()
     honed.set_verbosity("WARNING")
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
-        rows.append(run_seed(seed, args.trials))
+        rows.append(run_seed(seed, args.trials, args.data))
         r = rows[-1]
         print(
             f"seed {seed}: "

@@ -38,6 +38,9 @@ _REGRESSORS = ("auto", "lightgbm", "gbm", "gp")
 _N_MODELS = 8
 # Candidates refined locally, rounds of refinement, and perturbations per candidate and round.
 _N_REFINED, _ROUNDS, _N_PERTURB = 16, 3, 64
+# "auto" fits the GP up to this many proxy trials (its fit grows with the cube of the count),
+# boosted trees beyond: a bound on cost, not a measured crossing point.
+_GP_MAX_TRIALS = 1000
 # Returned mixtures differ by at least this total variation distance (half the L1 distance).
 _MIN_DISTANCE = 0.05
 
@@ -93,6 +96,19 @@ class MixtureSearch:
     def best(self) -> MixtureCandidate:
         return self.candidates[0]
 
+    @property
+    def note(self) -> str | None:
+        """A warning when the regression explains little of the proxy results (out-of-fold
+        R^2 below 0.2): its mixtures are then close to guesses. ``None`` otherwise."""
+        if self.target_sd <= 0 or 1.0 - (self.fit_error / self.target_sd) ** 2 >= 0.2:
+            return None
+        return (
+            f"The regression explains little of the proxy results: its out-of-fold error "
+            f"({self.fit_error:.4g}) is close to their spread ({self.target_sd:.4g}). The "
+            "proxy runs may be too noisy or too few; run more of them (or less noisy ones), "
+            "and compare the candidates with the uniform mixture at the large scale."
+        )
+
     def enqueue(self, study: honed.Study, *, top_k: int | None = None) -> list[dict[str, float]]:
         """Enqueue the ``top_k`` best candidates (all by default) in ``study``, the larger-
         scale one, as its next trials; returns their parameters. A mixture already tried
@@ -130,7 +146,8 @@ def mixture_search(
         regressor: ``"lightgbm"`` (needs ``pip install lightgbm``), ``"gbm"`` (scikit-
             learn's gradient boosting), each a bootstrap ensemble of 8 models whose spread is
             the uncertainty; ``"gp"``, honed's Gaussian-process posterior (mean and standard
-            deviation); ``"auto"``: LightGBM when installed, else ``"gbm"``.
+            deviation); ``"auto"``: the GP up to 1000 proxy trials (measured best at 64
+            trials, bench/results/regmix.md), then LightGBM when installed, else ``"gbm"``.
         n_candidates: Random mixtures scored by the regression (Dirichlet draws: flat,
             sparse, and around the best proxy mixtures) before the best are refined locally.
         top_k: How many mixtures to return.
@@ -163,7 +180,7 @@ def mixture_search(
         )
     weights, y = weights[usable], y[usable]
     trials = [t for t, ok in zip(trials, usable, strict=True) if ok]
-    name = _resolve(regressor)
+    name = _resolve(regressor, len(y))
     rng = np.random.default_rng(seed)
     model = _fit(name, weights, y, sources, rng)
     sign = target_direction.sign
@@ -252,8 +269,10 @@ def _weights(trial: FrozenTrial, simplex: str, sources: Sequence[str]) -> np.nda
 
 
 # ---- the regressions ---------------------------------------------------------------------
-def _resolve(regressor: str) -> str:
+def _resolve(regressor: str, n_trials: int) -> str:
     if regressor == "auto":
+        if n_trials <= _GP_MAX_TRIALS:
+            return "gp"
         return "lightgbm" if find_spec("lightgbm") is not None else "gbm"
     if regressor == "lightgbm" and find_spec("lightgbm") is None:
         raise ImportError(

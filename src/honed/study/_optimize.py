@@ -239,7 +239,9 @@ def _drive(
                     callback(study, frozen)
                 if done._bad_fixed is not None:
                     raise done._bad_fixed  # every trial would fail the same way
-                unused = done._unused_fixed()
+                # (a declared space checked its names at ask; a name in a branch not taken
+                # is unused rightly)
+                unused = done._unused_fixed() if space is None else []
                 if unused and not warned_unused and frozen.state is TrialState.COMPLETE:
                     warned_unused = True
                     warnings.warn(

@@ -267,20 +267,31 @@ class LocalTrial(ParameterAPI):
                 )
         fixed = [n for n in names if n in self._fixed]
         if fixed:
+            # Weights given by fixed_params (every trial would fail alike: optimize stops) or
+            # by an enqueued trial.
+            given = any(n in self._fixed_given for n in fixed)
+            verb = "fix" if given else "enqueue"
             if len(fixed) != len(names):
                 missing = [n for n in names if n not in self._fixed]
-                raise SpaceError(
-                    f"the enqueued trial sets {fixed} of simplex {dist.group!r} but not "
-                    f"{missing}; enqueue every weight of a simplex, or none."
+                error = SpaceError(
+                    f"{'fixed_params' if given else 'the enqueued trial'} sets {fixed} of "
+                    f"simplex {dist.group!r} but not {missing}; {verb} every weight of a "
+                    "simplex, or none."
                 )
+                if given:
+                    self._bad_fixed = error
+                raise error
             values = {n: self._fixed.pop(n) for n in names}
             weights = _on_simplex(group, values)
             if weights is None:
-                raise SpaceError(
-                    f"enqueued weights {values} of simplex {dist.group!r} are not on its "
-                    f"simplex (each in [{dist.low:g}, {dist.high:g}], summing to 1); enqueue "
-                    "weights that sum to 1."
+                error = SpaceError(
+                    f"{'fixed' if given else 'enqueued'} weights {values} of simplex "
+                    f"{dist.group!r} are not on its simplex (each in [{dist.low:g}, "
+                    f"{dist.high:g}], summing to 1); {verb} weights that sum to 1."
                 )
+                if given:
+                    self._bad_fixed = error
+                raise error
         elif all(n in self._relative for n in names):
             weights = _to_simplex(group, {n: self._relative[n] for n in names})
         else:
