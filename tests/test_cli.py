@@ -37,6 +37,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_demo_leaves_a_sqlite_file_with_its_trials(demo_dir: Path) -> None:
     db = demo_dir / "honed.db"
     assert db.exists()
@@ -67,6 +68,7 @@ def test_show_prints_best_trial_and_table(demo_dir: Path) -> None:
     assert "learning_rate" in out
 
 
+@pytest.mark.slow
 def test_show_ranks_complete_before_pruned_and_shows_whole_fronts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     s = honed.create_study("s", storage=url, direction="maximize")

@@ -23,6 +23,8 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+pytestmark = pytest.mark.slow  # a real headless Chromium
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     # CI installs it with .ci/setup-chromium.sh; there a missing browser is an error.

@@ -74,6 +74,7 @@ def _url(kind: str, tmp_path: Path, name: str, request: pytest.FixtureRequest) -
     return request.getfixturevalue("pg_url")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
 def test_random_sigkills_lose_and_duplicate_nothing(kind, tmp_path: Path, request):
     url = _url(kind, tmp_path, "chaos", request)

@@ -14,6 +14,8 @@ from honed.trial import TrialState
 
 ray = pytest.importorskip("ray", reason="pip install 'honed[ray]'")
 
+pytestmark = pytest.mark.slow  # a real two-node cluster on loopback: seconds to start
+
 SPACE = {"x": honed.Float(-2.0, 2.0), "k": honed.Choice(["a", "b"])}
 
 
