@@ -193,6 +193,15 @@ class ParameterAPI(ABC):
         }
 
 
+def redefined(name: str, known: Distribution, asked: Distribution, where: str) -> SpaceError:
+    """The error for a parameter asked again from another distribution; ``where`` says how
+    it was first asked ("sampled in trial 3", "asked")."""
+    return SpaceError(
+        f"parameter {name!r} was already {where} from {known}, and is now asked from {asked}; "
+        "use one definition per name, or another name."
+    )
+
+
 def _build(name: str, cls: type[Float] | type[Int], low: Any, high: Any, **kw: Any) -> Distribution:
     try:
         return cls(low, high, **kw)
@@ -278,10 +287,7 @@ class FixedTrial(ParameterAPI):
         known = self._distributions.get(name)
         if known is not None:
             if known != distribution:
-                raise SpaceError(
-                    f"parameter {name!r} was already asked from {known}, and is now asked "
-                    f"from {distribution}; use one definition per name, or another name."
-                )
+                raise redefined(name, known, distribution, "asked")
             return self._params[name]
         if name not in self._given:
             raise SpaceError(

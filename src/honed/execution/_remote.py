@@ -6,9 +6,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from honed.errors import SpaceError, TrialPruned, TrialStateError
+from honed.errors import TrialPruned, TrialStateError
 from honed.execution._base import Reply
-from honed.objective import ParameterAPI, StudyInfo
+from honed.objective import ParameterAPI, StudyInfo, redefined
 from honed.space import Distribution, ParamValue
 from honed.trial import check_report, trial_seed
 
@@ -108,11 +108,7 @@ class RemoteTrial(ParameterAPI):
         known = self._distributions.get(name)
         if known is not None:
             if known != distribution:
-                raise SpaceError(
-                    f"parameter {name!r} was already sampled in trial {self._number} from "
-                    f"{known}, and is now asked from {distribution}; use one definition per "
-                    "name, or another name."
-                )
+                raise redefined(name, known, distribution, f"sampled in trial {self._number}")
             return self._params[name]
         value = self._call("suggest", name, distribution)
         self._distributions[name] = distribution

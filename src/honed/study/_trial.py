@@ -13,7 +13,7 @@ import numpy as np
 from honed.artifacts import Checkpoints
 from honed.errors import SpaceError, TrialPruned, TrialStateError
 from honed.history import History
-from honed.objective import ParameterAPI
+from honed.objective import ParameterAPI, redefined
 from honed.samplers.base import Sampler
 from honed.schedulers.base import Decision, Exploit, Scheduler, decision_of, info_of
 from honed.space import (
@@ -162,11 +162,7 @@ class LocalTrial(ParameterAPI):
         known = self._distributions.get(name)
         if known is not None:
             if known != distribution:
-                raise SpaceError(
-                    f"parameter {name!r} was already sampled in trial {self.number} from "
-                    f"{known}, and is now asked from {distribution}; use one definition per "
-                    "name, or another name."
-                )
+                raise redefined(name, known, distribution, f"sampled in trial {self.number}")
             return self._params[name]
         if name in self._fixed:
             value = self._fixed.pop(name)
@@ -257,14 +253,6 @@ class LocalTrial(ParameterAPI):
         group = SearchSpace(
             {n: dist.with_component(c) for n, c in zip(names, dist.components, strict=True)}
         )
-        for n in names:
-            known = self._distributions.get(n)
-            if known is not None and known != group[n]:
-                raise SpaceError(
-                    f"simplex {dist.group!r} was already sampled in trial {self.number} with "
-                    f"{known} ('{n}'), and is now asked as {group[n]}; a simplex name takes one "
-                    "set of components and min_weight: use the same ones, or another name."
-                )
         fixed = [n for n in names if n in self._fixed]
         if fixed:
             # Weights given by fixed_params (every trial would fail alike: optimize stops) or
