@@ -102,6 +102,8 @@ def problem_fingerprint(problem: Problem) -> str:
         "tags": {str(k): repr(v) for k, v in problem.tags.items()},
         "evaluate": _callable_id(problem.evaluate),
     }
+    if problem.noiseless is not None:
+        payload["noiseless"] = _callable_id(problem.noiseless)
     text = json.dumps(payload, sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -153,6 +155,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
     cpu_s: list[float] = []  # process CPU time in ask + tell: robust to a busy machine
     eval_s: list[float] = []
     errors: list[str] = []
+    true_values: list[float | None] = []  # noisy problems: the expected value of each trial
     best: tuple[float, dict[str, Any]] | None = None
     sign = [1.0 if d == "minimize" else -1.0 for d in prob.directions]
     with warnings.catch_warnings():
@@ -179,6 +182,8 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
             t2 = time.perf_counter()
             adapter.tell(handle, vals)
             t3 = time.perf_counter()
+            if prob.noiseless is not None:
+                true_values.append(None if vals is None else float(prob.noiseless(params)))
             cpu_s.append(c1 - c0 + time.process_time() - c2)
             values.append(vals)
             ask_s.append(t1 - t0)
@@ -205,6 +210,7 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
         "best_params": best[1] if best else None,
         "n_failed": sum(v is None for v in values),
         "errors": errors[:5],
+        **({"true_values": true_values} if prob.noiseless is not None else {}),
     }
 
 
@@ -240,13 +246,13 @@ def _reference_task(problem_name: str, n: int) -> dict[str, Any]:
     prob = get_problem(problem_name)
     rng = np.random.default_rng(12345)
     values: list[list[float] | None] = []
+    # Noisy problems: the reference is the expected value of random configurations.
+    evaluate = prob.noiseless or prob.evaluate
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(n):
             try:
-                values.append(
-                    _values(prob.evaluate(sample_uniform(prob.space, rng)), prob.n_objectives)
-                )
+                values.append(_values(evaluate(sample_uniform(prob.space, rng)), prob.n_objectives))
             except Exception:
                 values.append(None)
     return {
@@ -440,7 +446,8 @@ def _truncate(trace: dict[str, Any], n: int) -> dict[str, Any]:
     if trace["n_trials"] == n:
         return trace
     out = dict(trace)
-    for k in ("values", "ask_s", "tell_s", "cpu_s", "eval_s"):
-        out[k] = trace[k][:n]
+    for k in ("values", "ask_s", "tell_s", "cpu_s", "eval_s", "true_values"):
+        if k in trace:
+            out[k] = trace[k][:n]
     out["n_trials"] = n
     return out

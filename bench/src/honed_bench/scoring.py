@@ -13,6 +13,8 @@ better; maximized objectives are negated)::
   unknown optimum (scikit-learn) the regrets therefore depend on which runs are in the
   results; ranks and ratios between optimizers in the same results do not.
 * A run whose trials all failed so far scores the worst reference sample.
+* A noisy problem (``Problem.noiseless`` set) scores the noiseless value of the trial with the
+  best observed value, and its reference samples are noiseless values.
 
 **Multi-objective** problems are scored by the hypervolume of everything found so far,
 relative to the problem's reference point, as a loss ``-HV``: the optimum is the largest of
@@ -34,7 +36,7 @@ import numpy as np
 from honed.analysis import hypervolume
 from honed_bench.problems.base import Problem
 
-__all__ = ["DEFAULT_BUDGETS", "budgets_for", "summarize"]
+__all__ = ["DEFAULT_BUDGETS", "budgets_for", "summarize", "trace_curve"]
 
 DEFAULT_BUDGETS = (10, 25, 50, 100)
 
@@ -66,11 +68,23 @@ def _mo_ref(problem: Problem, signs: np.ndarray, ref_losses: np.ndarray) -> np.n
 
 
 def _curve(
-    losses: np.ndarray, budgets: Sequence[int], mo_ref: np.ndarray | None, worst: float
+    losses: np.ndarray,
+    budgets: Sequence[int],
+    mo_ref: np.ndarray | None,
+    worst: float,
+    true_losses: np.ndarray | None = None,
 ) -> list[float]:
-    """Score (a loss) after each budget: best-so-far for one objective, -HV for several."""
+    """Score (a loss) after each budget: best-so-far for one objective, -HV for several.
+    With ``true_losses`` (a noisy problem), the true loss of the trial observed as best."""
     out = []
     for b in budgets:
+        if true_losses is not None and mo_ref is None:
+            observed = losses[:b, 0]
+            if np.isnan(observed).all():
+                out.append(worst)
+            else:
+                out.append(float(true_losses[int(np.nanargmin(observed))]))
+            continue
         head = losses[:b]
         head = head[~np.isnan(head).any(axis=1)]
         if len(head) == 0:
@@ -80,6 +94,22 @@ def _curve(
         else:
             out.append(-hypervolume(head, mo_ref))
     return out
+
+
+def trace_curve(
+    trace: dict[str, Any],
+    signs: np.ndarray,
+    budgets: Sequence[int],
+    mo_ref: np.ndarray | None,
+    worst: float,
+) -> list[float]:
+    """One run's score (a loss) after each budget; noisy problems by true values."""
+    losses = _loss_matrix(trace["values"], signs)
+    true = trace.get("true_values")
+    true_losses = None
+    if true is not None:
+        true_losses = np.array([np.nan if v is None else v for v in true], dtype=float) * signs[0]
+    return _curve(losses, budgets, mo_ref, worst, true_losses)
 
 
 def paired_p_value(a: dict[str, float], b: dict[str, float]) -> float | None:
@@ -129,8 +159,7 @@ def summarize(
         worst = float(single.max())
         curves: dict[tuple[str, int], list[float]] = {}
         for t in by_problem.get(prob.name, []):
-            losses = _loss_matrix(t["values"], signs)
-            curves[(t["optimizer"], t["seed"])] = _curve(losses, budgets, mo_ref, worst)
+            curves[(t["optimizer"], t["seed"])] = trace_curve(t, signs, budgets, mo_ref, worst)
         candidates = [float(single.min())] + [c[-1] for c in curves.values()]
         if prob.optimum is not None:
             known = -float(prob.optimum) if mo else signs[0] * float(prob.optimum)

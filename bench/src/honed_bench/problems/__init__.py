@@ -1,5 +1,6 @@
 """Benchmark problems, by suite: ``synthetic``, ``sklearn``, ``conditional``,
-``multiobjective`` and ``simplex`` (mixture weights)."""
+``multiobjective``, ``simplex`` (mixture weights) and ``dev`` (the development suite of
+issue 20: 62 problems in 7 families, for leave-one-family-out choices)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ SUITES: dict[str, str] = {
     "conditional": "honed_bench.problems.conditional",
     "multiobjective": "honed_bench.problems.multiobjective",
     "simplex": "honed_bench.problems.simplex",
+    "dev": "honed_bench.problems.dev",
 }
 
 _CACHE: dict[str, list[Problem]] = {}

@@ -29,6 +29,10 @@ class Problem:
         reference_point: For multi-objective problems, the hypervolume reference point in the
             problem's own directions.
         tags: Free-form labels (dimension, data set, ...).
+        noiseless: For noisy problems (repeated evaluations of one configuration disagree),
+            the expected value ``params -> value``. The runner records it for every trial and
+            scores a run by the noiseless value of the configuration it observed as best, so
+            a lucky draw is not counted as progress.
     """
 
     name: str
@@ -39,6 +43,7 @@ class Problem:
     optimum: float | None = None
     reference_point: tuple[float, ...] | None = None
     tags: Mapping[str, Any] = field(default_factory=dict)
+    noiseless: Callable[[dict[str, Any]], float] | None = None
 
     @property
     def n_objectives(self) -> int:

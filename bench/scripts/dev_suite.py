@@ -1,0 +1,270 @@
+"""The development suite of issue 20: run optimizers on it, keep their runs, and report the
+default sampler's leave-one-family-out scores against the peers.
+
+    # run (or resume) optimizers; their runs are stored in bench/results/dev-suite/runs/
+    python bench/scripts/dev_suite.py run --optimizers honed:auto,optuna:tpe --seeds 3
+    # tables: bench/results/dev-suite.md and bench/results/dev-suite/regrets.csv.gz
+    python bench/scripts/dev_suite.py report --candidates 'honed:auto,honed:auto[cmaes_min_dim=0]'
+
+Peers' runs are stored once (one gzip JSON-lines file per optimizer: values, noiseless values
+and timings per trial) and reused, so only honed's candidates are re-run as they change. A
+problem whose definition changed (its fingerprint) has its stored runs ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from honed_bench.lofo import (
+    LOFO_NAME,
+    compose,
+    family_table,
+    leave_one_family_out,
+    mean_ranks,
+    run_regrets,
+)
+from honed_bench.optimizers import split_optimizers
+from honed_bench.problems import select_problems
+from honed_bench.problems.base import Problem
+from honed_bench.runner import problem_fingerprint, reference_samples, run_benchmark
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+STORE = RESULTS / "dev-suite"
+BUDGETS = (25, 50, 100)
+LONG_BUDGETS = (25, 50, 100, 200)
+PEERS = (
+    "optuna:tpe",
+    "optuna:gp",
+    "smac:hpo",
+    "smac:bo",
+    "hebo:hebo",
+    "nevergrad:ngopt",
+    "honed:random",
+)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def _budget(p: Problem) -> int:
+    return int(p.tags.get("budget", 100))
+
+
+def _store_path(optimizer: str) -> Path:
+    return STORE / "runs" / f"{_safe(optimizer)}.jsonl.gz"
+
+
+def load_store(optimizer: str, problems: list[Problem]) -> list[dict[str, Any]]:
+    """The stored runs of ``optimizer`` whose problem definition is unchanged."""
+    path = _store_path(optimizer)
+    if not path.exists():
+        return []
+    prints = {p.name: problem_fingerprint(p) for p in problems}
+    out = []
+    with gzip.open(path, "rt") as f:
+        for line in f:
+            t = json.loads(line)
+            if prints.get(t["problem"]) == t.get("fingerprint"):
+                out.append(t)
+    return out
+
+
+def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
+    keep = ("fingerprint", "optimizer", "problem", "seed", "n_trials", "values", "true_values")
+    path = _store_path(optimizer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(traces, key=lambda t: (t["problem"], t["seed"]))
+    with gzip.open(path, "wt") as f:
+        for t in rows:
+            row = {k: t[k] for k in keep if k in t}
+            row["overhead_s"] = round(
+                (sum(t["ask_s"]) + sum(t["tell_s"])) / max(1, len(t["ask_s"])), 5
+            )
+            row["n_failed"] = t["n_failed"]
+            f.write(json.dumps(row) + "\n")
+
+
+def run(args: argparse.Namespace) -> None:
+    problems = select_problems(["dev"], args.problems)
+    scratch = Path(args.scratch)
+    for opt in split_optimizers(args.optimizers):
+        stored = {(t["problem"], t["seed"]): t for t in load_store(opt, problems)}
+        for budget in sorted({_budget(p) for p in problems}):
+            group = [p for p in problems if _budget(p) == budget]
+            # Stored runs go back into the scratch folder, so the runner resumes them.
+            from honed_bench.runner import RunKey, _write_json, trace_path
+
+            for (prob, seed), t in stored.items():
+                if any(p.name == prob for p in group) and seed < args.seeds:
+                    path = trace_path(scratch, RunKey(opt, prob, seed))
+                    if not path.exists() and t.get("n_trials", 0) >= budget:
+                        full = dict(t, version=2, ask_s=[0.0] * len(t["values"]))
+                        full.update(
+                            tell_s=[t["overhead_s"]] * len(t["values"]),
+                            cpu_s=[math.nan] * len(t["values"]),
+                            eval_s=[0.0] * len(t["values"]),
+                        )
+                        _write_json(path, full)
+            traces, _, failures = run_benchmark(
+                [opt], group, range(args.seeds), budget, scratch, workers=args.workers, quiet=False
+            )
+            for t in traces:
+                stored[(t["problem"], t["seed"])] = t
+            for line in failures:
+                print("FAILED", line, file=sys.stderr)
+        save_store(opt, list(stored.values()))
+        print(f"{opt}: {len(stored)} runs stored in {_store_path(opt)}", file=sys.stderr)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+def report(args: argparse.Namespace) -> None:
+    problems = select_problems(["dev"], args.problems)
+    candidates = split_optimizers(args.candidates)
+    peers = [p for p in split_optimizers(args.peers) if _store_path(p).exists()]
+    missing_peers = [p for p in split_optimizers(args.peers) if p not in peers]
+    traces = [t for o in candidates + peers for t in load_store(o, problems)]
+    if args.seeds:
+        traces = [t for t in traces if t["seed"] < args.seeds]
+    refs = {p.name: reference_samples(p, Path(args.cache_dir)) for p in problems}
+    budgets = list(LONG_BUDGETS)
+    regrets = run_regrets(traces, problems, refs, budgets)
+    # budget index of 25/50/100 trials (every family) and of each family's full budget
+    b_index = {b: budgets.index(b) for b in BUDGETS}
+    chosen = leave_one_family_out(regrets, problems, candidates, [b_index[50], b_index[100]])
+    regrets.update(compose(regrets, problems, chosen))
+    shown = [LOFO_NAME, *candidates, *peers]
+    field = [LOFO_NAME, *peers]
+    families = list(dict.fromkeys(str(p.tags["family"]) for p in problems))
+    lines = [
+        "# Development suite (issue 20): honed's default, left-out scores, against the peers",
+        "",
+        f"Regenerate: `python bench/scripts/dev_suite.py report --candidates '{args.candidates}'`"
+        f" (runs: `python bench/scripts/dev_suite.py run --optimizers ... --seeds N`).",
+        "",
+        f"{len(problems)} problems in {len(families)} families "
+        f"({', '.join(families)}; `bench/src/honed_bench/problems/dev.py` says why each is "
+        "there). Seeds per optimizer: "
+        + ", ".join(
+            f"`{o}` {len({s for (oo, _, s) in regrets if oo == o})}" for o in candidates + peers
+        )
+        + ". Peers without stored runs: "
+        + (", ".join(f"`{p}`" for p in missing_peers) or "none")
+        + ".",
+        "",
+        "Normalized regret: 0 at the best value known, 1 at the median random configuration "
+        "(noisy problems: the noiseless value of the configuration observed as best).",
+        "",
+        "## Leave-one-family-out choice",
+        "",
+        "Each family's row in the tables below for "
+        f"`{LOFO_NAME}` is the candidate chosen on the other families (lowest mean regret at "
+        "50 and 100 trials), scored on that family:",
+        "",
+        "| left-out family | candidate chosen on the others |",
+        "|---|---|",
+        *[f"| {fam} | `{c}` |" for fam, c in chosen.items()],
+        "",
+    ]
+    for b in BUDGETS:
+        table = family_table(regrets, problems, shown, b_index[b])
+        ranks = mean_ranks(regrets, problems, field, b_index[b])
+        lines += [
+            f"## {b} trials: mean normalized regret (mean rank among `{LOFO_NAME}` and peers)",
+            "",
+            "| family | " + " | ".join(f"`{o}`" for o in shown) + " |",
+            "|---|" + "---|" * len(shown),
+        ]
+        for fam in [*families, "all"]:
+            row = table.get(fam, {})
+            best = min((row[o] for o in field if o in row), default=None)
+            cells = []
+            for o in shown:
+                v = row.get(o)
+                text = _fmt(v)
+                if v is not None and best is not None and o in field and v <= best + 1e-12:
+                    text = f"**{text}**"
+                if o in field and fam in ranks and o in ranks[fam]:
+                    text += f" ({ranks[fam][o]:.2f})"
+                cells.append(text)
+            lines.append(f"| {fam} | " + " | ".join(cells) + " |")
+        all_row = table["all"]
+        peer_best = min((all_row[o] for o in peers if o in all_row), default=None)
+        if peer_best and LOFO_NAME in all_row:
+            lines += [
+                "",
+                f"Ratio of `{LOFO_NAME}`'s mean regret to the best peer's: "
+                f"{all_row[LOFO_NAME] / peer_best:.2f}.",
+            ]
+        lines.append("")
+    # the long family at its full budget
+    table = family_table(regrets, problems, shown, budgets.index(200))
+    lines += [
+        "## long family at 200 trials: mean normalized regret",
+        "",
+        "| " + " | ".join(f"`{o}`" for o in shown) + " |",
+        "|" + "---|" * len(shown),
+        "| " + " | ".join(_fmt(table.get("long", {}).get(o)) for o in shown) + " |",
+        "",
+        "## Per problem at 50 trials (mean over seeds)",
+        "",
+        "| problem | " + " | ".join(f"`{o}`" for o in shown) + " |",
+        "|---|" + "---|" * len(shown),
+    ]
+    for p in problems:
+        vals = {}
+        for o in shown:
+            rs = [r[b_index[50]] for (oo, n, _), r in regrets.items() if oo == o and n == p.name]
+            vals[o] = float(np.mean(rs)) if rs else None
+        best = min((v for o, v in vals.items() if o in field and v is not None), default=None)
+        cells = [
+            (f"**{_fmt(v)}**" if v is not None and o in field and v == best else _fmt(v))
+            for o, v in vals.items()
+        ]
+        lines.append(f"| {p.name} | " + " | ".join(cells) + " |")
+    out = Path(args.out)
+    out.write_text("\n".join(lines) + "\n")
+    csv = STORE / "regrets.csv.gz"
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(csv, "wt") as f:
+        f.write("optimizer,problem,family,seed," + ",".join(f"regret@{b}" for b in budgets) + "\n")
+        fam_of = {p.name: p.tags["family"] for p in problems}
+        for (o, n, s), r in sorted(regrets.items()):
+            f.write(f'"{o}",{n},{fam_of[n]},{s},' + ",".join(f"{x:.6g}" for x in r) + "\n")
+    print(out.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="mode", required=True)
+    r = sub.add_parser("run", help="run (or resume) optimizers and store their runs")
+    r.add_argument("--optimizers", required=True)
+    r.add_argument("--seeds", type=int, default=10)
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--problems", default="", help="comma list of name patterns")
+    r.add_argument("--scratch", default=str(Path.home() / ".cache/honed/bench/dev-runs"))
+    q = sub.add_parser("report", help="leave-one-family-out tables")
+    q.add_argument("--candidates", default="honed:auto")
+    q.add_argument("--peers", default=",".join(PEERS))
+    q.add_argument("--seeds", type=int, default=0, help="use seeds below this (0: all)")
+    q.add_argument("--problems", default="")
+    q.add_argument("--cache-dir", default=str(Path.home() / ".cache/honed/bench"))
+    q.add_argument("--out", default=str(RESULTS / "dev-suite.md"))
+    args = ap.parse_args()
+    args.problems = [s for s in args.problems.split(",") if s]
+    (run if args.mode == "run" else report)(args)
+
+
+if __name__ == "__main__":
+    main()
