@@ -96,7 +96,7 @@ def test_failing_problems_fail_somewhere_and_only_there() -> None:
             try:
                 p.evaluate(sample_uniform(p.space, rng))
                 outcomes.append(True)
-            except dev.Diverged:
+            except dev.DivergedError:
                 outcomes.append(False)
         share = 1 - np.mean(outcomes)
         assert 0.05 < share < 0.8, (p.name, share)

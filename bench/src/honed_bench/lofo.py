@@ -84,7 +84,7 @@ def family_table(
     """family -> optimizer -> mean over problems of the mean-over-seeds regret at budget index
     ``budget``; the ``"all"`` row averages over every problem."""
     table: dict[str, dict[str, float]] = {}
-    families = list(dict.fromkeys(_family(p) for p in problems)) + ["all"]
+    families = [*dict.fromkeys(_family(p) for p in problems), "all"]
     for fam in families:
         probs = [p for p in problems if fam == "all" or _family(p) == fam]
         table[fam] = {}

@@ -682,7 +682,7 @@ def _long_family() -> list[Problem]:
 # ---- objectives that fail in a region --------------------------------------------------------
 
 
-class Diverged(RuntimeError):
+class DivergedError(RuntimeError):
     """The configuration crashed (as training with too large a step does)."""
 
 
@@ -691,15 +691,15 @@ def failing_box(fn_name: str, region: str, params: Mapping[str, Any]) -> float:
     keys = sorted(params, key=lambda k: int(k[1:]))
     x = np.array([float(params[k]) for k in keys])
     if region == "upper-corner" and x[0] > 4.0 and x[1] > 5.0:
-        raise Diverged("diverged")
+        raise DivergedError("diverged")
     if region == "sum" and float(np.sum(x)) > 3.2:
-        raise Diverged("diverged")
+        raise DivergedError("diverged")
     if region == "diagonal" and float(x[0] + x[1]) > 2.5:
-        raise Diverged("diverged")
+        raise DivergedError("diverged")
     if region == "half" and x[0] > 1.2:
-        raise Diverged("diverged")
+        raise DivergedError("diverged")
     if region == "band" and 0.3 < x[1] < 0.6:
-        raise Diverged("diverged")
+        raise DivergedError("diverged")
     return float(_fn_of(fn_name)(x) if fn_name != "rosenbrock" else rosenbrock(x))
 
 
@@ -708,9 +708,9 @@ def failing_sklearn(model: str, dataset: str, params: Mapping[str, Any]) -> floa
     from honed_bench.problems.sklearn_models import cv_loss
 
     if model == "sgd" and float(params["eta0"]) > 0.3:
-        raise Diverged("SGD diverged")
+        raise DivergedError("SGD diverged")
     if model == "mlp" and float(params["learning_rate_init"]) > 0.02:
-        raise Diverged("MLP diverged")
+        raise DivergedError("MLP diverged")
     return cv_loss(model, dataset, params)
 
 
@@ -719,7 +719,7 @@ def failing_categorical(params: Mapping[str, Any]) -> float:
     x = np.array([params[f"x{i}"] for i in range(4)], dtype=float)
     solver = str(params["solver"])
     if solver == "fast" and float(np.max(np.abs(x))) > 0.4:
-        raise Diverged("solver 'fast' failed")
+        raise DivergedError("solver 'fast' failed")
     bonus = {"fast": -0.3, "safe": 0.0, "approx": 0.2}[solver]
     return float(np.sum((x - 0.2) ** 2)) + bonus
 
