@@ -8,9 +8,9 @@ the model: stopped trials count at the rungs they reached, as in BOHB (Falkner e
 
 In a discrete space a model-based sampler keeps proposing its favourite configurations again;
 with early stopping a repeat replays a curve whose rung values are already known (and a repeat
-of the best one trains to the end again: on the digits benchmarks repeats were up to 80% of a
-slow run's compute). So by default a proposal equal to an existing trial's parameters is moved
-to the nearest configuration not tried yet (``avoid_repeats``).
+of the best one trains to the end again, bench/results/multifidelity.md). So by default a
+proposal equal to an existing trial's parameters is moved to the nearest configuration not
+tried yet (``avoid_repeats``).
 
 ``random_fraction`` is BOHB's exploration share: that fraction of the trials (chosen by a
 seeded draw per trial number) ignores the model and is drawn uniformly at random. Without it the
@@ -195,8 +195,8 @@ class MultiFidelitySampler(Sampler):
         min_points: Trials a level needs before the model uses it.
         mode: ``"ranked"`` (default: model every trial, ranked by the level it reached, then
             by its value there) or ``"highest"`` (BOHB: model only the highest level with
-            ``min_points`` results). On the digits benchmarks ``"ranked"`` reached the target
-            accuracy 2-3x sooner than ``"highest"``, which discards most results.
+            ``min_points`` results), which discards most results
+            (bench/results/multifidelity.md compares them).
         avoid_repeats: When the model proposes exactly the parameters of an existing trial
             (possible only for integer, stepped-float and choice parameters), move the proposal
             to the nearest untried configuration: one grid step in one parameter, then two,

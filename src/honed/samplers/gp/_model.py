@@ -159,10 +159,9 @@ class GP:
 # Prior settings. ``ls_shift``: the Gaussian on the log lengthscale is centred at
 # ``sqrt(2) + log(d)/2 - ls_shift``. 3 (= sigma^2) puts it at the mode of Hvarfner et al.'s
 # log-normal on the lengthscale itself, which is where a MAP fit over the lengthscale (as in
-# BoTorch) lands; centring at sqrt(2) + log(d)/2 instead (lengthscales 20x longer) lost to
-# Optuna's GPSampler at 10-20 dimensions (dev set, 50 trials: regret 0.27 vs 0.18 with 3).
-# ``noise_mu``/``noise_sd``: log noise variance on standardized outputs; -4 was
-# mixed on scikit-learn problems (better at 50 trials, worse at 25) and worse on synthetic ones.
+# BoTorch) lands; centring at sqrt(2) + log(d)/2 instead (lengthscales 20x longer) lost at
+# 10-20 dimensions (bench/results/gp-vs-optuna-gp-synthetic-50trials-10seeds.md).
+# ``noise_mu``/``noise_sd``: log noise variance on standardized outputs.
 PRIOR = {"ls_shift": 3.0, "noise_mu": -6.0, "noise_sd": 2.0}
 
 

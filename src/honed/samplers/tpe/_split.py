@@ -128,9 +128,8 @@ def _mo_best(lf: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
                 # With 3 objectives the reference point comes from the front being thinned,
                 # not from all trials: with a far reference the largest exclusive
                 # contributions are at the front's corners, and corner points are often far
-                # from the true front (dtlz1 regret 0.008 -> 0.005, dtlz2 0.057 -> 0.049;
-                # 200 trials, 3 seeds). The greedy gain selection of 4+ objectives did
-                # better with the far one (dtlz2-5obj 0.019 vs 0.038).
+                # from the true front; the greedy gain selection of 4+ objectives did better
+                # with the far one (bench/results/tpe-multiobjective-200trials-10seeds.md).
                 finite = near
             hi, lo = finite.max(axis=0), finite.min(axis=0)
             ref = hi + np.maximum(0.1 * (hi - lo), 1e-9)
@@ -146,10 +145,8 @@ def below_weights(losses: np.ndarray) -> np.ndarray:
     """Weights of the good trials of a multi-objective split: their share of the good set's
     hypervolume (exclusive contribution, relative to the largest), so ``l`` concentrates
     where the front gains most. With 3 objectives the square root of it: there the corner
-    points held most of the weight and ``l`` rested on a few of them (``honed-bench``, 200
-    trials, 5 seeds, regret with linear -> square-root weights: dtlz2 0.044 -> 0.034, dtlz1
-    0.005 -> 0.004, dtlz7 0.314 -> 0.338; with 2 objectives square roots lost on zdt2, zdt3
-    and zdt6, with 4-5 they were no better; uniform weights lost on zdt2 and dtlz7).
+    points held most of the weight and ``l`` rested on a few of them (square roots lost with
+    2 objectives and did not help with 4-5; bench/results/tpe-multiobjective-200trials-10seeds.md).
     Dominated or infeasible good trials keep a tiny weight. From 4 objectives on the
     contributions are estimated (:func:`honed.pareto.estimate_contributions`,
     exact ones cost seconds per proposal). Uniform when nothing contributes."""
