@@ -38,8 +38,7 @@ from honed_bench.runner import problem_fingerprint, reference_samples, run_bench
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 STORE = RESULTS / "dev-suite"
-BUDGETS = (25, 50, 100)
-LONG_BUDGETS = (25, 50, 100, 200)
+BUDGETS = (25, 50, 100, 200)
 PEERS = (
     "optuna:tpe",
     "optuna:gp",
@@ -86,10 +85,14 @@ def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
     with gzip.open(path, "wt") as f:
         for t in rows:
             row = {k: t[k] for k in keep if k in t}
-            row["overhead_s"] = round(
-                (sum(t["ask_s"]) + sum(t["tell_s"])) / max(1, len(t["ask_s"])), 5
+            row["overhead_s"] = (
+                t["overhead_s"]
+                if "overhead_s" in t
+                else round((sum(t["ask_s"]) + sum(t["tell_s"])) / max(1, len(t["ask_s"])), 5)
             )
             row["n_failed"] = t["n_failed"]
+            if "same_as" in t:
+                row["same_as"] = t["same_as"]
             f.write(json.dumps(row) + "\n")
 
 
@@ -98,8 +101,17 @@ def run(args: argparse.Namespace) -> None:
     scratch = Path(args.scratch)
     for opt in split_optimizers(args.optimizers):
         stored = {(t["problem"], t["seed"]): t for t in load_store(opt, problems)}
-        for budget in sorted({_budget(p) for p in problems}):
-            group = [p for p in problems if _budget(p) == budget]
+        if args.same_as:
+            # A candidate that changes a rule which never fires outside --problems: on the
+            # other problems its runs are the reference optimizer's, seed for seed.
+            everything = select_problems(["dev"])
+            names = {p.name for p in problems}
+            for t in load_store(args.same_as, everything):
+                if t["problem"] not in names and t["seed"] < args.seeds:
+                    stored[(t["problem"], t["seed"])] = dict(t, optimizer=opt, same_as=args.same_as)
+        budget_of = {p.name: args.n_trials or _budget(p) for p in problems}
+        for budget in sorted(set(budget_of.values())):
+            group = [p for p in problems if budget_of[p.name] == budget]
             # Stored runs go back into the scratch folder, so the runner resumes them.
             from honed_bench.runner import RunKey, _write_json, trace_path
 
@@ -138,11 +150,19 @@ def report(args: argparse.Namespace) -> None:
     if args.seeds:
         traces = [t for t in traces if t["seed"] < args.seeds]
     refs = {p.name: reference_samples(p, Path(args.cache_dir)) for p in problems}
-    budgets = list(LONG_BUDGETS)
+    shortest = min((t["n_trials"] for t in traces), default=0)
+    budgets = [b for b in BUDGETS if b <= shortest]
+    if not budgets:
+        raise SystemExit("no stored runs of 25 trials or more; run some first.")
+    # runs longer than the report's budgets are scored on their first trials
+    traces = [dict(t, values=t["values"][: budgets[-1]]) for t in traces]
+    for t in traces:
+        if "true_values" in t:
+            t["true_values"] = t["true_values"][: budgets[-1]]
     regrets = run_regrets(traces, problems, refs, budgets)
-    # budget index of 25/50/100 trials (every family) and of each family's full budget
-    b_index = {b: budgets.index(b) for b in BUDGETS}
-    chosen = leave_one_family_out(regrets, problems, candidates, [b_index[50], b_index[100]])
+    b_index = {b: i for i, b in enumerate(budgets)}
+    choose_at = [b_index[b] for b in (50, 100) if b in b_index] or [len(budgets) - 1]
+    chosen = leave_one_family_out(regrets, problems, candidates, choose_at)
     regrets.update(compose(regrets, problems, chosen))
     shown = [LOFO_NAME, *candidates, *peers]
     field = [LOFO_NAME, *peers]
@@ -170,14 +190,14 @@ def report(args: argparse.Namespace) -> None:
         "",
         "Each family's row in the tables below for "
         f"`{LOFO_NAME}` is the candidate chosen on the other families (lowest mean regret at "
-        "50 and 100 trials), scored on that family:",
+        f"{' and '.join(str(budgets[i]) for i in choose_at)} trials), scored on that family:",
         "",
         "| left-out family | candidate chosen on the others |",
         "|---|---|",
         *[f"| {fam} | `{c}` |" for fam, c in chosen.items()],
         "",
     ]
-    for b in BUDGETS:
+    for b in budgets:
         table = family_table(regrets, problems, shown, b_index[b])
         ranks = mean_ranks(regrets, problems, field, b_index[b])
         lines += [
@@ -208,16 +228,9 @@ def report(args: argparse.Namespace) -> None:
                 f"{all_row[LOFO_NAME] / peer_best:.2f}.",
             ]
         lines.append("")
-    # the long family at its full budget
-    table = family_table(regrets, problems, shown, budgets.index(200))
+    at = b_index.get(50, len(budgets) - 1)
     lines += [
-        "## long family at 200 trials: mean normalized regret",
-        "",
-        "| " + " | ".join(f"`{o}`" for o in shown) + " |",
-        "|" + "---|" * len(shown),
-        "| " + " | ".join(_fmt(table.get("long", {}).get(o)) for o in shown) + " |",
-        "",
-        "## Per problem at 50 trials (mean over seeds)",
+        f"## Per problem at {budgets[at]} trials (mean over seeds)",
         "",
         "| problem | " + " | ".join(f"`{o}`" for o in shown) + " |",
         "|---|" + "---|" * len(shown),
@@ -225,7 +238,7 @@ def report(args: argparse.Namespace) -> None:
     for p in problems:
         vals = {}
         for o in shown:
-            rs = [r[b_index[50]] for (oo, n, _), r in regrets.items() if oo == o and n == p.name]
+            rs = [r[at] for (oo, n, _), r in regrets.items() if oo == o and n == p.name]
             vals[o] = float(np.mean(rs)) if rs else None
         best = min((v for o, v in vals.items() if o in field and v is not None), default=None)
         cells = [
@@ -252,8 +265,20 @@ def main() -> None:
     r.add_argument("--optimizers", required=True)
     r.add_argument("--seeds", type=int, default=10)
     r.add_argument("--workers", type=int, default=2)
+    r.add_argument(
+        "--n-trials",
+        type=int,
+        default=0,
+        help="trials per run (default: each problem's budget, 100, or 200 for the long family)",
+    )
     r.add_argument("--problems", default="", help="comma list of name patterns")
     r.add_argument("--scratch", default=str(Path.home() / ".cache/honed/bench/dev-runs"))
+    r.add_argument(
+        "--same-as",
+        default="",
+        help="copy this optimizer's stored runs for the problems not selected by --problems "
+        "(for a candidate whose changed rule never fires there)",
+    )
     q = sub.add_parser("report", help="leave-one-family-out tables")
     q.add_argument("--candidates", default="honed:auto")
     q.add_argument("--peers", default=",".join(PEERS))
