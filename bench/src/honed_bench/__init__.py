@@ -18,8 +18,9 @@ Pieces:
   ``multiobjective``), each a list of :class:`~honed_bench.problems.base.Problem`.
 * :mod:`honed_bench.optimizers`: names to adapters with one ask/tell protocol
   (:mod:`honed_bench.adapter`; one module per library in :mod:`honed_bench.peers`):
-  ``honed:<sampler>``, ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc>``, ``smac:<hpo|bo>``,
-  ``hebo:hebo``; ``name[key=value,...]`` passes options to the sampler's constructor.
+  ``honed:<sampler>``, ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc|auto>``,
+  ``smac:<hpo|bo>``, ``hebo:hebo``, ``nevergrad:<ngopt|random>``; ``name[key=value,...]``
+  passes options to the sampler's constructor.
 * :mod:`honed_bench.runner`: runs every (optimizer, problem, seed) in worker processes,
   writing each run's trace to ``OUT/runs/`` as it finishes (a rerun resumes), and caches each
   problem's random reference sample under ``~/.cache/honed/bench`` (``--cache-dir``).

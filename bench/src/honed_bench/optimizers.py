@@ -1,5 +1,6 @@
 """Optimizers the benchmark can run, by name: ``honed:<sampler>`` for any honed sampler and
-``<peer>:<algorithm>`` for other libraries (Optuna; SMAC3 and HEBO when installed).
+``<peer>:<algorithm>`` for other libraries (Optuna; SMAC3, HEBO, Nevergrad and OptunaHub's
+AutoSampler when installed).
 
 Every optimizer is wrapped in an :class:`~honed_bench.adapter.Adapter` with the same ask/tell
 protocol over a problem's declarative honed space, so the runner times and scores them
@@ -14,7 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from honed_bench.adapter import Adapter, MissingOptimizerError
-from honed_bench.peers import hebo_adapter, honed_adapter, optuna_adapter, smac_adapter
+from honed_bench.peers import (
+    hebo_adapter,
+    honed_adapter,
+    nevergrad_adapter,
+    optuna_adapter,
+    smac_adapter,
+)
 from honed_bench.peers.optuna_adapter import to_optuna_params
 from honed_bench.problems.base import Problem
 
@@ -143,7 +150,7 @@ register(
 register(
     "optuna",
     optuna_adapter.OptunaAdapter,
-    "Optuna samplers with library defaults",
+    "Optuna samplers with library defaults; auto: OptunaHub's AutoSampler from a local registry",
     optuna_adapter.check_optuna,
 )
 register(
@@ -157,6 +164,12 @@ register(
     hebo_adapter.HeboAdapter,
     "HEBO 0.3.6 (GP + MACE); slow, seconds per suggestion",
     hebo_adapter.check_hebo,
+)
+register(
+    "nevergrad",
+    nevergrad_adapter.NevergradAdapter,
+    "Nevergrad: ngopt (NGOpt, its recommended default), random (RandomSearch)",
+    nevergrad_adapter.check_nevergrad,
 )
 
 # Names `--list` shows; any registered sampler name works after `honed:`.
@@ -173,7 +186,10 @@ _KNOWN = [
     "optuna:cmaes",
     "optuna:gp",
     "optuna:nsga2",
+    "optuna:auto",
     "smac:hpo",
     "smac:bo",
     "hebo:hebo",
+    "nevergrad:ngopt",
+    "nevergrad:random",
 ]

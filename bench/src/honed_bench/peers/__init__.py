@@ -1,2 +1,2 @@
-"""Adapters, one module per library: honed's samplers, Optuna, SMAC3 and HEBO. Each imports
-its library inside the adapter, so listing or checking optimizers stays cheap."""
+"""Adapters, one module per library: honed's samplers, Optuna, SMAC3, HEBO and Nevergrad.
+Each imports its library inside the adapter, so listing or checking optimizers stays cheap."""

@@ -1,6 +1,13 @@
 """Optuna's samplers as benchmark peers: ``optuna:<tpe|random|cmaes|gp|nsga2|nsga3|qmc>``,
 library defaults with only the seed set (and the bracket options, if any).
 
+``optuna:auto`` is OptunaHub's AutoSampler. It is on no package registry: the ``optunahub``
+wheel carries only the loader, and ``optunahub.load_module`` downloads the sampler's source
+from the registry's GitHub repository at run time. Offline, the benchmark loads it from a
+local copy of that repository with ``optunahub.load_local_module``: set
+``HONED_BENCH_OPTUNAHUB_REGISTRY`` to the copy's ``package`` folder (the one holding
+``samplers/auto_sampler``). Without it, ``optuna:auto`` is listed as unavailable and says why.
+
 Optuna has no simplex parameter. A ``honed.Simplex`` is suggested the ways Optuna users write
 one, chosen by the adapter option ``simplex`` (not passed to the sampler):
 
@@ -29,22 +36,34 @@ __all__ = [
     "SIMPLEX_ENCODINGS",
     "OptunaAdapter",
     "check_optuna",
+    "simplex_from_raw",
     "to_optuna_params",
 ]
 
-OPTUNA_ALGOS = ("tpe", "random", "cmaes", "gp", "nsga2", "nsga3", "qmc")
+OPTUNA_ALGOS = ("tpe", "random", "cmaes", "gp", "nsga2", "nsga3", "qmc", "auto")
+OPTUNAHUB_ENV = "HONED_BENCH_OPTUNAHUB_REGISTRY"
+AUTO_SAMPLER_PACKAGE = "samplers/auto_sampler"
 SIMPLEX_ENCODINGS = ("normalize", "exp")
 
 
-def _suggest_simplex(trial: Any, name: str, d: Simplex, encoding: str) -> dict[str, float]:
-    """The workaround: ``k`` independent floats, normalized here (see the module docstring)."""
-    raw = np.array([trial.suggest_float(f"{name}.{c}.raw", 0.0, 1.0) for c in d.components])
-    x = -np.log1p(-np.minimum(raw, 1.0 - 2.0**-53)) if encoding == "exp" else raw
-    k = len(raw)
+def simplex_from_raw(
+    name: str, d: Simplex, raw: Sequence[float], encoding: str = "normalize"
+) -> dict[str, float]:
+    """The workaround's weights from ``k`` independent floats in ``[0, 1]`` (see the module
+    docstring); peers without a simplex parameter (Nevergrad too) share it."""
+    u = np.asarray(raw, dtype=float)
+    x = -np.log1p(-np.minimum(u, 1.0 - 2.0**-53)) if encoding == "exp" else u
+    k = len(u)
     share = x / x.sum() if x.sum() > 0 else np.full(k, 1.0 / k)
     w = [d.min_weight + (1.0 - k * d.min_weight) * float(s) for s in share]
     w[-1] = 1.0 - sum(w[:-1])
     return {f"{name}.{c}": v for c, v in zip(d.components, w, strict=True)}
+
+
+def _suggest_simplex(trial: Any, name: str, d: Simplex, encoding: str) -> dict[str, float]:
+    """The workaround: ``k`` independent floats, normalized (see the module docstring)."""
+    raw = [trial.suggest_float(f"{name}.{c}.raw", 0.0, 1.0) for c in d.components]
+    return simplex_from_raw(name, d, raw, encoding)
 
 
 def to_optuna_params(
@@ -99,12 +118,51 @@ def optuna_sampler(algorithm: str, seed: int, options: dict[str, Any] | None = N
         "nsga3": lambda: optuna.samplers.NSGAIIISampler(seed=seed, **kw),
         "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **kw),
     }
+    if algorithm == "auto":
+        algos["auto"] = lambda: _auto_sampler_module().AutoSampler(seed=seed, **kw)
     if algorithm not in algos:
         raise ValueError(f"unknown Optuna sampler {algorithm!r}; choose from {sorted(algos)}.")
     with warnings.catch_warnings():
         # ExperimentalWarning for some samplers: they are what we compare against, as they are.
         warnings.simplefilter("ignore")
         return algos[algorithm]()
+
+
+def _auto_sampler_root() -> str:
+    """The local OptunaHub registry folder holding AutoSampler, or MissingOptimizerError
+    saying why there is none (see the module docstring)."""
+    import os
+    from importlib.util import find_spec
+
+    why = (
+        "OptunaHub's AutoSampler is on no package registry (the optunahub wheel holds only "
+        "the loader; optunahub.load_module downloads the sampler from GitHub, which an "
+        "offline machine cannot reach)"
+    )
+    if not find_spec("optunahub"):
+        raise MissingOptimizerError(
+            f"{why}; `pip install optunahub` for the loader, then set {OPTUNAHUB_ENV} to the "
+            "'package' folder of a local copy of the optunahub-registry repository."
+        )
+    root = os.environ.get(OPTUNAHUB_ENV, "")
+    if not root:
+        raise MissingOptimizerError(
+            f"{why}, and {OPTUNAHUB_ENV} is not set: set it to the 'package' folder of a "
+            "local copy of the optunahub-registry repository."
+        )
+    init = os.path.join(root, *AUTO_SAMPLER_PACKAGE.split("/"), "__init__.py")
+    if not os.path.isfile(init):
+        raise MissingOptimizerError(
+            f"{OPTUNAHUB_ENV}={root!r} holds no {AUTO_SAMPLER_PACKAGE}/__init__.py; it must be "
+            "the 'package' folder of a local copy of the optunahub-registry repository."
+        )
+    return root
+
+
+def _auto_sampler_module() -> Any:
+    import optunahub
+
+    return optunahub.load_local_module(AUTO_SAMPLER_PACKAGE, registry_root=_auto_sampler_root())
 
 
 def check_optuna(algorithm: str) -> None:
@@ -118,6 +176,8 @@ def check_optuna(algorithm: str) -> None:
         raise ValueError(
             f"unknown Optuna sampler {algorithm!r}; choose from {sorted(OPTUNA_ALGOS)}."
         )
+    if algorithm == "auto":
+        _auto_sampler_root()
 
 
 class OptunaAdapter(Adapter):
