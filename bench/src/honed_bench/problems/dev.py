@@ -568,14 +568,15 @@ def noiseless_box(fn_name: str, dim: int, scale: float, params: Mapping[str, Any
 def noisy_box(
     fn_name: str, dim: int, scale: float, kind: str, sd: float, params: Mapping[str, Any]
 ) -> float:
-    """A test function with noise: ``additive`` Gaussian, ``multiplicative`` (relative) or
-    ``student`` (heavy-tailed, 2 degrees of freedom)."""
+    """A test function with noise: ``additive`` Gaussian, ``multiplicative`` (log-normal with
+    mean 1, so a loss keeps its sign, as real losses do) or ``student`` (heavy-tailed, 2
+    degrees of freedom)."""
     value = noiseless_box(fn_name, dim, scale, params)
     rng = _noise_rng(params)
     if kind == "additive":
         return value + sd * float(rng.normal())
     if kind == "multiplicative":
-        return value * (1.0 + sd * float(rng.normal()))
+        return value * math.exp(sd * float(rng.normal()) - sd * sd / 2)
     return value + sd * float(rng.standard_t(2))
 
 
@@ -627,6 +628,8 @@ def _noisy_family() -> list[Problem]:
                 partial(noisy_box, fn_name, dim, scale, kind, sd),
                 opt,
                 noiseless=partial(noiseless_box, fn_name, dim, scale),
+                # (multiplicative noise was Gaussian, which flipped the sign of large losses)
+                **({"noise": "lognormal"} if kind == "multiplicative" else {}),
             )
         )
     for model, dataset in (("knn", "wine"), ("svm", "breast")):
