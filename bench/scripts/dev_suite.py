@@ -259,6 +259,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    global STORE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="mode", required=True)
     r = sub.add_parser("run", help="run (or resume) optimizers and store their runs")
@@ -286,7 +287,10 @@ def main() -> None:
     q.add_argument("--problems", default="")
     q.add_argument("--cache-dir", default=str(Path.home() / ".cache/honed/bench"))
     q.add_argument("--out", default=str(RESULTS / "dev-suite.md"))
+    for p in (r, q):
+        p.add_argument("--store", default=str(STORE), help="where the runs are stored")
     args = ap.parse_args()
+    STORE = Path(args.store)
     args.problems = [s for s in args.problems.split(",") if s]
     (run if args.mode == "run" else report)(args)
 

@@ -151,6 +151,4 @@ def mean_ranks(
             for o, r in zip(optimizers, rankdata(finals), strict=True):
                 for fam in (_family(p), "all"):
                     ranks.setdefault(fam, {}).setdefault(o, []).append(float(r))
-    return {
-        fam: {o: float(np.mean(v)) for o, v in by_opt.items()} for fam, by_opt in ranks.items()
-    }
+    return {fam: {o: float(np.mean(v)) for o, v in by_opt.items()} for fam, by_opt in ranks.items()}
