@@ -1,6 +1,7 @@
 """Benchmark problems, by suite: ``synthetic``, ``sklearn``, ``conditional``,
 ``multiobjective``, ``simplex`` (mixture weights) and ``dev`` (the development suite of
-issue 20: 62 problems in 7 families, for leave-one-family-out choices)."""
+issue 20: 62 problems in 7 families, for leave-one-family-out choices) and ``categorical``
+(categorical-heavy pipelines, held out from it)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SUITES: dict[str, str] = {
     "multiobjective": "honed_bench.problems.multiobjective",
     "simplex": "honed_bench.problems.simplex",
     "dev": "honed_bench.problems.dev",
+    "categorical": "honed_bench.problems.categorical",
 }
 
 _CACHE: dict[str, list[Problem]] = {}
