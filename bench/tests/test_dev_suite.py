@@ -171,3 +171,17 @@ def test_leave_one_family_out_chooses_on_the_other_families() -> None:
     ranks = mean_ranks({**regrets, **composed}, problems, [LOFO_NAME, "peer"], 1)
     assert ranks["all"]["peer"] == pytest.approx(1.0)
     assert ranks["all"][LOFO_NAME] == pytest.approx(2.0)
+
+
+def test_the_categorical_holdout_is_categorical_heavy_and_outside_the_dev_suite() -> None:
+    from honed.space import Choice, load_space
+
+    held_out = select_problems(["categorical"])
+    assert len(held_out) == 3
+    assert not {p.name for p in held_out} & {p.name for p in PROBLEMS}
+    rng = np.random.default_rng(0)
+    for p in held_out:
+        space = load_space(p.space)
+        assert sum(isinstance(d, Choice) for d in space.values()) > 0.5 * len(space)
+        value = p.evaluate(sample_uniform(p.space, rng))
+        assert 0.0 <= value < 1.0
