@@ -164,6 +164,10 @@ def report(args: argparse.Namespace) -> None:
     choose_at = [b_index[b] for b in (50, 100) if b in b_index] or [len(budgets) - 1]
     chosen = leave_one_family_out(regrets, problems, candidates, choose_at)
     regrets.update(compose(regrets, problems, chosen))
+    # Peers run on part of the suite only (the slowest) are compared on that part, below.
+    covered = {o: {n for (oo, n, _) in regrets if oo == o} for o in peers}
+    partial = [o for o in peers if len(covered[o]) < len(problems)]
+    peers = [o for o in peers if o not in partial]
     shown = [LOFO_NAME, *candidates, *peers]
     field = [LOFO_NAME, *peers]
     families = list(dict.fromkeys(str(p.tags["family"]) for p in problems))
@@ -227,6 +231,30 @@ def report(args: argparse.Namespace) -> None:
                 f"Ratio of `{LOFO_NAME}`'s mean regret to the best peer's: "
                 f"{all_row[LOFO_NAME] / peer_best:.2f}.",
             ]
+        lines.append("")
+    for o in partial:
+        pairs = sorted({(n, sd) for (oo, n, sd) in regrets if oo == o})
+        names = sorted({n for n, _ in pairs})
+        group = [o, *field]
+        lines += [
+            f"## `{o}` on the part of the suite it ran ({len(names)} problems, {len(pairs)} runs)",
+            "",
+            "Problems: " + ", ".join(names) + ". Mean normalized regret over these runs "
+            "(mean rank among the columns):",
+            "",
+            "| trials | " + " | ".join(f"`{g}`" for g in group) + " |",
+            "|---|" + "---|" * len(group),
+        ]
+        for b in budgets:
+            cells = []
+            for g in group:
+                vals = [regrets[(g, n, sd)][b_index[b]] for n, sd in pairs if (g, n, sd) in regrets]
+                cells.append(_fmt(float(np.mean(vals))) if len(vals) == len(pairs) else "-")
+            sub = [p for p in problems if p.name in names]
+            sub_regrets = {k: v for k, v in regrets.items() if (k[1], k[2]) in set(pairs)}
+            ranks = mean_ranks(sub_regrets, sub, group, b_index[b]).get("all", {})
+            cells = [f"{c} ({ranks[g]:.2f})" if g in ranks else c for c, g in zip(cells, group)]
+            lines.append(f"| {b} | " + " | ".join(cells) + " |")
         lines.append("")
     at = b_index.get(50, len(budgets) - 1)
     lines += [

@@ -26,6 +26,10 @@ Families, and why each is there:
 * ``failing`` (8): objectives that raise in a region of the space (often next to the
   optimum, as a diverging learning rate is next to the best one).
 
+Known bias: the Ackley- and Levy-based problems (and BBOB's f19) have their optimum at or near
+the centre of the box, so an optimizer that starts from the centre gains there (Nevergrad's
+NGOpt runs COBYLA from it at these budgets); BBOB's other functions have shifted optima.
+
 Not yet here: a pruning-heavy family (a scheduler stops most trials), which needs learning
 curves and a pruning protocol in the peers' adapters.
 """
