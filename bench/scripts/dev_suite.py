@@ -256,6 +256,21 @@ def report(args: argparse.Namespace) -> None:
             cells = [f"{c} ({ranks[g]:.2f})" if g in ranks else c for c, g in zip(cells, group)]
             lines.append(f"| {b} | " + " | ".join(cells) + " |")
         lines.append("")
+    overhead = {}
+    for o in [*candidates, *peers, *partial]:
+        own = [t["overhead_s"] for t in traces if t["optimizer"] == o and "same_as" not in t]
+        if own:
+            overhead[o] = 1000 * float(np.mean(own))
+    lines += [
+        "## Overhead: mean milliseconds in ask + tell per trial",
+        "",
+        "Measured while other runs shared the 2-core machine: compare within a row only roughly.",
+        "",
+        "| " + " | ".join(f"`{o}`" for o in overhead) + " |",
+        "|" + "---|" * len(overhead),
+        "| " + " | ".join(f"{v:.1f}" for v in overhead.values()) + " |",
+        "",
+    ]
     at = b_index.get(50, len(budgets) - 1)
     lines += [
         f"## Per problem at {budgets[at]} trials (mean over seeds)",

@@ -22,7 +22,7 @@ improvement
 declared tree-shaped space, every third trial          TPE       (C2)
 (``conditional_tpe_every``)
 declared tree-shaped space otherwise                   GP        (B)
-more than half the parameters categorical              TPE       not measured (no such problem)
+more than half the parameters categorical              TPE       (E): under review
 ``cmaes_min_dim`` (8)+ parameters and fewer than       CMA-ES    (A)
 ``cmaes_trials`` (30) complete trials
 otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
