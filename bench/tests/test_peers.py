@@ -15,6 +15,7 @@ from honed_bench.adapter import MissingOptimizerError
 from honed_bench.optimizers import available_optimizers, check_optimizer, make_optimizer
 from honed_bench.problems import get_problem
 from honed_bench.problems.base import Problem
+from honed_bench.runner import run_one
 
 FLAT_SPACE = {
     "lr": Float(1e-4, 1.0, log=True),
@@ -178,3 +179,12 @@ def test_optuna_auto_loads_the_sampler_from_a_local_registry(monkeypatch, tmp_pa
         assert set(params) == {"x0", "x1"}
         adapter.tell(handle, [1.0])
     assert len(adapter.study.trials) == 5
+
+
+def test_smac_goes_on_past_crashed_evaluations() -> None:
+    # A crash told with an infinite cost made SMAC's random forest fail on NaN targets and
+    # sank every run on a problem that fails in a region (the dev suite's failing family).
+    trace = run_one("smac:hpo", "dev-failing-solver-choice", 0, 20)
+    assert trace["n_failed"] >= 1
+    assert sum(v is not None for v in trace["values"]) >= 1
+    assert len(trace["values"]) == 20

@@ -122,6 +122,7 @@ class SmacAdapter(Adapter):
         self._sign = 1.0 if problem.directions[0] == "minimize" else -1.0
         self._space, self._decoders = to_configspace(problem.space, seed)
         self._exhausted: dict[str, Any] | None = None
+        self._worst: float | None = None  # the worst cost told so far
         # SMAC insists on an output folder; keep it out of the user's way and remove it.
         self._dir = tempfile.mkdtemp(prefix="honed-bench-smac-")
         scenario = smac.Scenario(
@@ -168,9 +169,14 @@ class SmacAdapter(Adapter):
         if values is None:
             from smac.runhistory.enumerations import StatusType
 
-            self._smac.tell(handle, self._trial_value(cost=float("inf"), status=StatusType.CRASHED))
+            # A crash costs the worst cost seen so far (SMAC's crash_cost is meant to be a
+            # finite value; an infinite one makes its random forest fail on NaN targets).
+            cost = self._worst if self._worst is not None else 1e10
+            self._smac.tell(handle, self._trial_value(cost=cost, status=StatusType.CRASHED))
         else:
-            self._smac.tell(handle, self._trial_value(cost=self._sign * float(values[0])))
+            cost = self._sign * float(values[0])
+            self._worst = cost if self._worst is None else max(self._worst, cost)
+            self._smac.tell(handle, self._trial_value(cost=cost))
 
     def __del__(self) -> None:
         shutil.rmtree(getattr(self, "_dir", ""), ignore_errors=True)
