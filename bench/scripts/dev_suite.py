@@ -96,6 +96,27 @@ def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
+def _finished(
+    opt: str, problems: list[Problem], seeds: range, budget: int, scratch: Path
+) -> list[dict[str, Any]]:
+    from honed_bench.runner import RunKey, trace_path
+
+    out = []
+    for p in problems:
+        for seed in seeds:
+            path = trace_path(scratch, RunKey(opt, p.name, seed))
+            if not path.exists():
+                continue
+            t = json.loads(path.read_text())
+            if t.get("fingerprint") == problem_fingerprint(p) and t["n_trials"] >= budget:
+                for k in ("values", "ask_s", "tell_s", "true_values"):
+                    if k in t:
+                        t[k] = t[k][:budget]
+                t["n_trials"] = budget
+                out.append(t)
+    return out
+
+
 def run(args: argparse.Namespace) -> None:
     problems = select_problems(["dev"], args.problems)
     scratch = Path(args.scratch)
@@ -126,9 +147,19 @@ def run(args: argparse.Namespace) -> None:
                             eval_s=[0.0] * len(t["values"]),
                         )
                         _write_json(path, full)
-            traces, _, failures = run_benchmark(
-                [opt], group, range(args.seeds), budget, scratch, workers=args.workers, quiet=False
-            )
+            if args.store_only:
+                # Keep what the scratch folder holds (an interrupted slow peer), run nothing.
+                traces, failures = _finished(opt, group, range(args.seeds), budget, scratch), []
+            else:
+                traces, _, failures = run_benchmark(
+                    [opt],
+                    group,
+                    range(args.seeds),
+                    budget,
+                    scratch,
+                    workers=args.workers,
+                    quiet=False,
+                )
             for t in traces:
                 stored[(t["problem"], t["seed"])] = t
             for line in failures:
@@ -165,8 +196,9 @@ def report(args: argparse.Namespace) -> None:
     chosen = leave_one_family_out(regrets, problems, candidates, choose_at)
     regrets.update(compose(regrets, problems, chosen))
     # Peers run on part of the suite only (the slowest) are compared on that part, below.
-    covered = {o: {n for (oo, n, _) in regrets if oo == o} for o in peers}
-    partial = [o for o in peers if len(covered[o]) < len(problems)]
+    covered = {o: {(n, sd) for (oo, n, sd) in regrets if oo == o} for o in peers}
+    most = max((len(c) for c in covered.values()), default=0)
+    partial = [o for o in peers if len(covered[o]) < most]
     peers = [o for o in peers if o not in partial]
     shown = [LOFO_NAME, *candidates, *peers]
     field = [LOFO_NAME, *peers]
@@ -317,6 +349,11 @@ def main() -> None:
     )
     r.add_argument("--problems", default="", help="comma list of name patterns")
     r.add_argument("--scratch", default=str(Path.home() / ".cache/honed/bench/dev-runs"))
+    r.add_argument(
+        "--store-only",
+        action="store_true",
+        help="store the finished runs in --scratch and run nothing (an interrupted slow peer)",
+    )
     r.add_argument(
         "--same-as",
         default="",

@@ -45,6 +45,11 @@ def test_runs_are_stored_once_and_reported_left_out(tmp_path: Path) -> None:
     )
     assert "job(s) to run" not in out
     assert [json.loads(line) for line in _lines(store)] == rows
+    # --store-only keeps what a scratch folder holds and runs nothing
+    (tmp_path / "store" / "runs" / "honed_qmc.jsonl.gz").unlink()
+    out = _script(tmp_path, "run", "--optimizers", "honed:qmc", "--store-only", *common, *scratch)
+    assert "job(s) to run" not in out
+    assert len(_lines(tmp_path / "store" / "runs" / "honed_qmc.jsonl.gz")) == 8
     report = tmp_path / "report.md"
     _script(
         tmp_path,
