@@ -20,9 +20,13 @@ def _lines(path: Path) -> list[str]:
         return f.read().splitlines()
 
 
-def _script(tmp: Path, *args: str) -> str:
+def _store(tmp: Path, optimizer_file: str) -> Path:
+    return tmp / "store" / "runs" / f"{optimizer_file}.jsonl.gz"
+
+
+def _script(tmp: Path, *args: str, problems: str = PROBLEMS) -> str:
     cmd = [sys.executable, str(SCRIPT), *args, "--store", str(tmp / "store")]
-    cmd += ["--problems", PROBLEMS]
+    cmd += ["--problems", problems]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout + done.stderr
@@ -50,6 +54,30 @@ def test_runs_are_stored_once_and_reported_left_out(tmp_path: Path) -> None:
     out = _script(tmp_path, "run", "--optimizers", "honed:qmc", "--store-only", *common, *scratch)
     assert "job(s) to run" not in out
     assert len(_lines(tmp_path / "store" / "runs" / "honed_qmc.jsonl.gz")) == 8
+    # --same-as: a candidate run on one problem takes the reference's runs on the others
+    cand = "honed:tpe[n_startup_trials=5]"
+    _script(
+        tmp_path,
+        "run",
+        "--optimizers",
+        cand,
+        "--same-as",
+        "honed:tpe",
+        *common,
+        *scratch,
+        problems="dev-bbob-f12-d2-i2",
+    )
+    ref = {
+        (r["problem"], r["seed"]): r for r in map(json.loads, _lines(_store(tmp_path, "honed_tpe")))
+    }
+    rows = [json.loads(line) for line in _lines(_store(tmp_path, "honed_tpe_n_startup_trials_5_"))]
+    assert len(rows) == 8
+    for r in rows:
+        if r["problem"] == "dev-bbob-f12-d2-i2":
+            assert "same_as" not in r
+        else:
+            assert r["same_as"] == "honed:tpe"
+            assert r["values"] == ref[(r["problem"], r["seed"])]["values"]
     report = tmp_path / "report.md"
     _script(
         tmp_path,
