@@ -3,7 +3,7 @@ default sampler's leave-one-family-out scores against the peers.
 
     # run (or resume) optimizers; their runs are stored in bench/results/dev-suite/runs/
     python bench/scripts/dev_suite.py run --optimizers honed:auto,optuna:tpe --seeds 3
-    # tables: bench/results/dev-suite.md and bench/results/dev-suite/regrets.csv.gz
+    # tables: bench/results/dev-suite-tables.md and bench/results/dev-suite/regrets.csv.gz
     python bench/scripts/dev_suite.py report --candidates 'honed:auto,honed:auto[cmaes_min_dim=0]'
 
 Peers' runs are stored once (one gzip JSON-lines file per optimizer: values, noiseless values
@@ -366,7 +366,7 @@ def main() -> None:
     q.add_argument("--seeds", type=int, default=0, help="use seeds below this (0: all)")
     q.add_argument("--problems", default="")
     q.add_argument("--cache-dir", default=str(Path.home() / ".cache/honed/bench"))
-    q.add_argument("--out", default=str(RESULTS / "dev-suite.md"))
+    q.add_argument("--out", default=str(RESULTS / "dev-suite-tables.md"))
     for p in (r, q):
         p.add_argument("--store", default=str(STORE), help="where the runs are stored")
     args = ap.parse_args()
