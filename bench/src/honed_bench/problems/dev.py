@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Mapping
 from functools import cache, partial
 from typing import Any
@@ -88,33 +87,9 @@ def _problem(
 
 def sklearn_loss(model: str, dataset: str, metric: str, params: Mapping[str, Any]) -> float:
     """3-fold cross-validated ``metric`` (as a loss) of ``model`` on ``dataset``."""
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from honed_bench.problems.sklearn_models import cv_metric_loss
 
-    from honed_bench.problems.sklearn_models import CLASSIFICATION, build_estimator, load_dataset
-
-    x, y = load_dataset(dataset)
-    clf = dataset in CLASSIFICATION
-    est = build_estimator(model, "classification" if clf else "regression", params)
-    cv = (StratifiedKFold if clf else KFold)(n_splits=3, shuffle=True, random_state=0)
-    scoring = {
-        "error": "accuracy",
-        "balanced_error": "balanced_accuracy",
-        "logloss": "neg_log_loss",
-        "r2": "r2",
-        "mae": "neg_mean_absolute_error",
-    }[metric]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        scores = cross_val_score(est, x, y, cv=cv, scoring=scoring, error_score=np.nan)
-    score = float(np.mean(scores))
-    if metric in ("error", "balanced_error"):
-        return 1.0 - score if math.isfinite(score) else 1.0
-    if metric == "r2":
-        return min(1.0 - score, 2.0) if math.isfinite(score) else 2.0
-    # log-loss and MAE: negated scores; capped so that a diverging model is "very bad", not
-    # astronomically bad (standardized targets: MAE of the mean is about 0.8).
-    cap = 5.0 if metric == "logloss" else 2.0
-    return min(-score, cap) if math.isfinite(score) else cap
+    return cv_metric_loss(model, dataset, metric, params)
 
 
 def _sklearn_family() -> list[Problem]:
@@ -500,28 +475,21 @@ def _rotation(n: int, seed: int) -> np.ndarray:
 
 
 def _intcat_family() -> list[Problem]:
+    # (function, dimension, integer range, lattice step)
+    lattices = [
+        ("ackley", 4, (-10, 20), 0.5),
+        ("rosenbrock", 6, (-8, 16), 0.25),
+        ("levy", 10, (-10, 10), 1.0),
+    ]
     out = [
         _problem(
-            "lattice-ackley-4",
+            f"lattice-{fn_name}-{dim}",
             "intcat",
-            {f"k{i}": Int(-10, 20) for i in range(4)},
-            partial(lattice, "ackley", 0.5),
+            {f"k{i}": Int(lo, hi) for i in range(dim)},
+            partial(lattice, fn_name, step),
             0.0,
-        ),
-        _problem(
-            "lattice-rosenbrock-6",
-            "intcat",
-            {f"k{i}": Int(-8, 16) for i in range(6)},
-            partial(lattice, "rosenbrock", 0.25),
-            0.0,
-        ),
-        _problem(
-            "lattice-levy-10",
-            "intcat",
-            {f"k{i}": Int(-10, 10) for i in range(10)},
-            partial(lattice, "levy", 1.0),
-            0.0,
-        ),
+        )
+        for fn_name, dim, (lo, hi), step in lattices
     ]
     for n, seed in ((12, 1), (16, 2)):
         out.append(
@@ -595,18 +563,9 @@ def sklearn_noisy(model: str, dataset: str, params: Mapping[str, Any]) -> float:
 
 
 def _cv_error(model: str, dataset: str, shuffle: int, params: Mapping[str, Any]) -> float:
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from honed_bench.problems.sklearn_models import cv_metric_loss
 
-    from honed_bench.problems.sklearn_models import build_estimator, load_dataset
-
-    x, y = load_dataset(dataset)
-    est = build_estimator(model, "classification", params)
-    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=shuffle)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        scores = cross_val_score(est, x, y, cv=cv, error_score=np.nan)
-    score = float(np.mean(scores))
-    return 1.0 - score if math.isfinite(score) else 1.0
+    return cv_metric_loss(model, dataset, "error", params, shuffle)
 
 
 def _noisy_family() -> list[Problem]:

@@ -30,7 +30,16 @@ import numpy as np
 from honed.space import Choice, Distribution, Float, Int
 from honed_bench.problems.base import Problem
 
-__all__ = ["CLASSIFICATION", "DATASETS", "MODELS", "PROBLEMS", "REGRESSION", "load_dataset"]
+__all__ = [
+    "CLASSIFICATION",
+    "DATASETS",
+    "MODELS",
+    "PROBLEMS",
+    "REGRESSION",
+    "cv_loss",
+    "cv_metric_loss",
+    "load_dataset",
+]
 
 CLASSIFICATION = ("digits", "breast", "wine", "iris")
 REGRESSION = ("diabetes",)
@@ -193,27 +202,48 @@ def build_estimator(model: str, task: str, params: Mapping[str, Any]) -> Any:
     raise ValueError(f"unknown model {model!r}; choose one of {list(SPACES)}.")
 
 
-def cv_loss(model: str, dataset: str, params: Mapping[str, Any]) -> float:
-    """3-fold cross-validated loss of ``model`` on ``dataset`` (lower is better)."""
+# the scorer behind each metric; every loss is "lower is better"
+_SCORERS = {
+    "error": "accuracy",
+    "balanced_error": "balanced_accuracy",
+    "logloss": "neg_log_loss",
+    "r2": "r2",
+    "mae": "neg_mean_absolute_error",
+}
+
+
+def cv_metric_loss(
+    model: str, dataset: str, metric: str, params: Mapping[str, Any], shuffle: int = 0
+) -> float:
+    """3-fold cross-validated ``metric`` of ``model`` on ``dataset`` as a loss: ``error`` and
+    ``balanced_error`` are 1 - accuracy, ``r2`` is 1 - R^2 capped at 2, ``logloss`` and
+    ``mae`` are capped at 5 and 2 (a diverging model is "very bad", not astronomically bad;
+    standardized targets: the MAE of the mean is about 0.8). ``shuffle`` seeds the folds."""
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
     x, y = load_dataset(dataset)
     clf = dataset in CLASSIFICATION
-    task = "classification" if clf else "regression"
-    est = build_estimator(model, task, params)
-    cv = (StratifiedKFold if clf else KFold)(n_splits=_FOLDS, shuffle=True, random_state=0)
+    est = build_estimator(model, "classification" if clf else "regression", params)
+    cv = (StratifiedKFold if clf else KFold)(n_splits=_FOLDS, shuffle=True, random_state=shuffle)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Convergence and overflow warnings are expected for bad configurations; the score
         # says how bad they are.
         warnings.simplefilter("ignore")
-        scores = cross_val_score(
-            est, x, y, cv=cv, scoring="accuracy" if clf else "r2", error_score=np.nan
-        )
+        scores = cross_val_score(est, x, y, cv=cv, scoring=_SCORERS[metric], error_score=np.nan)
     score = float(np.mean(scores))
-    if clf:
+    if metric in ("error", "balanced_error"):
         return 1.0 - score if np.isfinite(score) else 1.0
-    loss = 1.0 - score
-    return min(loss, _REG_LOSS_CAP) if np.isfinite(loss) else _REG_LOSS_CAP
+    if metric == "r2":
+        return min(1.0 - score, _REG_LOSS_CAP) if np.isfinite(score) else _REG_LOSS_CAP
+    cap = 5.0 if metric == "logloss" else _REG_LOSS_CAP
+    return min(-score, cap) if np.isfinite(score) else cap
+
+
+def cv_loss(model: str, dataset: str, params: Mapping[str, Any]) -> float:
+    """3-fold cross-validated loss of ``model`` on ``dataset`` (lower is better): error for
+    classification, 1 - R^2 for regression."""
+    metric = "error" if dataset in CLASSIFICATION else "r2"
+    return cv_metric_loss(model, dataset, metric, params)
 
 
 def _problem(model: str, dataset: str) -> Problem:
