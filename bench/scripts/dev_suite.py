@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import math
 import sys
@@ -34,7 +35,12 @@ from honed_bench.lofo import (
 from honed_bench.optimizers import split_optimizers
 from honed_bench.problems import select_problems
 from honed_bench.problems.base import Problem
-from honed_bench.runner import problem_fingerprint, reference_samples, run_benchmark
+from honed_bench.runner import (
+    _truncate,
+    problem_fingerprint,
+    reference_samples,
+    run_benchmark,
+)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 STORE = RESULTS / "dev-suite"
@@ -62,6 +68,12 @@ def _store_path(optimizer: str) -> Path:
     return STORE / "runs" / f"{_safe(optimizer)}.jsonl.gz"
 
 
+def _gzip_text(path: Path) -> io.TextIOWrapper:
+    """A gzip text file with no timestamp in its header, so unchanged content rewrites the
+    same bytes (the results folder shows no change)."""
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0), encoding="utf-8")
+
+
 def load_store(optimizer: str, problems: list[Problem]) -> list[dict[str, Any]]:
     """The stored runs of ``optimizer`` whose problem definition is unchanged."""
     path = _store_path(optimizer)
@@ -82,7 +94,7 @@ def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
     path = _store_path(optimizer)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = sorted(traces, key=lambda t: (t["problem"], t["seed"]))
-    with gzip.open(path, "wt") as f:
+    with _gzip_text(path) as f:
         for t in rows:
             row = {k: t[k] for k in keep if k in t}
             row["overhead_s"] = (
@@ -109,11 +121,7 @@ def _finished(
                 continue
             t = json.loads(path.read_text())
             if t.get("fingerprint") == problem_fingerprint(p) and t["n_trials"] >= budget:
-                for k in ("values", "ask_s", "tell_s", "true_values"):
-                    if k in t:
-                        t[k] = t[k][:budget]
-                t["n_trials"] = budget
-                out.append(t)
+                out.append(_truncate(t, budget))
     return out
 
 
@@ -186,10 +194,7 @@ def report(args: argparse.Namespace) -> None:
     if not budgets:
         raise SystemExit("no stored runs of 25 trials or more; run some first.")
     # runs longer than the report's budgets are scored on their first trials
-    traces = [dict(t, values=t["values"][: budgets[-1]]) for t in traces]
-    for t in traces:
-        if "true_values" in t:
-            t["true_values"] = t["true_values"][: budgets[-1]]
+    traces = [_truncate(t, budgets[-1]) for t in traces]
     regrets = run_regrets(traces, problems, refs, budgets)
     b_index = {b: i for i, b in enumerate(budgets)}
     choose_at = [b_index[b] for b in (50, 100) if b in b_index] or [len(budgets) - 1]
@@ -325,7 +330,7 @@ def report(args: argparse.Namespace) -> None:
     out.write_text("\n".join(lines) + "\n")
     csv = STORE / "regrets.csv.gz"
     csv.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(csv, "wt") as f:
+    with _gzip_text(csv) as f:
         f.write("optimizer,problem,family,seed," + ",".join(f"regret@{b}" for b in budgets) + "\n")
         fam_of = {p.name: p.tags["family"] for p in problems}
         for (o, n, s), r in sorted(regrets.items()):
