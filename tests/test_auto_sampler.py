@@ -174,9 +174,12 @@ def test_rule_table() -> None:
     assert decide(flat, 5, n_objectives=2).delegate == "gp"  # log EHVI, young study
     assert decide(flat, 5, n_objectives=4).delegate == "tpe"
     assert decide(SpaceProfile(), 5).delegate == "tpe"
-    # Mostly categorical: TPE; half or less: the numeric rules apply.
-    assert decide(SpaceProfile(1, 0, 3), 20) == Delegation("tpe", "mostly categorical")
-    assert decide(SpaceProfile(2, 0, 2), 20).delegate == "gp"
+    # Mostly categorical: GP by default (E); TPE past the share when one is set.
+    assert decide(SpaceProfile(1, 0, 3), 20).delegate == "gp"
+    assert decide(SpaceProfile(0, 0, 12), 20).delegate == "cmaes"  # choices from TPE
+    share = AutoRules(max_categorical_share=0.5)
+    assert decide(SpaceProfile(1, 0, 3), 20, rules=share) == Delegation("tpe", "mostly categorical")
+    assert decide(SpaceProfile(2, 0, 2), 20, rules=share).delegate == "gp"
     cond = SpaceProfile(2, 1, 1, conditional=True)
     assert decide(cond, 21).delegate == AutoRules().conditional  # 20 would be TPE's turn (1 in 3)
     assert decide(cond, 20, rules=AutoRules(conditional="tpe")).delegate == "tpe"

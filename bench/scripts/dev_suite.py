@@ -127,17 +127,21 @@ def _finished(
 
 def run(args: argparse.Namespace) -> None:
     problems = select_problems(["dev"], args.problems)
+    everything = select_problems(["dev"])
+    names = {p.name for p in problems}
     scratch = Path(args.scratch)
     for opt in split_optimizers(args.optimizers):
-        stored = {(t["problem"], t["seed"]): t for t in load_store(opt, problems)}
+        # Every stored run is kept: --problems selects what to run, not what to store.
+        stored = {(t["problem"], t["seed"]): t for t in load_store(opt, everything)}
         if args.same_as:
             # A candidate that changes a rule which never fires outside --problems: on the
             # other problems its runs are the reference optimizer's, seed for seed.
-            everything = select_problems(["dev"])
-            names = {p.name for p in problems}
+            # (A run the candidate made itself is never replaced by a copy.)
             for t in load_store(args.same_as, everything):
-                if t["problem"] not in names and t["seed"] < args.seeds:
-                    stored[(t["problem"], t["seed"])] = dict(t, optimizer=opt, same_as=args.same_as)
+                key = (t["problem"], t["seed"])
+                own = key in stored and "same_as" not in stored[key]
+                if t["problem"] not in names and t["seed"] < args.seeds and not own:
+                    stored[key] = dict(t, optimizer=opt, same_as=args.same_as)
         budget_of = {p.name: args.n_trials or _budget(p) for p in problems}
         for budget in sorted(set(budget_of.values())):
             group = [p for p in problems if budget_of[p.name] == budget]

@@ -49,6 +49,26 @@ def test_runs_are_stored_once_and_reported_left_out(tmp_path: Path) -> None:
     )
     assert "job(s) to run" not in out
     assert [json.loads(line) for line in _lines(store)] == rows
+    # Running one problem (a third seed) keeps every other stored run (regression: the store
+    # was rewritten with the selected problems' runs only).
+    _script(
+        tmp_path,
+        "run",
+        "--optimizers",
+        "honed:random",
+        "--seeds",
+        "3",
+        "--n-trials",
+        "25",
+        "--workers",
+        "1",
+        "--scratch",
+        str(tmp_path / "s3"),
+        problems="dev-bbob-f12-d2-i2",
+    )
+    again = [json.loads(line) for line in _lines(store)]
+    assert len(again) == len(rows) + 1
+    assert all(r in again for r in rows)
     # --store-only keeps what a scratch folder holds and runs nothing
     (tmp_path / "store" / "runs" / "honed_qmc.jsonl.gz").unlink()
     out = _script(tmp_path, "run", "--optimizers", "honed:qmc", "--store-only", *common, *scratch)
@@ -96,4 +116,7 @@ def test_runs_are_stored_once_and_reported_left_out(tmp_path: Path) -> None:
     assert "## 25 trials" in text and "`honed:default(lofo)`" in text
     csv = _lines(tmp_path / "store" / "regrets.csv.gz")
     assert csv[0].startswith("optimizer,problem,family,seed,regret@25")
-    assert len(csv) == 1 + 4 * 2 * 4  # (3 optimizers + the left-out one) x 4 problems x 2 seeds
+    # (3 optimizers + the left-out one) x 4 problems x 2 seeds; random's third seed besides
+    seeds = [int(line.split(",")[3]) for line in csv[1:]]
+    assert sum(s < 2 for s in seeds) == 4 * 2 * 4
+    assert 1 <= sum(s == 2 for s in seeds) <= 2

@@ -22,10 +22,11 @@ improvement
 declared tree-shaped space, every third trial          TPE       (C2)
 (``conditional_tpe_every``)
 declared tree-shaped space otherwise                   GP        (B)
-more than half the parameters categorical              TPE       (E): under review
+more than ``max_categorical_share`` of the             TPE       (E): off (1.0) by default: GP
+parameters categorical                                           won held out
 ``cmaes_min_dim`` (8)+ parameters and fewer than       CMA-ES    (A)
 ``cmaes_trials`` (30) complete trials
-otherwise (flat, mostly numeric; after CMA-ES too)     GP        (A), (B)
+otherwise (flat; after CMA-ES too)                     GP        (A), (B)
 =====================================================  ========  ==================================
 
 A warm-started study (``create_study(warm_start=...)``) skips the CMA-ES row: GP and TPE read
@@ -125,12 +126,13 @@ class AutoRules:
 
     Attributes:
         gp_max_trials: From this many complete trials on, TPE (GP's cost grows as n^2-n^3).
-        cmaes_min_dim: Flat spaces with at least this many parameters (at most half of them
-            categorical) start with CMA-ES; ``0`` turns the rule off.
+        cmaes_min_dim: Flat spaces with at least this many parameters start with CMA-ES
+            (its choices come from TPE's one-dimensional model); ``0`` turns the rule off.
         cmaes_trials: ...for this many complete trials, then GP.
         conditional: Delegate for conditional (tree-shaped) spaces: ``"gp"`` or ``"tpe"``.
         max_categorical_share: Spaces where choices are more than this share of the
-            parameters go to TPE.
+            parameters go to TPE; the default, ``1.0``, never fires: on mostly categorical
+            spaces GP (a Hamming kernel per choice) beat TPE held out, (E).
         stall_trials: In a conditional space, when the last this many complete trials
             brought no improvement, TPE proposes instead of GP (until one does); ``0``: off.
             (On flat spaces the same rule lost, see (C), so it applies to trees only.)
@@ -144,7 +146,7 @@ class AutoRules:
     cmaes_min_dim: int = 8
     cmaes_trials: int = 30
     conditional: Literal["gp", "tpe"] = "gp"
-    max_categorical_share: float = 0.5
+    max_categorical_share: float = 1.0
     stall_trials: int = 12
     mo_gp_max_trials: int = 100
     conditional_tpe_every: int = 3
@@ -210,7 +212,7 @@ def decide(
     if space.n_categorical > r.max_categorical_share * space.dim:
         return Delegation("tpe", "mostly categorical")
     if r.cmaes_min_dim and space.dim >= r.cmaes_min_dim and n_complete < r.cmaes_trials:
-        # (Choices under CMA-ES come from TPE; at most half the parameters are choices here.)
+        # (Choices under CMA-ES come from TPE's one-dimensional model.)
         return Delegation("cmaes", f"{r.cmaes_min_dim}+ parameters, young study")
     return Delegation("gp", "flat space")
 

@@ -1,4 +1,4 @@
-"""The development suite (``honed-bench --suite dev``): 62 problems in 7 families that differ
+"""The development suite (``honed-bench --suite dev``): 70 problems in 8 families that differ
 in kind, for choosing the default sampler's rules by leave-one-family-out (issue 20).
 
 None of these problems was used to choose any rule or constant of honed's samplers before the
@@ -25,6 +25,11 @@ Families, and why each is there:
 * ``long`` (6): 200-trial budgets on harder functions, where a model that stalls shows it.
 * ``failing`` (8): objectives that raise in a region of the space (often next to the
   optimum, as a diverging learning rate is next to the best one).
+* ``tabular`` (8): lookup tables of real training runs (every cell of a small grid of
+  scikit-learn settings, trained once; ``problems/tabular.py``), as in the tabular benchmarks
+  optimizers are usually compared on: few values per parameter, ordinal numbers presented as
+  choices in half of them. Added after the first leave-one-family-out round, where the rule
+  for mostly-categorical spaces fired in one family only and could not be chosen.
 
 Known bias: the Ackley- and Levy-based problems (and BBOB's f19) have their optimum at or near
 the centre of the box, so an optimizer that starts from the centre gains there (Nevergrad's
@@ -50,7 +55,7 @@ from honed_bench.problems.synthetic import ackley, branin, hartmann6, levy, rose
 
 __all__ = ["BBOB_OPTIMA", "FAMILIES", "PROBLEMS", "bbob_value", "family_of"]
 
-FAMILIES = ("sklearn", "bbob", "conditional", "intcat", "noisy", "long", "failing")
+FAMILIES = ("sklearn", "bbob", "conditional", "intcat", "noisy", "long", "failing", "tabular")
 SUITE = "dev"
 # Part of every problem's fingerprint: bump when an evaluation changes meaning.
 EVAL_VERSION = 1
@@ -727,6 +732,18 @@ def _failing_family() -> list[Problem]:
     return out
 
 
+# ---- tabular benchmarks -------------------------------------------------------------------
+
+
+def _tabular_family() -> list[Problem]:
+    from honed_bench.problems.tabular import tabular_problems
+
+    def make(name: str, space: Any, evaluate: Any, optimum: float, **tags: Any) -> Problem:
+        return _problem(name, "tabular", space, evaluate, optimum, **tags)
+
+    return tabular_problems(make)
+
+
 def _build() -> list[Problem]:
     return [
         *_sklearn_family(),
@@ -736,6 +753,7 @@ def _build() -> list[Problem]:
         *_noisy_family(),
         *_long_family(),
         *_failing_family(),
+        *_tabular_family(),
     ]
 
 

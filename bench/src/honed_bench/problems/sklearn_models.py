@@ -36,6 +36,7 @@ __all__ = [
     "MODELS",
     "PROBLEMS",
     "REGRESSION",
+    "cv_estimator_loss",
     "cv_loss",
     "cv_metric_loss",
     "load_dataset",
@@ -215,21 +216,29 @@ _SCORERS = {
 def cv_metric_loss(
     model: str, dataset: str, metric: str, params: Mapping[str, Any], shuffle: int = 0
 ) -> float:
-    """3-fold cross-validated ``metric`` of ``model`` on ``dataset`` as a loss: ``error`` and
-    ``balanced_error`` are 1 - accuracy, ``r2`` is 1 - R^2 capped at 2, ``logloss`` and
+    """3-fold cross-validated ``metric`` of ``model`` on ``dataset`` as a loss (see
+    :func:`cv_estimator_loss`). ``shuffle`` seeds the folds."""
+    task = "classification" if dataset in CLASSIFICATION else "regression"
+    return cv_estimator_loss(build_estimator(model, task, params), dataset, metric, shuffle)
+
+
+def cv_estimator_loss(estimator: Any, dataset: str, metric: str, shuffle: int = 0) -> float:
+    """3-fold cross-validated ``metric`` of ``estimator`` on ``dataset`` as a loss: ``error``
+    and ``balanced_error`` are 1 - accuracy, ``r2`` is 1 - R^2 capped at 2, ``logloss`` and
     ``mae`` are capped at 5 and 2 (a diverging model is "very bad", not astronomically bad;
     standardized targets: the MAE of the mean is about 0.8). ``shuffle`` seeds the folds."""
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
     x, y = load_dataset(dataset)
     clf = dataset in CLASSIFICATION
-    est = build_estimator(model, "classification" if clf else "regression", params)
     cv = (StratifiedKFold if clf else KFold)(n_splits=_FOLDS, shuffle=True, random_state=shuffle)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Convergence and overflow warnings are expected for bad configurations; the score
         # says how bad they are.
         warnings.simplefilter("ignore")
-        scores = cross_val_score(est, x, y, cv=cv, scoring=_SCORERS[metric], error_score=np.nan)
+        scores = cross_val_score(
+            estimator, x, y, cv=cv, scoring=_SCORERS[metric], error_score=np.nan
+        )
     score = float(np.mean(scores))
     if metric in ("error", "balanced_error"):
         return 1.0 - score if np.isfinite(score) else 1.0
