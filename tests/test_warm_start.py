@@ -314,3 +314,91 @@ def test_define_by_run_target() -> None:
         study = honed.create_study(sampler=sampler, seed=0, warm_start=source)
         study.optimize(objective, n_trials=12, show_progress=False)
         assert dict(study.trials[0].params) == source.best_params
+
+
+def test_the_gp_keeps_the_sources_as_its_prior_mean() -> None:
+    """After its initial design the GP models the target's residuals from the sources' trend
+    (a prior mean), so it keeps using a related source; a source that ranks the target's
+    better trials the wrong way round gives no mean at all."""
+    from honed.samplers.gp._sampler import _Encoder, _source_mean
+    from honed.space import SearchSpace
+
+    rng = np.random.default_rng(1)
+    dists = {"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}
+
+    def trial(number: int, p: np.ndarray, value: float) -> FrozenTrial:
+        return FrozenTrial(number, TrialState.COMPLETE, {"x": p[0], "y": p[1]}, dists, (value,))
+
+    def bowl(p: np.ndarray, centre: float) -> float:
+        return float(np.sum((p - centre) ** 2))
+
+    pts = rng.uniform(0, 1, (40, 2))
+    related = Source(
+        "related",
+        (Direction.MINIMIZE,),
+        tuple(trial(i, p, bowl(p, 0.3)) for i, p in enumerate(pts)),
+    )
+    inverted = Source(
+        "inverted",
+        (Direction.MINIMIZE,),
+        tuple(trial(i, p, -bowl(p, 0.3)) for i, p in enumerate(pts)),
+    )
+    target_pts = rng.uniform(0, 1, (12, 2))
+    target = [trial(i, p, bowl(p, 0.35)) for i, p in enumerate(target_pts)]
+    space = SearchSpace(dists)
+    enc = _Encoder(space)
+    x = enc.encode([t.params for t in target])
+    y = np.array([t.values[0] for t in target])
+    y = (y - y.mean()) / y.std()
+
+    mean = _source_mean(History(target, (Direction.MINIMIZE,), (related,)), space, enc, x, y)
+    assert mean is not None
+    values, _ = mean(np.array([[0.3, 0.3], [0.9, 0.9]]))
+    assert values[0] < values[1]  # low where the source was good
+    # its gradient is the derivative of its values
+    p = np.array([[0.6, 0.45]])
+    _, g = mean(p)
+    eps = 1e-6
+    for j in range(2):
+        e = np.zeros((1, 2))
+        e[0, j] = eps
+        num = (mean(p + e)[0][0] - mean(p - e)[0][0]) / (2 * eps)
+        assert g[0, j] == pytest.approx(num, rel=1e-4, abs=1e-8)
+    assert (
+        _source_mean(History(target, (Direction.MINIMIZE,), (inverted,)), space, enc, x, y) is None
+    )
+    assert _source_mean(History(target, (Direction.MINIMIZE,), ()), space, enc, x, y) is None
+
+
+def test_a_gp_with_a_prior_mean_predicts_it_plus_the_residual_model() -> None:
+    from honed.samplers.gp._model import GP
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (15, 2))
+    y = np.sin(3 * x[:, 0]) + x[:, 1]
+    theta = np.array([np.log(0.3), np.log(0.3), 0.0, np.log(1e-6)])
+    is_cat = np.zeros(2, dtype=bool)
+
+    def mean(xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return 2.0 * xq[:, 1], np.column_stack([np.zeros(len(xq)), np.full(len(xq), 2.0)])
+
+    plain, shifted = GP(x, y, is_cat, theta), GP(x, y, is_cat, theta, mean)
+    # both interpolate the data
+    assert shifted.predict(x)[0] == pytest.approx(y, abs=1e-3)
+    assert plain.predict(x)[0] == pytest.approx(y, abs=1e-3)
+    # far from the data the shifted model falls back on its mean, the plain one on zero
+    far = np.array([[5.0, 5.0]])
+    assert shifted.predict(far)[0][0] == pytest.approx(10.0, abs=0.05)
+    assert abs(plain.predict(far)[0][0]) < 0.05
+    # gradients include the mean's, and fantasies keep it
+    xq = np.array([[0.4, 0.7]])
+    _, _, dm, _ = shifted.predict(xq, grad=True)
+    eps = 1e-6
+    for j in range(2):
+        e = np.zeros((1, 2))
+        e[0, j] = eps
+        num = (shifted.predict(xq + e)[0][0] - shifted.predict(xq - e)[0][0]) / (2 * eps)
+        assert dm[0, j] == pytest.approx(num, rel=1e-4, abs=1e-6)
+    fantasy = shifted.condition_on(far, np.array([10.0]))
+    assert fantasy.mean is mean
+    assert fantasy.predict(far)[0][0] == pytest.approx(10.0, abs=1e-3)

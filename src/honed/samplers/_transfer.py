@@ -17,6 +17,8 @@ What samplers do with it (the same for every sampler that reads sources):
   tried, so the start both exploits the sources and tests them against quasi-random points.
 * **TPE** also adds each source's good trials to its good density ``l`` and the rest to
   ``g``, in proportion to the source's weight relative to the target's.
+* **GP** (flat spaces) takes ``a + b * predict(x)`` as its prior mean after its start
+  (``honed.samplers.gp._sampler._source_mean``).
 
 Sources with another space: a parameter the target lacks is ignored; one the source lacks is
 sampled as usual; a value outside the target's range (or not among its choices) is ignored
@@ -113,6 +115,31 @@ def _encode(
                 dist,
             )
     return x
+
+
+def _kernel_predict_grad(
+    xq: np.ndarray, xs: np.ndarray, qs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_kernel_predict` at complete rows ``xq`` and its gradient in ``xq``."""
+    m, d = xq.shape
+    if len(xs) == 0:
+        return np.full(m, 0.5), np.zeros((m, d))
+    diff = xq[:, None, :] - xs[None, :, :]
+    present = ~np.isnan(diff)
+    count = np.maximum(present.sum(axis=2), 1)
+    diff = np.where(present, diff, 0.0)
+    mean_d2 = (diff**2).sum(axis=2) / count
+    w = np.exp(-mean_d2 / (2 * _BANDWIDTH**2)) * (present.sum(axis=2) > 0)
+    total = w.sum(axis=1)
+    ok = total > 1e-300
+    pred = np.full(m, 0.5)
+    pred[ok] = (w[ok] @ qs) / total[ok]
+    # d w_i / d x = -w_i (x - x_i) / (h^2 count_i); d pred = sum_i dw_i (q_i - pred) / total
+    coef = w * (qs[None, :] - pred[:, None]) / (_BANDWIDTH**2 * count)
+    grad = -np.einsum("mi,mid->md", coef, diff)
+    grad[ok] /= total[ok, None]
+    grad[~ok] = 0.0
+    return pred, grad
 
 
 def _kernel_predict(xq: np.ndarray, xs: np.ndarray, qs: np.ndarray) -> np.ndarray:
@@ -233,6 +260,19 @@ class Transfer:
             if w > 0:
                 out += w * _kernel_predict(x, s.x, s.q)
         return out / total
+
+    def predict_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`predict` at complete rows ``x`` and its gradient in ``x``."""
+        total = self.weights.sum()
+        if total <= 0:
+            return None
+        out, grad = np.zeros(len(x)), np.zeros(x.shape)
+        for w, s in zip(self.weights, self.sources, strict=True):
+            if w > 0:
+                p, g = _kernel_predict_grad(x, s.x, s.q)
+                out += w * p
+                grad += w * g
+        return out / total, grad / total
 
 
 def warm_space(

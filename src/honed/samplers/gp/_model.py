@@ -13,6 +13,7 @@ dimension grows; the outputs are expected to be standardized by the caller.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal, overload
 
 import numpy as np
@@ -20,7 +21,10 @@ from scipy.linalg import cho_solve, solve_triangular
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
-__all__ = ["GP", "fit_gp"]
+__all__ = ["GP", "PriorMean", "fit_gp"]
+
+# A prior mean function: rows ``(m, d)`` -> its values ``(m,)`` and gradients ``(m, d)``.
+PriorMean = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 _SQRT5 = math.sqrt(5.0)
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -88,11 +92,20 @@ class GP:
         theta: ``log lengthscales (d), log signal variance, log noise variance``.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        is_cat: np.ndarray,
+        theta: np.ndarray,
+        mean: PriorMean | None = None,
+    ):
         self.x = np.asarray(x, dtype=float)
         self.y = np.asarray(y, dtype=float)
         self.is_cat = np.asarray(is_cat, dtype=bool)
         self.theta = np.asarray(theta, dtype=float)
+        self.mean = mean
+        resid = self.y if mean is None else self.y - mean(self.x)[0]
         d = self.x.shape[1]
         self.inv_ls2 = np.exp(-2.0 * self.theta[:d])
         self.sig2 = float(np.exp(self.theta[d]))
@@ -102,12 +115,16 @@ class GP:
         k, _ = _matern(r2, self.sig2)
         k[np.diag_indices_from(k)] += self.noise
         self.chol = _cholesky(k)
-        self.alpha = cho_solve((self.chol, True), self.y)
+        self.alpha = cho_solve((self.chol, True), resid)
 
     def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> GP:
         """The same hyperparameters conditioned on extra points (used for fantasies)."""
         return GP(
-            np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.is_cat, self.theta
+            np.vstack([self.x, x_new]),
+            np.concatenate([self.y, y_new]),
+            self.is_cat,
+            self.theta,
+            self.mean,
         )
 
     @overload
@@ -127,6 +144,8 @@ class GP:
         if not grad:
             kx, _ = _matern(_scaled_r2(xq, self.x, self.inv_ls2, self.is_cat), self.sig2)
             mean = kx @ self.alpha
+            if self.mean is not None:
+                mean = mean + self.mean(xq)[0]
             v = solve_triangular(self.chol, kx.T, lower=True, check_finite=False)
             return mean, np.maximum(self.sig2 - np.einsum("ij,ij->j", v, v), 1e-12)
         diff = xq[:, None, :] - self.x[None, :, :]
@@ -153,6 +172,10 @@ class GP:
         if cat.any():
             r[:, cat, :] = 0.0
         dmean, dvar = r[..., 0], r[..., 1]
+        if self.mean is not None:
+            m0, dm0 = self.mean(xq)
+            mean = mean + m0
+            dmean = dmean + np.where(cat[None, :], 0.0, dm0)
         return mean, var, dmean, dvar
 
 
@@ -238,24 +261,27 @@ def fit_gp(
     max_fit_points: int = 200,
     maxiter: int = 200,
     prior: dict | None = None,
+    mean: PriorMean | None = None,
 ) -> GP:
     """MAP hyperparameters by L-BFGS-B from the warm start (if any), the prior's mode and
     ``n_restarts - 1`` draws from the prior; conditioned on all points.
 
     With more than ``max_fit_points`` points the hyperparameters are fitted on a subset (the
-    best quarter plus a random rest), which keeps refits cheap at large budgets.
+    best quarter plus a random rest), which keeps refits cheap at large budgets. With a prior
+    ``mean``, the GP models the residuals ``y - mean(x)``.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n, d = x.shape
+    resid = y if mean is None else y - mean(x)[0]
     if n > max_fit_points:
         n_best = max_fit_points // 4
         order = np.argsort(y)
         rest = rng.choice(order[n_best:], max_fit_points - n_best, replace=False)
         idx = np.concatenate([order[:n_best], rest])
-        xf, yf = x[idx], y[idx]
+        xf, yf = x[idx], resid[idx]
     else:
-        xf, yf = x, y
+        xf, yf = x, resid
     d2 = _pairwise_d2(xf, xf, is_cat)
     bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SIG_BOUNDS, _LOG_NOISE_BOUNDS]
     lo = np.array([b[0] for b in bounds])
@@ -286,4 +312,4 @@ def fit_gp(
             f = float(res.fun)
             if np.isfinite(f) and f < best_f and np.all(np.isfinite(res.x)):
                 best_f, best_theta = f, res.x
-    return GP(x, y, is_cat, best_theta)
+    return GP(x, y, is_cat, best_theta, mean)

@@ -14,11 +14,11 @@ from scipy.stats import qmc
 
 from honed.history import History
 from honed.pareto import non_dominated_mask
-from honed.samplers._transfer import warm_proposal, warm_space
+from honed.samplers._transfer import Transfer, warm_proposal, warm_space
 from honed.samplers.base import Sampler, joint_space
 from honed.samplers.gp._acquisition import Acquisition, LogEI, optimize_acquisition
 from honed.samplers.gp._ehvi import LogEHVI
-from honed.samplers.gp._model import GP, fit_gp
+from honed.samplers.gp._model import GP, PriorMean, fit_gp
 from honed.space import Choice, Distribution, Float, Int, ParamValue, SearchSpace
 from honed.trial import FrozenTrial, TrialState
 
@@ -241,7 +241,15 @@ class GPSampler(Sampler):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _fit(self, key: tuple, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, prior: dict) -> GP:
+    def _fit(
+        self,
+        key: tuple,
+        x: np.ndarray,
+        y: np.ndarray,
+        is_cat: np.ndarray,
+        prior: dict,
+        mean: PriorMean | None = None,
+    ) -> GP:
         """The GP for ``(x, y)``. Hyperparameters are refitted (warm-started from the last
         fit) on every trial up to 100 trials, then only every ``(n - 100) / 10`` trials: they
         barely move by then, and the refit is most of a proposal's cost."""
@@ -250,7 +258,7 @@ class GPSampler(Sampler):
         if cached is not None:
             theta, n_fit = cached
             if len(theta) == x.shape[1] + 2 and n_fit <= n < n_fit + _refit_gap(n_fit):
-                return GP(x, y, is_cat, theta)
+                return GP(x, y, is_cat, theta, mean)
         # Refit from the last hyperparameters alone most of the time (they move little from
         # one fit to the next); every 8th model, and the first, also start from a draw around
         # the prior's mode. Past 200 trials the likelihood dominates the prior and one start
@@ -264,6 +272,7 @@ class GPSampler(Sampler):
             warm_start=None if cached is None else cached[0],
             n_restarts=restarts,
             prior=prior,
+            mean=mean,
         )
         self._theta_cache[key] = (gp.theta, n)
         return gp
@@ -334,7 +343,9 @@ class GPSampler(Sampler):
             if x_stop is not None and y_stop is not None:
                 x_fit, y_fit = np.vstack([x, x_stop]), np.concatenate([y_raw, y_stop])
             y = _warp(y_fit, warping)
-            gp = self._fit((hash(space), "objective"), x_fit, y, enc.is_cat, prior)
+            mean = _source_mean(history, space, enc, x_fit, y) if history.sources else None
+            key = (hash(space), "objective" if mean is None else "objective-over-sources")
+            gp = self._fit(key, x_fit, y, enc.is_cat, prior, mean)
 
         # Constraints: only when every complete trial reports the same number of them.
         cons: list[tuple[GP, float]] = []
@@ -532,6 +543,42 @@ def _impute(
 
 def _scramble_seed(seed: int | None) -> int:
     return int(np.random.default_rng(seed).integers(2**31))
+
+
+def _source_mean(
+    history: History, space: SearchSpace, enc: _Encoder, x: np.ndarray, y: np.ndarray
+) -> PriorMean | None:
+    """Warm start after the initial design: a prior mean ``a + b q(x)`` from the sources'
+    weighted rank prediction ``q`` (RGPE-style weights, ``honed.samplers._transfer``), with
+    ``b >= 0`` and ``a`` fitted to the target's own (warped) values, so the GP models what
+    the sources do not explain. None on tree-shaped spaces, when no source has weight, or
+    when the sources do not rank the target's trials the right way round."""
+    if enc.conditional or len(y) < 3:
+        return None
+    tr = Transfer(history, {n: space[n] for n in space.names})
+    if not tr or tr.weights.sum() <= 0:
+        return None
+    pred = tr.predict_grad(x)
+    if pred is None:
+        return None
+    # Fitted on the better half of the trials: how far the sources' trend holds where the
+    # search is heading, not how well they tell good from awful.
+    good = y <= np.median(y)
+    q, yg = pred[0][good], y[good]
+    var = float(np.var(q))
+    if len(yg) < 3 or var < 1e-12:
+        return None
+    slope = float(np.mean((q - q.mean()) * (yg - yg.mean()))) / var
+    if slope <= 0:
+        return None
+    intercept = float(yg.mean() - slope * q.mean())
+
+    def mean(xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = tr.predict_grad(xq)
+        assert out is not None
+        return intercept + slope * out[0], slope * out[1]
+
+    return mean
 
 
 def _believe(model: GP, xp: np.ndarray) -> GP:
