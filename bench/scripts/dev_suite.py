@@ -103,6 +103,8 @@ def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
                 else round((sum(t["ask_s"]) + sum(t["tell_s"])) / max(1, len(t["ask_s"])), 5)
             )
             row["n_failed"] = t["n_failed"]
+            if "n_pruned" in t:
+                row["n_pruned"] = t["n_pruned"]
             if "same_as" in t:
                 row["same_as"] = t["same_as"]
             f.write(json.dumps(row) + "\n")

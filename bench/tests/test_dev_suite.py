@@ -185,3 +185,53 @@ def test_the_categorical_holdout_is_categorical_heavy_and_outside_the_dev_suite(
         assert sum(isinstance(d, Choice) for d in space.values()) > 0.5 * len(space)
         value = p.evaluate(sample_uniform(p.space, rng))
         assert 0.0 <= value < 1.0
+
+
+def test_median_rule_stops_a_curve_worse_than_the_median_at_a_step() -> None:
+    from honed_bench.runner import median_stop
+
+    earlier = [[5.0, 4.0, 3.0], [4.0, 3.0, 2.0], [3.0, 2.0, 1.0], [6.0, 5.0], [2.0, 1.0, 0.5]]
+    # fewer than 5 earlier trials at a step: never stopped there
+    assert median_stop([9.0, 9.0, 9.0], earlier[:4]) is None
+    # worse than the median (4.0) at step 0: stopped there
+    assert median_stop([4.5, 0.1, 0.0], earlier) == 0
+    # better at step 0, worse than the median (3.0) of step 1 by its best so far (3.5)
+    assert median_stop([3.5, 3.6, 0.0], earlier) == 1
+    # step 2 has only 4 earlier trials; the last step never stops
+    assert median_stop([3.0, 2.0, 9.0], earlier) is None
+
+
+def test_pruning_problems_tell_the_optimizer_and_score_completed_trials() -> None:
+    from honed import TrialState
+    from honed_bench.optimizers import make_optimizer
+
+    problem = next(p for p in PROBLEMS if p.name == "dev-pruning-crossing-branin")
+    assert problem.curve is not None
+    trace = run_one("honed:random", problem, seed=0, n_trials=30)
+    assert 0 < trace["n_pruned"] < 30 and trace["n_failed"] == 0
+    # a pruned trial has no final value: it can never be the best
+    assert sum(v is None for v in trace["values"]) == trace["n_pruned"]
+    # honed's adapter records it as PRUNED with the curve as intermediate values
+    adapter = make_optimizer("honed:tpe", problem, 0, 10)
+    handle, params = adapter.ask()
+    curve = problem.curve(params)[:3]
+    adapter.tell_pruned(handle, curve)
+    (trial,) = adapter.study.trials
+    assert trial.state is TrialState.PRUNED
+    assert [trial.intermediate_values[s] for s in range(3)] == pytest.approx(curve)
+    # evaluate is the curve's last value
+    assert problem.evaluate(params) == pytest.approx(problem.curve(params)[-1])
+
+
+def test_optuna_is_told_a_pruned_trial_as_pruned() -> None:
+    import optuna
+
+    from honed_bench.optimizers import make_optimizer
+
+    problem = next(p for p in PROBLEMS if p.name == "dev-pruning-crossing-branin")
+    adapter = make_optimizer("optuna:tpe", problem, 0, 10)
+    handle, params = adapter.ask()
+    adapter.tell_pruned(handle, problem.curve(params)[:2])
+    (trial,) = adapter.study.trials
+    assert trial.state is optuna.trial.TrialState.PRUNED
+    assert sorted(trial.intermediate_values) == [0, 1]

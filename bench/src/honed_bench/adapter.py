@@ -42,3 +42,8 @@ class Adapter(ABC):
 
     @abstractmethod
     def tell(self, handle: Any, values: Sequence[float] | None) -> None: ...
+
+    def tell_pruned(self, handle: Any, curve: Sequence[float]) -> None:
+        """The trial was stopped after ``len(curve)`` steps (its losses so far). An optimizer
+        with no notion of a pruned trial is told its last value, as its user would have to."""
+        self.tell(handle, [curve[-1]])

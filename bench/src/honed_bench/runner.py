@@ -104,6 +104,8 @@ def problem_fingerprint(problem: Problem) -> str:
     }
     if problem.noiseless is not None:
         payload["noiseless"] = _callable_id(problem.noiseless)
+    if problem.curve is not None:
+        payload["curve"] = [_callable_id(problem.curve), MEDIAN_RULE]
     text = json.dumps(payload, sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -144,6 +146,25 @@ def _json_param(v: Any) -> Any:
 # ---- one run --------------------------------------------------------------------------------
 
 
+# The runner's stopping rule on pruning problems (Optuna's MedianPruner and honed's median
+# scheduler with their defaults): from step 0, once 5 earlier trials reached the step.
+MEDIAN_RULE = {"min_trials": 5, "warmup_steps": 0}
+
+
+def median_stop(curve: Sequence[float], earlier: Sequence[Sequence[float]]) -> int | None:
+    """The step at which the median rule stops a trial with learning curve ``curve`` (losses),
+    given the curves (full or stopped) of the trials before it; None if it runs to the end."""
+    best = math.inf
+    for step, loss in enumerate(curve):
+        best = min(best, loss)
+        if step < MEDIAN_RULE["warmup_steps"] or step == len(curve) - 1:
+            continue
+        at_step = [c[step] for c in earlier if len(c) > step]
+        if len(at_step) >= MEDIAN_RULE["min_trials"] and best > float(np.median(at_step)):
+            return step
+    return None
+
+
 def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) -> dict[str, Any]:
     """Run ``optimizer`` on ``problem`` for ``n_trials`` evaluations; return its trace."""
     from honed_bench.optimizers import make_optimizer
@@ -156,6 +177,8 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
     eval_s: list[float] = []
     errors: list[str] = []
     true_values: list[float | None] = []  # noisy problems: the expected value of each trial
+    curves: list[list[float]] = []  # pruning problems: each trial's curve, as far as it ran
+    pruned: list[bool] = []
     best: tuple[float, dict[str, Any]] | None = None
     sign = [1.0 if d == "minimize" else -1.0 for d in prob.directions]
     with warnings.catch_warnings():
@@ -171,17 +194,29 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
             handle, params = adapter.ask()
             t1 = time.perf_counter()
             c1 = time.process_time()
+            stop: int | None = None
             try:
-                vals = _values(prob.evaluate(params), prob.n_objectives)
-                if vals is None:
+                if prob.curve is not None:
+                    curve = [float(v) for v in prob.curve(params)]
+                    stop = median_stop(curve, curves)
+                    curve = curve if stop is None else curve[: stop + 1]
+                    curves.append(curve)
+                    vals = None if stop is not None else _values(curve[-1], 1)
+                else:
+                    vals = _values(prob.evaluate(params), prob.n_objectives)
+                if vals is None and stop is None:
                     errors.append("non-finite or malformed value")
             except Exception as e:  # a failing configuration is a result, not a crash
                 vals = None
                 errors.append(f"{type(e).__name__}: {e}"[:200])
             c2 = time.process_time()
             t2 = time.perf_counter()
-            adapter.tell(handle, vals)
+            if stop is not None:
+                adapter.tell_pruned(handle, curve)
+            else:
+                adapter.tell(handle, vals)
             t3 = time.perf_counter()
+            pruned.append(stop is not None)
             if prob.noiseless is not None:
                 true_values.append(None if vals is None else float(prob.noiseless(params)))
             cpu_s.append(c1 - c0 + time.process_time() - c2)
@@ -208,7 +243,9 @@ def run_one(optimizer: str, problem: str | Problem, seed: int, n_trials: int) ->
         "eval_s": eval_s,
         "setup_s": setup_s,
         "best_params": best[1] if best else None,
-        "n_failed": sum(v is None for v in values),
+        "n_failed": sum(v is None and not p for v, p in zip(values, pruned, strict=True)),
+        # pruned trials have no final value: scored like failed ones (never a best)
+        **({"n_pruned": sum(pruned)} if prob.curve is not None else {}),
         "errors": errors[:5],
         **({"true_values": true_values} if prob.noiseless is not None else {}),
     }

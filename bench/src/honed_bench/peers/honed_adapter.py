@@ -157,3 +157,10 @@ class HonedAdapter(Adapter):
             self.study.tell(handle, state=TrialState.FAILED, fail_reason="evaluation failed")
         else:
             self.study.tell(handle, list(values))
+
+    def tell_pruned(self, handle: Any, curve: Sequence[float]) -> None:
+        from honed import TrialState
+
+        for step, loss in enumerate(curve):  # (pruning problems minimize)
+            handle.report(loss, step)
+        self.study.tell(handle, state=TrialState.PRUNED)

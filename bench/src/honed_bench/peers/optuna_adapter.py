@@ -220,3 +220,10 @@ class OptunaAdapter(Adapter):
             self.study.tell(handle, state=self._fail)
         else:
             self.study.tell(handle, list(values) if len(values) > 1 else values[0])
+
+    def tell_pruned(self, handle: Any, curve: Sequence[float]) -> None:
+        import optuna
+
+        for step, loss in enumerate(curve):  # (pruning problems minimize)
+            handle.report(loss, step)
+        self.study.tell(handle, state=optuna.trial.TrialState.PRUNED)

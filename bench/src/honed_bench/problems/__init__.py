@@ -1,6 +1,6 @@
 """Benchmark problems, by suite: ``synthetic``, ``sklearn``, ``conditional``,
 ``multiobjective``, ``simplex`` (mixture weights) and ``dev`` (the development suite of
-issue 20: 70 problems in 8 families, for leave-one-family-out choices) and ``categorical``
+issue 20: 78 problems in 9 families, for leave-one-family-out choices) and ``categorical``
 (categorical-heavy pipelines, held out from it)."""
 
 from __future__ import annotations

@@ -33,6 +33,12 @@ class Problem:
             the expected value ``params -> value``. The runner records it for every trial and
             scores a run by the noiseless value of the configuration it observed as best, so
             a lucky draw is not counted as progress.
+        curve: For pruning problems (single objective, minimized), the learning curve
+            ``params -> losses``, one per step; ``evaluate`` is its last value. The runner
+            stops a trial whose best value so far is worse than the median of earlier trials
+            at the same step (Optuna's and honed's median rule: 5 trials at a step before it
+            acts), tells the optimizer the trial was pruned with its curve so far, and scores
+            completed trials only.
     """
 
     name: str
@@ -44,6 +50,7 @@ class Problem:
     reference_point: tuple[float, ...] | None = None
     tags: Mapping[str, Any] = field(default_factory=dict)
     noiseless: Callable[[dict[str, Any]], float] | None = None
+    curve: Callable[[dict[str, Any]], Sequence[float]] | None = None
 
     @property
     def n_objectives(self) -> int:

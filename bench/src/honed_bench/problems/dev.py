@@ -1,4 +1,4 @@
-"""The development suite (``honed-bench --suite dev``): 70 problems in 8 families that differ
+"""The development suite (``honed-bench --suite dev``): 78 problems in 9 families that differ
 in kind, for choosing the default sampler's rules by leave-one-family-out (issue 20).
 
 None of these problems was used to choose any rule or constant of honed's samplers before the
@@ -34,9 +34,13 @@ Families, and why each is there:
 Known bias: the Ackley- and Levy-based problems (and BBOB's f19) have their optimum at or near
 the centre of the box, so an optimizer that starts from the centre gains there (Nevergrad's
 NGOpt runs COBYLA from it at these budgets); BBOB's other functions have shifted optima.
-
-Not yet here: a pruning-heavy family (a scheduler stops most trials), which needs learning
-curves and a pruning protocol in the peers' adapters.
+* ``pruning`` (8): learning curves (SGD and MLP trained epoch by epoch on bundled data, and
+  synthetic curves where fast configurations look good early but finish worse), on which the
+  runner applies the median stopping rule to every optimizer alike: most trials are stopped,
+  and the optimizer is told so with the curve so far (honed and Optuna as pruned trials,
+  the others as the last value, as their users would have to). Scored on completed trials.
+  It checks what issue 20 found broken: a sampler that repeats or circles configurations the
+  rule keeps stopping.
 """
 
 from __future__ import annotations
@@ -55,7 +59,17 @@ from honed_bench.problems.synthetic import ackley, branin, hartmann6, levy, rose
 
 __all__ = ["BBOB_OPTIMA", "FAMILIES", "PROBLEMS", "bbob_value", "family_of"]
 
-FAMILIES = ("sklearn", "bbob", "conditional", "intcat", "noisy", "long", "failing", "tabular")
+FAMILIES = (
+    "sklearn",
+    "bbob",
+    "conditional",
+    "intcat",
+    "noisy",
+    "long",
+    "failing",
+    "tabular",
+    "pruning",
+)
 SUITE = "dev"
 # Part of every problem's fingerprint: bump when an evaluation changes meaning.
 EVAL_VERSION = 1
@@ -74,6 +88,7 @@ def _problem(
     optimum: float | None,
     budget: int = DEFAULT_BUDGET,
     noiseless: Any = None,
+    curve: Any = None,
     **tags: Any,
 ) -> Problem:
     return Problem(
@@ -83,6 +98,7 @@ def _problem(
         evaluate=evaluate,
         optimum=optimum,
         noiseless=noiseless,
+        curve=curve,
         tags={"family": family, "budget": budget, "version": EVAL_VERSION, **tags},
     )
 
@@ -732,6 +748,133 @@ def _failing_family() -> list[Problem]:
     return out
 
 
+# ---- pruning-heavy runs ----------------------------------------------------------------------
+
+_EPOCHS = 12
+
+
+@cache
+def _split(dataset: str) -> tuple[np.ndarray, ...]:
+    from sklearn.model_selection import train_test_split
+
+    from honed_bench.problems.sklearn_models import load_dataset
+
+    x, y = load_dataset(dataset)
+    return tuple(train_test_split(x, y, test_size=0.33, stratify=y, random_state=0))
+
+
+def sgd_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
+    """Validation error after each of 12 epochs of ``SGDClassifier.partial_fit``."""
+    from sklearn.linear_model import SGDClassifier
+
+    xtr, xva, ytr, yva = _split(dataset)
+    clf = SGDClassifier(
+        loss=str(params["loss"]),
+        penalty="elasticnet",
+        alpha=float(params["alpha"]),
+        l1_ratio=float(params["l1_ratio"]),
+        learning_rate=str(params["learning_rate"]),
+        eta0=float(params["eta0"]),
+        random_state=0,
+    )
+    classes = np.unique(ytr)
+    out = []
+    with np.errstate(all="ignore"):
+        for _ in range(_EPOCHS):
+            clf.partial_fit(xtr, ytr, classes=classes)
+            out.append(float(np.mean(clf.predict(xva) != yva)))
+    return out
+
+
+def mlp_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
+    """Validation log-loss (capped at 5) after each of 12 epochs of ``MLPClassifier``."""
+    import warnings
+
+    from sklearn.metrics import log_loss
+    from sklearn.neural_network import MLPClassifier
+
+    xtr, xva, ytr, yva = _split(dataset)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(int(params["width"]),),
+        alpha=float(params["alpha"]),
+        learning_rate_init=float(params["learning_rate_init"]),
+        batch_size=int(params["batch_size"]),
+        random_state=0,
+    )
+    classes = np.unique(ytr)
+    out = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for _ in range(_EPOCHS):
+            clf.partial_fit(xtr, ytr, classes=classes)
+            proba = clf.predict_proba(xva)
+            loss = float(log_loss(yva, proba, labels=classes))
+            out.append(min(loss, 5.0) if np.isfinite(loss) else 5.0)
+    return out
+
+
+def crossing_curve(fn_name: str, params: Mapping[str, Any]) -> list[float]:
+    """A synthetic curve whose final value is ``fn(x)``, approached at a rate set by the
+    parameter ``speed``: fast configurations look good early, so the median rule stops slow
+    ones that would have finished better (the trap pruning sets for a sampler)."""
+    keys = sorted((k for k in params if k.startswith("x")), key=lambda k: int(k[1:]))
+    x = np.array([float(params[k]) for k in keys])
+    final = float(_fn_of(fn_name)(x))
+    # slower configurations finish better: speed costs a little at the end
+    speed = float(params["speed"])
+    final += 0.3 * speed
+    rate = 0.15 + 1.5 * speed
+    return [final + 2.0 * math.exp(-rate * (t + 1)) for t in range(_EPOCHS)]
+
+
+def _last(curve: Any, params: Mapping[str, Any]) -> float:
+    return float(curve(params)[-1])
+
+
+def _pruning_family() -> list[Problem]:
+    sgd = {
+        "loss": Choice(["hinge", "log_loss", "modified_huber"]),
+        "alpha": Float(1e-6, 1e-1, log=True),
+        "l1_ratio": Float(0.0, 1.0),
+        "learning_rate": Choice(["optimal", "constant", "invscaling", "adaptive"]),
+        "eta0": Float(1e-4, 1.0, log=True),
+    }
+    mlp = {
+        "width": Int(8, 128, log=True),
+        "alpha": Float(1e-6, 1e-1, log=True),
+        "learning_rate_init": Float(1e-4, 1e-1, log=True),
+        "batch_size": Int(16, 128, log=True),
+    }
+    out = []
+    for dataset in ("digits", "breast"):
+        curve = partial(sgd_curve, dataset)
+        out.append(
+            _problem(f"sgd-{dataset}", "pruning", sgd, partial(_last, curve), None, curve=curve)
+        )
+    for dataset in ("digits", "iris", "wine"):
+        curve = partial(mlp_curve, dataset)
+        out.append(
+            _problem(f"mlp-{dataset}", "pruning", mlp, partial(_last, curve), None, curve=curve)
+        )
+    for fn_name, dim, low, high in (
+        ("hartmann6", 6, 0.0, 1.0),
+        ("branin", 2, None, None),
+        ("levy", 5, -10.0, 10.0),
+    ):
+        if fn_name == "branin":
+            space: dict[str, Any] = {"x0": Float(-5.0, 10.0), "x1": Float(0.0, 15.0)}
+        else:
+            space = {f"x{i}": Float(low, high) for i in range(dim)}
+        space["speed"] = Float(0.0, 1.0)
+        curve = partial(crossing_curve, fn_name)
+        out.append(
+            _problem(
+                f"crossing-{fn_name}", "pruning", space, partial(_last, curve), None, curve=curve
+            )
+        )
+    return out
+
+
 # ---- tabular benchmarks -------------------------------------------------------------------
 
 
@@ -754,6 +897,7 @@ def _build() -> list[Problem]:
         *_long_family(),
         *_failing_family(),
         *_tabular_family(),
+        *_pruning_family(),
     ]
 
 
