@@ -353,16 +353,18 @@ def test_the_gp_keeps_the_sources_as_its_prior_mean() -> None:
 
     mean = _source_mean(History(target, (Direction.MINIMIZE,), (related,)), space, enc, x, y)
     assert mean is not None
-    values, _ = mean(np.array([[0.3, 0.3], [0.9, 0.9]]))
+    values, _ = mean(np.array([[0.3, 0.3], [0.9, 0.9]]), False)
     assert values[0] < values[1]  # low where the source was good
     # its gradient is the derivative of its values
     p = np.array([[0.6, 0.45]])
-    _, g = mean(p)
+    value, g = mean(p, True)
+    assert g is not None
+    assert value == pytest.approx(mean(p, False)[0])  # the same values either way
     eps = 1e-6
     for j in range(2):
         e = np.zeros((1, 2))
         e[0, j] = eps
-        num = (mean(p + e)[0][0] - mean(p - e)[0][0]) / (2 * eps)
+        num = (mean(p + e, False)[0][0] - mean(p - e, False)[0][0]) / (2 * eps)
         assert g[0, j] == pytest.approx(num, rel=1e-4, abs=1e-8)
     assert (
         _source_mean(History(target, (Direction.MINIMIZE,), (inverted,)), space, enc, x, y) is None
@@ -379,8 +381,9 @@ def test_a_gp_with_a_prior_mean_predicts_it_plus_the_residual_model() -> None:
     theta = np.array([np.log(0.3), np.log(0.3), 0.0, np.log(1e-6)])
     is_cat = np.zeros(2, dtype=bool)
 
-    def mean(xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return 2.0 * xq[:, 1], np.column_stack([np.zeros(len(xq)), np.full(len(xq), 2.0)])
+    def mean(xq: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        slope = np.column_stack([np.zeros(len(xq)), np.full(len(xq), 2.0)])
+        return 2.0 * xq[:, 1], slope if grad else None
 
     plain, shifted = GP(x, y, is_cat, theta), GP(x, y, is_cat, theta, mean)
     # both interpolate the data

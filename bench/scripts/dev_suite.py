@@ -36,10 +36,14 @@ from honed_bench.optimizers import split_optimizers
 from honed_bench.problems import select_problems
 from honed_bench.problems.base import Problem
 from honed_bench.runner import (
+    RunKey,
+    _load_json,
     _truncate,
+    _write_json,
     problem_fingerprint,
     reference_samples,
     run_benchmark,
+    trace_path,
 )
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -113,15 +117,12 @@ def save_store(optimizer: str, traces: list[dict[str, Any]]) -> None:
 def _finished(
     opt: str, problems: list[Problem], seeds: range, budget: int, scratch: Path
 ) -> list[dict[str, Any]]:
-    from honed_bench.runner import RunKey, trace_path
-
     out = []
     for p in problems:
         for seed in seeds:
-            path = trace_path(scratch, RunKey(opt, p.name, seed))
-            if not path.exists():
+            t = _load_json(trace_path(scratch, RunKey(opt, p.name, seed)))
+            if t is None:
                 continue
-            t = json.loads(path.read_text())
             if t.get("fingerprint") == problem_fingerprint(p) and t["n_trials"] >= budget:
                 out.append(_truncate(t, budget))
     return out
@@ -148,8 +149,6 @@ def run(args: argparse.Namespace) -> None:
         for budget in sorted(set(budget_of.values())):
             group = [p for p in problems if budget_of[p.name] == budget]
             # Stored runs go back into the scratch folder, so the runner resumes them.
-            from honed_bench.runner import RunKey, _write_json, trace_path
-
             for (prob, seed), t in stored.items():
                 if any(p.name == prob for p in group) and seed < args.seeds:
                     path = trace_path(scratch, RunKey(opt, prob, seed))

@@ -117,29 +117,23 @@ def _encode(
     return x
 
 
-def _kernel_predict_grad(
+def _kernel(
     xq: np.ndarray, xs: np.ndarray, qs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_kernel_predict` at complete rows ``xq`` and its gradient in ``xq``."""
-    m, d = xq.shape
-    if len(xs) == 0:
-        return np.full(m, 0.5), np.zeros((m, d))
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kernel regression of ``qs`` (at ``xs``, non-empty) at ``xq`` over the parameters each
+    pair shares: the predictions, the weights ``(m, n)``, their totals, the differences
+    ``xq - xs`` (0 where a parameter is missing) and the shared-parameter counts."""
     diff = xq[:, None, :] - xs[None, :, :]
     present = ~np.isnan(diff)
-    count = np.maximum(present.sum(axis=2), 1)
+    count = present.sum(axis=2)
     diff = np.where(present, diff, 0.0)
-    mean_d2 = (diff**2).sum(axis=2) / count
-    w = np.exp(-mean_d2 / (2 * _BANDWIDTH**2)) * (present.sum(axis=2) > 0)
+    mean_d2 = (diff**2).sum(axis=2) / np.maximum(count, 1)
+    w = np.exp(-mean_d2 / (2 * _BANDWIDTH**2)) * (count > 0)
     total = w.sum(axis=1)
+    pred = np.full(len(xq), 0.5)
     ok = total > 1e-300
-    pred = np.full(m, 0.5)
     pred[ok] = (w[ok] @ qs) / total[ok]
-    # d w_i / d x = -w_i (x - x_i) / (h^2 count_i); d pred = sum_i dw_i (q_i - pred) / total
-    coef = w * (qs[None, :] - pred[:, None]) / (_BANDWIDTH**2 * count)
-    grad = -np.einsum("mi,mid->md", coef, diff)
-    grad[ok] /= total[ok, None]
-    grad[~ok] = 0.0
-    return pred, grad
+    return pred, w, total, diff, count
 
 
 def _kernel_predict(xq: np.ndarray, xs: np.ndarray, qs: np.ndarray) -> np.ndarray:
@@ -147,17 +141,23 @@ def _kernel_predict(xq: np.ndarray, xs: np.ndarray, qs: np.ndarray) -> np.ndarra
     have; 0.5 (no opinion) where they share none."""
     if len(xs) == 0:
         return np.full(len(xq), 0.5)
-    diff = xq[:, None, :] - xs[None, :, :]
-    present = ~np.isnan(diff)
-    count = present.sum(axis=2)
-    d2 = np.where(present, diff, 0.0) ** 2
-    mean_d2 = d2.sum(axis=2) / np.maximum(count, 1)
-    w = np.exp(-mean_d2 / (2 * _BANDWIDTH**2)) * (count > 0)
-    total = w.sum(axis=1)
-    pred = np.full(len(xq), 0.5)
+    return _kernel(xq, xs, qs)[0]
+
+
+def _kernel_predict_grad(
+    xq: np.ndarray, xs: np.ndarray, qs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_kernel_predict` at complete rows ``xq`` and its gradient in ``xq``."""
+    if len(xs) == 0:
+        return np.full(len(xq), 0.5), np.zeros(xq.shape)
+    pred, w, total, diff, count = _kernel(xq, xs, qs)
+    # d w_i / d x = -w_i (x - x_i) / (h^2 count_i); d pred = sum_i dw_i (q_i - pred) / total
+    coef = w * (qs[None, :] - pred[:, None]) / (_BANDWIDTH**2 * np.maximum(count, 1))
+    grad = -np.einsum("mi,mid->md", coef, diff)
     ok = total > 1e-300
-    pred[ok] = (w[ok] @ qs) / total[ok]
-    return pred
+    grad[ok] /= total[ok, None]
+    grad[~ok] = 0.0
+    return pred, grad
 
 
 @dataclass(frozen=True)

@@ -763,11 +763,36 @@ def _split(dataset: str) -> tuple[np.ndarray, ...]:
     return tuple(train_test_split(x, y, test_size=0.33, stratify=y, random_state=0))
 
 
+def _epoch_curve(clf: Any, dataset: str, loss: Any) -> list[float]:
+    """``loss(clf, x_valid, y_valid)`` after each of 12 epochs of ``clf.partial_fit``."""
+    import warnings
+
+    xtr, xva, ytr, yva = _split(dataset)
+    classes = np.unique(ytr)
+    out = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for _ in range(_EPOCHS):
+            clf.partial_fit(xtr, ytr, classes=classes)
+            out.append(float(loss(clf, xva, yva, classes)))
+    return out
+
+
+def _error(clf: Any, x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> float:
+    return float(np.mean(clf.predict(x) != y))
+
+
+def _capped_log_loss(clf: Any, x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> float:
+    from sklearn.metrics import log_loss
+
+    loss = float(log_loss(y, clf.predict_proba(x), labels=classes))
+    return min(loss, 5.0) if np.isfinite(loss) else 5.0
+
+
 def sgd_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
     """Validation error after each of 12 epochs of ``SGDClassifier.partial_fit``."""
     from sklearn.linear_model import SGDClassifier
 
-    xtr, xva, ytr, yva = _split(dataset)
     clf = SGDClassifier(
         loss=str(params["loss"]),
         penalty="elasticnet",
@@ -777,23 +802,13 @@ def sgd_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
         eta0=float(params["eta0"]),
         random_state=0,
     )
-    classes = np.unique(ytr)
-    out = []
-    with np.errstate(all="ignore"):
-        for _ in range(_EPOCHS):
-            clf.partial_fit(xtr, ytr, classes=classes)
-            out.append(float(np.mean(clf.predict(xva) != yva)))
-    return out
+    return _epoch_curve(clf, dataset, _error)
 
 
 def mlp_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
     """Validation log-loss (capped at 5) after each of 12 epochs of ``MLPClassifier``."""
-    import warnings
-
-    from sklearn.metrics import log_loss
     from sklearn.neural_network import MLPClassifier
 
-    xtr, xva, ytr, yva = _split(dataset)
     clf = MLPClassifier(
         hidden_layer_sizes=(int(params["width"]),),
         alpha=float(params["alpha"]),
@@ -801,16 +816,7 @@ def mlp_curve(dataset: str, params: Mapping[str, Any]) -> list[float]:
         batch_size=int(params["batch_size"]),
         random_state=0,
     )
-    classes = np.unique(ytr)
-    out = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for _ in range(_EPOCHS):
-            clf.partial_fit(xtr, ytr, classes=classes)
-            proba = clf.predict_proba(xva)
-            loss = float(log_loss(yva, proba, labels=classes))
-            out.append(min(loss, 5.0) if np.isfinite(loss) else 5.0)
-    return out
+    return _epoch_curve(clf, dataset, _capped_log_loss)
 
 
 def crossing_curve(fn_name: str, params: Mapping[str, Any]) -> list[float]:

@@ -23,8 +23,9 @@ from scipy.optimize import minimize
 
 __all__ = ["GP", "PriorMean", "fit_gp"]
 
-# A prior mean function: rows ``(m, d)`` -> its values ``(m,)`` and gradients ``(m, d)``.
-PriorMean = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A prior mean function: ``(rows (m, d), grad)`` -> its values ``(m,)`` and, with ``grad``,
+# its gradients ``(m, d)`` (None without).
+PriorMean = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]
 
 _SQRT5 = math.sqrt(5.0)
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -105,7 +106,7 @@ class GP:
         self.is_cat = np.asarray(is_cat, dtype=bool)
         self.theta = np.asarray(theta, dtype=float)
         self.mean = mean
-        resid = self.y if mean is None else self.y - mean(self.x)[0]
+        resid = self.y if mean is None else self.y - mean(self.x, False)[0]
         d = self.x.shape[1]
         self.inv_ls2 = np.exp(-2.0 * self.theta[:d])
         self.sig2 = float(np.exp(self.theta[d]))
@@ -145,7 +146,7 @@ class GP:
             kx, _ = _matern(_scaled_r2(xq, self.x, self.inv_ls2, self.is_cat), self.sig2)
             mean = kx @ self.alpha
             if self.mean is not None:
-                mean = mean + self.mean(xq)[0]
+                mean = mean + self.mean(xq, False)[0]
             v = solve_triangular(self.chol, kx.T, lower=True, check_finite=False)
             return mean, np.maximum(self.sig2 - np.einsum("ij,ij->j", v, v), 1e-12)
         diff = xq[:, None, :] - self.x[None, :, :]
@@ -173,7 +174,8 @@ class GP:
             r[:, cat, :] = 0.0
         dmean, dvar = r[..., 0], r[..., 1]
         if self.mean is not None:
-            m0, dm0 = self.mean(xq)
+            m0, dm0 = self.mean(xq, True)
+            assert dm0 is not None
             mean = mean + m0
             dmean = dmean + np.where(cat[None, :], 0.0, dm0)
         return mean, var, dmean, dvar
@@ -273,7 +275,7 @@ def fit_gp(
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n, d = x.shape
-    resid = y if mean is None else y - mean(x)[0]
+    resid = y if mean is None else y - mean(x, False)[0]
     if n > max_fit_points:
         n_best = max_fit_points // 4
         order = np.argsort(y)

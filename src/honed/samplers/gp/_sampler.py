@@ -573,7 +573,12 @@ def _source_mean(
         return None
     intercept = float(yg.mean() - slope * q.mean())
 
-    def mean(xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def mean(xq: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        # (the gradient only for the acquisition's polish: scoring candidates needs none)
+        if not grad:
+            q = tr.predict(xq)
+            assert q is not None
+            return intercept + slope * q, None
         out = tr.predict_grad(xq)
         assert out is not None
         return intercept + slope * out[0], slope * out[1]
